@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One settings array for every target: Swift 6 mode and the upcoming features we hold ourselves to.
+let settings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "levy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "levy", targets: ["levy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libxml2, used directly; the shim header switches off its ICU headers (see STYLE.md).
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // Pure domain: identifiers, money, calendar, rules, validation, contributions. No I/O.
+        .target(name: "LevyDomain", swiftSettings: settings),
+        // XML: streaming declaration reader, XSD validation, ISO 20022 pain.008 / pain.002.
+        .target(name: "LevyXML", dependencies: ["CLibXML2", "LevyDomain"], swiftSettings: settings),
+        // The ledger seam and its SQLite implementation.
+        .target(name: "LevyLedger", dependencies: [
+            "LevyDomain",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: settings),
+        // Intake, validation run, collection, bank exchange, reporting: the pipeline over the folders.
+        .target(name: "LevyPipeline", dependencies: [
+            "LevyDomain", "LevyXML", "LevyLedger",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: settings),
+        // The thin command line.
+        .executableTarget(name: "levy", dependencies: [
+            "LevyPipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: settings),
+        .testTarget(name: "LevyDomainTests", dependencies: ["LevyDomain"], swiftSettings: settings),
+        .testTarget(name: "LevyPipelineTests", dependencies: [
+            "LevyPipeline", "LevyDomain", "LevyXML", "LevyLedger",
+        ], resources: [.copy("Fixtures")], swiftSettings: settings),
+    ]
+)

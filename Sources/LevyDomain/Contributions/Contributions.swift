@@ -1,0 +1,66 @@
+/// Employer and employee amounts of one insurance, in fen.
+package struct ContributionAmounts: Sendable, Hashable, Codable {
+    package var employerFen: Fen
+    package var employeeFen: Fen
+
+    package init(employerFen: Fen = 0, employeeFen: Fen = 0) {
+        self.employerFen = employerFen
+        self.employeeFen = employeeFen
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case employerFen = "employer_fen"
+        case employeeFen = "employee_fen"
+    }
+}
+
+/// Sums of a declaration: per insurance and side, each a sum of per-person roundings.
+package struct ContributionTotals: Sendable, Hashable {
+    package var byInsurance: [Insurance: ContributionAmounts] =
+        Dictionary(uniqueKeysWithValues: Insurance.allCases.map { ($0, ContributionAmounts()) })
+    package var headcount = 0
+    package var totalBaseFen: Fen = 0
+
+    package init() {}
+
+    package var employerFen: Fen { byInsurance.values.reduce(0) { $0 + $1.employerFen } }
+    package var employeeFen: Fen { byInsurance.values.reduce(0) { $0 + $1.employeeFen } }
+    package var totalFen: Fen { employerFen + employeeFen }
+}
+
+/// The contribution arithmetic of one period for one employer: rates fixed, applied person by person.
+///
+/// Each side of each insurance is rounded per person (Rules `rounding`); totals are sums of those.
+package struct ContributionSchedule: Sendable {
+    package let parameters: PeriodParameters
+    package let rounding: Rounding
+    private let rates: [(Insurance, RatePair)]
+
+    package init(parameters: PeriodParameters, riskClass: Int, rounding: Rounding) {
+        self.parameters = parameters
+        self.rounding = rounding
+        let byInsurance = parameters.rates(riskClass: riskClass)
+        self.rates = Insurance.allCases.map { ($0, byInsurance[$0]!) }
+    }
+
+    /// What becomes of a declared base: the base used and whether it was raised or capped.
+    package enum Adjustment: Sendable, Hashable { case none, raised, capped, belowFloor }
+
+    package func adjust(_ declared: Fen) -> (base: Fen, adjustment: Adjustment) {
+        if declared < parameters.floor {
+            return parameters.belowFloor == .raise ? (parameters.floor, .raised) : (declared, .belowFloor)
+        }
+        if declared > parameters.ceiling { return (parameters.ceiling, .capped) }
+        return (declared, .none)
+    }
+
+    /// Adds one insured person with an (already adjusted) base to the totals.
+    package func add(base: Fen, to totals: inout ContributionTotals) {
+        totals.headcount += 1
+        totals.totalBaseFen += base
+        for (insurance, pair) in rates {
+            totals.byInsurance[insurance]!.employerFen += rounding.apply(pair.employer, to: base)
+            totals.byInsurance[insurance]!.employeeFen += rounding.apply(pair.employee, to: base)
+        }
+    }
+}

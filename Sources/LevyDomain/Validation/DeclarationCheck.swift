@@ -1,0 +1,321 @@
+/// One person as declared, kept while a file is checked (compact: a million rows stay small).
+package struct DeclaredPerson: Sendable, Hashable {
+    package var line: Int32
+    package var ordinal: Int32
+    /// Base after floor/ceiling (0 for a removal).
+    package var baseFen: Fen
+    package var change: RosterChange
+}
+
+/// The check of one declaration file, fed row by row so a file is never held in memory.
+///
+/// Feed the header values (XML) or rows (CSV, which carry employer and period on each row), then
+/// ``finish(previousRoster:insuredElsewhere:)`` with what the ledger knows. The result is the
+/// findings, the roster and the contribution totals. Pure: no I/O, the pipeline asks the ledger.
+package struct DeclarationCheck: Sendable {
+    package enum Format: Sendable { case csv, xml }
+
+    package let format: Format
+    package let rules: Rules
+    package let now: AgencyTime
+    /// The employer whose folder the file came from (nil for `levy check` without `--employer`).
+    package let folderEmployer: Employer?
+
+    package private(set) var findings = FindingList()
+    package private(set) var employer: Employer?
+    package private(set) var period: Period?
+    package private(set) var schedule: ContributionSchedule?
+    package private(set) var totals = ContributionTotals()
+    package private(set) var persons: [Int64: DeclaredPerson] = [:]
+    package private(set) var rowCount = 0
+    /// Sum of declared (not adjusted) bases of persons not marked R, for the XML totals check.
+    package private(set) var declaredBaseFen: Fen = 0
+    package private(set) var declaredHeadcount = 0
+    package private(set) var removalCount = 0
+
+    private var employerText: String?
+    private var periodText: String?
+    private var periodLine: Int?
+    private var periodPath: String?
+
+    package init(format: Format, rules: Rules, now: AgencyTime, folderEmployer: Employer?) {
+        self.format = format
+        self.rules = rules
+        self.now = now
+        self.folderEmployer = folderEmployer
+        self.employer = folderEmployer
+    }
+
+    package mutating func add(_ finding: Finding) { findings.add(finding) }
+
+    // MARK: Header values
+
+    /// Checks the employer named by the file (XML header, or each CSV row).
+    package mutating func employer(_ raw: Substring, line: Int, path: String?) {
+        let text = String(raw).trimmingSpaces.uppercased()
+        if let first = employerText {
+            if text != first {
+                add(Finding(code: .employerMismatch, line: line, path: path, field: "employer_id", value: text,
+                            message: "统一社会信用代码与第一行（\(first)）不一致：一个文件只能申报一个单位 / Employer differs from the first row (\(first)): one file, one employer"))
+            }
+            return
+        }
+        employerText = text
+        let registered = rules.employer(text)
+        if registered == nil, case .failure(let problem) = EmployerID.parse(text) {
+            let why: String
+            switch problem {
+            case .malformed: why = "应为18位（数字及除I、O、S、V、Z外的大写字母）/ must be 18 characters of 0-9 and A-Z without I, O, S, V, Z"
+            case .checksum(let expected): why = "校验位错误，按 GB 32100 应为 \(expected) / check character wrong, GB 32100 gives \(expected)"
+            }
+            add(Finding(code: .employerID, line: line, path: path, field: "employer_id", value: text,
+                        message: "统一社会信用代码无效：\(why)；请核对营业执照 / Invalid credit code: check the business licence"))
+        } else if registered == nil {
+            add(Finding(code: .employerUnknown, line: line, path: path, field: "employer_id", value: text,
+                        message: "单位未在经办机构登记（Rules/employers.csv）：请先办理参保登记 / Employer not registered with the agency: register it first"))
+        }
+        if let folder = folderEmployer {
+            if text != folder.id.text {
+                add(Finding(code: .employerMismatch, line: line, path: path, field: "employer_id", value: text,
+                            message: "文件中的单位与提交目录（\(folder.id.text)）不符：只能申报本单位 / Employer differs from the folder the file was dropped in (\(folder.id.text)): declare your own employer only"))
+            }
+        } else {
+            employer = registered
+            resolveSchedule()
+        }
+    }
+
+    /// Checks the period named by the file (XML header, or each CSV row).
+    package mutating func period(_ raw: Substring, line: Int, path: String?) {
+        let text = String(raw).trimmingSpaces
+        guard let parsed = Period(text) else {
+            add(Finding(code: .period, line: line, path: path, field: "period", value: text,
+                        message: "所属期格式错误：应为 YYYY-MM 或 YYYYMM，例如 \(now.date.period) / Period malformed: write YYYY-MM or YYYYMM"))
+            return
+        }
+        if let known = period {
+            if parsed != known {
+                add(Finding(code: .period, line: line, path: path, field: "period", value: text,
+                            message: "所属期与第一行（\(known)）不一致：一个文件只能申报一个所属期 / Period differs from the first row (\(known)): one file, one period"))
+            }
+            return
+        }
+        period = parsed
+        periodText = text
+        periodLine = line
+        periodPath = path
+        if parsed > now.date.period {
+            add(Finding(code: .period, line: line, path: path, field: "period", value: text,
+                        message: "所属期 \(parsed) 晚于当前所属期 \(now.date.period)：不能提前申报 / Period is later than the current one (\(now.date.period)): declare it when it starts"))
+        } else if rules.parameters(for: parsed) == nil {
+            add(Finding(code: .period, line: line, path: path, field: "period", value: text,
+                        message: "所属期 \(parsed) 没有有效的缴费参数（Rules/levy.yaml periods）：请核对所属期 / No contribution parameters in force for this period: check the period"))
+        }
+        resolveSchedule()
+    }
+
+    private mutating func resolveSchedule() {
+        guard schedule == nil, let employer, let period, let parameters = rules.parameters(for: period) else { return }
+        schedule = ContributionSchedule(parameters: parameters, riskClass: employer.riskClass, rounding: rules.rounding)
+    }
+
+    // MARK: Rows
+
+    package func path(of row: DeclarationRow, _ field: DeclarationField) -> String? {
+        guard let base = row.path else { return nil }
+        return field == .change ? base + "/@change" : base + "/" + field.xmlName
+    }
+
+    /// Checks one person's row and adds it to the roster and totals.
+    package mutating func row(_ row: DeclarationRow) {
+        rowCount += 1
+        if let e = row.employerID { employer(e, line: row.line, path: nil) }
+        if let p = row.period { period(p, line: row.line, path: nil) }
+
+        var change = RosterChange.continuing
+        if let raw = row.change {
+            if let c = RosterChange(raw) {
+                change = c
+            } else {
+                add(Finding(code: format == .csv ? .csvRow : .xmlSchema, line: row.line, path: path(of: row, .change),
+                            field: "change", value: String(raw),
+                            message: "变动类型只能为空（续保）、A（增员）或 R（减员） / change must be empty (continuing), A (added) or R (removed)"))
+            }
+        }
+
+        let person = checkPersonID(row)
+        let base = checkBase(row, change: change)
+
+        if change == .removed { removalCount += 1 } else if let declared = base {
+            declaredHeadcount += 1
+            declaredBaseFen += declared
+        } else {
+            declaredHeadcount += 1
+        }
+
+        guard let person else { return }
+        if let earlier = persons[person.key] {
+            add(Finding(code: .personDuplicate, line: row.line, path: path(of: row, .personID), field: "person_id",
+                        value: person.masked,
+                        message: "同一人员重复申报（首次见第 \(earlier.line) 行）：每人只保留一行 / Same person twice (first on line \(earlier.line)): keep one row per person"))
+            return
+        }
+        var adjusted: Fen = 0
+        if change != .removed, let declared = base, let schedule {
+            adjusted = schedule.adjust(declared).base
+            schedule.add(base: adjusted, to: &totals)
+        }
+        persons[person.key] = DeclaredPerson(line: Int32(clamping: row.line), ordinal: Int32(clamping: rowCount),
+                                             baseFen: adjusted, change: change)
+    }
+
+    private mutating func checkPersonID(_ row: DeclarationRow) -> PersonID? {
+        let raw = String(row.personID ?? "").trimmingSpaces
+        let where_ = (line: row.line, path: path(of: row, .personID))
+        switch PersonID.parse(Substring(raw), today: now.date) {
+        case .success(let id):
+            return id
+        case .failure(.old15):
+            add(Finding(code: .idOld15, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                        message: "15位旧身份证号码不能使用：请提供该人员现行的18位公民身份号码 / Old 15-digit ID: ask the person for the 18-digit resident ID"))
+        case .failure(.malformed):
+            add(Finding(code: .idChecksum, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                        message: "公民身份号码应为18位（17位数字加校验位 0-9 或 X） / Resident ID must be 18 characters: 17 digits and a check character 0-9 or X"))
+        case .failure(.checksum(let expected)):
+            add(Finding(code: .idChecksum, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                        message: "公民身份号码校验位错误（按 GB 11643 应为 \(expected)）：请核对号码 / Check character wrong (GB 11643 gives \(expected)): check the ID number"))
+        case .failure(.birthDate):
+            add(Finding(code: .idBirthDate, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                        message: "公民身份号码中的出生日期（第7-14位）不存在或晚于今天：请核对号码 / Birth date in the ID (digits 7-14) is impossible: check the ID number"))
+        }
+        return nil
+    }
+
+    /// Returns the declared base in fen when it is a valid amount.
+    private mutating func checkBase(_ row: DeclarationRow, change: RosterChange) -> Fen? {
+        let raw = String(row.wageBase ?? "").trimmingSpaces
+        let path = path(of: row, .wageBase)
+        if change == .removed && raw.isEmpty { return nil }
+        let declared: Fen
+        switch Yuan.parse(raw) {
+        case .success(let fen): declared = fen
+        case .failure(let problem):
+            let why: String
+            switch problem {
+            case .notANumber: why = "不是数字 / not a number"
+            case .negative: why = "不能为负数 / negative"
+            case .tooManyDecimals: why = "最多两位小数 / more than 2 decimals"
+            case .tooLarge: why = "数额过大 / too large"
+            }
+            add(Finding(code: .baseFormat, line: row.line, path: path, field: "wage_base", value: raw,
+                        message: "缴费工资\(String(why.split(separator: "/")[0]).trimmingSpaces)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(String(why.split(separator: "/")[1]).trimmingSpaces): write yuan with up to 2 decimals, e.g. 6000.00"))
+            return nil
+        }
+        guard change != .removed, let schedule else { return declared }
+        let p = schedule.parameters
+        switch schedule.adjust(declared).adjustment {
+        case .belowFloor:
+            add(Finding(code: .baseBelowFloor, line: row.line, path: path, field: "wage_base", value: raw,
+                        message: "缴费工资低于 \(p.from) 起执行的缴费基数下限 \(Yuan.format(p.floor)) 元：请按不低于下限申报 / Below the floor of \(Yuan.format(p.floor)) yuan in force from \(p.from): declare at least the floor"))
+        case .raised:
+            add(Finding(code: .baseRaised, line: row.line, path: path, field: "wage_base", value: raw,
+                        message: "缴费工资低于下限，已按下限 \(Yuan.format(p.floor)) 元计征 / Below the floor: raised to \(Yuan.format(p.floor)) yuan"))
+        case .capped:
+            add(Finding(code: .baseCapped, line: row.line, path: path, field: "wage_base", value: raw,
+                        message: "缴费工资高于上限，已按上限 \(Yuan.format(p.ceiling)) 元计征 / Above the ceiling: capped at \(Yuan.format(p.ceiling)) yuan"))
+        case .none:
+            break
+        }
+        return declared
+    }
+
+    // MARK: Whole file
+
+    /// Persons that count as added this month and must not be insured elsewhere:
+    /// rows marked `A`, or every continuing row of an employer's first declaration.
+    package func additions(previousRoster: Set<Int64>?) -> [Int64] {
+        persons.compactMap { key, person in
+            switch person.change {
+            case .added: return key
+            case .continuing: return previousRoster == nil ? key : nil
+            case .removed: return nil
+            }
+        }.sorted()
+    }
+
+    private func personPath(_ person: DeclaredPerson, _ field: DeclarationField) -> String? {
+        format == .xml ? "/Declaration/Persons/Person[\(person.ordinal)]/\(field.xmlName)" : nil
+    }
+
+    /// Completes the check with what the ledger knows.
+    /// - Parameters:
+    ///   - previousRoster: the employer's last accepted roster before this period (nil: first declaration).
+    ///   - insuredElsewhere: persons of ``additions(previousRoster:)`` on another employer's roster for the period.
+    ///   - xmlTotals: `Headcount` and `TotalWageBase` of an XML file, with their lines.
+    package mutating func finish(previousRoster: Set<Int64>?, insuredElsewhere: [Int64: EmployerID] = [:],
+                                 xmlTotals: XMLTotals? = nil) {
+        if rowCount == 0 {
+            add(Finding(code: .fileEmpty, message: "文件中没有人员明细：请至少申报一名参保人员 / No person rows: declare at least one person"))
+        }
+        if employerText == nil && rowCount > 0 {
+            add(Finding(code: .csvHeader, field: "employer_id", message: "缺少统一社会信用代码 / The employer_id is missing"))
+        }
+        if let xmlTotals { checkTotals(xmlTotals) }
+
+        let ordered = persons.sorted { $0.value.line != $1.value.line ? $0.value.line < $1.value.line : $0.value.ordinal < $1.value.ordinal }
+        if let roster = previousRoster {
+            for (key, person) in ordered where !roster.contains(key) && person.change != .added {
+                let id = PersonID(key: key).masked
+                let message = person.change == .removed
+                    ? "减员人员不在本单位上月参保名单中：请删除此行 / Removed person is not on the employer's last roster: delete this row"
+                    : "该人员不在本单位上月参保名单中：新增人员请在变动类型填 A（增员） / Not on the employer's last roster: mark a new person A (added)"
+                add(Finding(code: .rosterUnknown, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
+                            value: id, message: message))
+            }
+            for key in roster.sorted() where persons[key] == nil {
+                add(Finding(code: .rosterMissing, field: "person_id", value: PersonID(key: key).masked,
+                            message: "上月参保名单中的该人员本月未申报：继续参保请照常申报，离职请申报并在变动类型填 R（减员） / On the last roster but missing here: declare the person, or mark R (removed) if they left"))
+            }
+        }
+        for (key, person) in ordered {
+            guard let other = insuredElsewhere[key] else { continue }
+            add(Finding(code: .personInsuredElsewhere, line: Int(person.line), path: personPath(person, .personID),
+                        field: "person_id", value: PersonID(key: key).masked,
+                        message: "该人员本期已在其他单位（\(other.text)）参保：请原单位先办理减员 / Insured by another employer (\(other.text)) this period: that employer must remove the person first"))
+        }
+    }
+
+    /// An employer with unpaid overdue contributions may not remove staff (removals go to the counter).
+    package mutating func rejectRemovalsInArrears() {
+        for (key, person) in persons.sorted(by: { $0.value.line < $1.value.line }) where person.change == .removed {
+            add(Finding(code: .removalArrears, line: Int(person.line), path: personPath(person, .change), field: "change",
+                        value: PersonID(key: key).masked,
+                        message: "单位有欠缴的逾期社保费，暂不能办理减员：请先缴清欠费及滞纳金，或到经办窗口办理 / The employer has unpaid overdue contributions: pay them first, or remove staff at the counter"))
+        }
+    }
+
+    private mutating func checkTotals(_ totals: XMLTotals) {
+        if let headcount = totals.headcount, headcount != declaredHeadcount {
+            add(Finding(code: .headcount, line: totals.headcountLine, path: "/Declaration/Headcount", field: "Headcount",
+                        value: String(headcount),
+                        message: "申报人数 \(headcount) 与明细中非减员人数 \(declaredHeadcount) 不符：请更正 Headcount / Headcount \(headcount) but \(declaredHeadcount) persons not marked R are listed: correct Headcount"))
+        }
+        if let total = totals.totalWageBase, total != declaredBaseFen {
+            add(Finding(code: .headcount, line: totals.totalLine, path: "/Declaration/TotalWageBase", field: "TotalWageBase",
+                        value: Yuan.format(total),
+                        message: "缴费工资合计 \(Yuan.format(total)) 与明细合计 \(Yuan.format(declaredBaseFen)) 不符：请更正 TotalWageBase / TotalWageBase differs from the sum of the persons' wage bases (\(Yuan.format(declaredBaseFen))): correct it"))
+        }
+    }
+
+    /// Whether the declaration can be accepted (no `E-` finding).
+    package var isAccepted: Bool { !findings.hasErrors }
+}
+
+/// The totals an XML declaration states about itself.
+package struct XMLTotals: Sendable, Hashable {
+    package var headcount: Int?
+    package var headcountLine: Int?
+    package var totalWageBase: Fen?
+    package var totalLine: Int?
+    package init() {}
+}

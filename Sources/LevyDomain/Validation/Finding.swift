@@ -1,0 +1,86 @@
+/// The stable codes of SPEC §3. `E-` rejects the declaration; `W-` is printed on the receipt.
+package enum FindingCode: String, Sendable, Hashable, Codable, CaseIterable {
+    case fileEncoding = "E-FILE-ENCODING"
+    case fileEmpty = "E-FILE-EMPTY"
+    case fileTooLarge = "E-FILE-TOO-LARGE"
+    case fileType = "E-FILE-TYPE"
+    case fileDuplicate = "E-FILE-DUPLICATE"
+    case csvHeader = "E-CSV-HEADER"
+    case csvRow = "E-CSV-ROW"
+    case xmlSyntax = "E-XML-SYNTAX"
+    case xmlSchema = "E-XML-SCHEMA"
+    case employerID = "E-EMPLOYER-ID"
+    case employerUnknown = "E-EMPLOYER-UNKNOWN"
+    case employerMismatch = "E-EMPLOYER-MISMATCH"
+    case period = "E-PERIOD"
+    case idOld15 = "E-ID-OLD15"
+    case idChecksum = "E-ID-CHECKSUM"
+    case idBirthDate = "E-ID-BIRTHDATE"
+    case personDuplicate = "E-PERSON-DUPLICATE"
+    case baseFormat = "E-BASE-FORMAT"
+    case baseBelowFloor = "E-BASE-BELOW-FLOOR"
+    case baseRaised = "W-BASE-RAISED"
+    case baseCapped = "W-BASE-CAPPED"
+    case headcount = "E-HEADCOUNT"
+    case rosterMissing = "E-ROSTER-MISSING"
+    case rosterUnknown = "E-ROSTER-UNKNOWN"
+    case personInsuredElsewhere = "E-PERSON-INSURED-ELSEWHERE"
+    case removalArrears = "E-REMOVAL-ARREARS"
+    case declarationLocked = "E-DECL-LOCKED"
+
+    package var isError: Bool { rawValue.hasPrefix("E-") }
+}
+
+/// One problem (or warning) found in a declaration file: where, what, and how to fix it.
+///
+/// Rejections are data, not errors: findings flow into receipts and rejection reports.
+package struct Finding: Sendable, Hashable, Codable {
+    package let code: FindingCode
+    /// 1-based line in the file (the record's first line for CSV); nil for file-level findings.
+    package let line: Int?
+    /// XML element path, e.g. `/Declaration/Persons/Person[3]/Id`; nil for CSV.
+    package let path: String?
+    /// The field, by its English column name (`person_id`, `wage_base`, …).
+    package let field: String?
+    /// The value found, person IDs masked.
+    package let value: String?
+    /// What is wrong and how to fix it, in Chinese then English.
+    package let message: String
+
+    package init(code: FindingCode, line: Int? = nil, path: String? = nil, field: String? = nil, value: String? = nil,
+                 message: String) {
+        self.code = code
+        self.line = line
+        self.path = path
+        self.field = field
+        self.value = value
+        self.message = message
+    }
+}
+
+/// The findings of one file, capped so a broken million-row file yields a readable report.
+package struct FindingList: Sendable {
+    package static let cap = 1000
+    package private(set) var items: [Finding] = []
+    /// Findings beyond the cap, counted but not kept.
+    package private(set) var omitted = 0
+    package private(set) var errorCount = 0
+
+    package init() {}
+
+    package mutating func add(_ finding: Finding) {
+        if finding.code.isError { errorCount += 1 }
+        if items.count < FindingList.cap { items.append(finding) } else { omitted += 1 }
+    }
+
+    package var hasErrors: Bool { errorCount > 0 }
+    package var warnings: [Finding] { items.filter { !$0.code.isError } }
+
+    /// Findings ordered by line (file-level ones first), stable within a line.
+    package var sorted: [Finding] {
+        items.enumerated().sorted { a, b in
+            let la = a.element.line ?? 0, lb = b.element.line ?? 0
+            return la != lb ? la < lb : a.offset < b.offset
+        }.map(\.element)
+    }
+}

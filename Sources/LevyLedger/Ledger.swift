@@ -1,0 +1,214 @@
+import LevyDomain
+
+/// The state of a declaration in the ledger.
+package enum DeclarationState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Accepted, waiting for a debit or a counter payment.
+    case accepted
+    /// In a pain.008 sent to the bank, no answer yet.
+    case inFlight = "in_flight"
+    case paid
+    /// Past the due date and unpaid (late declaration, or debits exhausted).
+    case overdue
+    /// The bank refused the debit for a final reason: pay at the counter.
+    case failed
+    case withdrawn
+    /// Replaced by a newer declaration for the same employer and period.
+    case superseded
+
+    /// States that count as the employer's current declaration of a period.
+    package static let current: [DeclarationState] = [.accepted, .inFlight, .paid, .overdue, .failed]
+}
+
+/// How a file ended.
+package enum FileOutcome: String, Sendable, Hashable, Codable {
+    case accepted, rejected, duplicate, quarantined, applied
+}
+
+/// A processed input, as the ledger remembers it.
+package struct FileRecord: Sendable, Hashable, Codable {
+    package var sha256: String
+    package var folder: String
+    package var name: String
+    package var receivedAt: String
+    package var receivedDate: String
+    package var outcome: FileOutcome
+    package var employerID: String?
+    package var period: String?
+    package var declarationID: String?
+    package var reportPath: String?
+    package var inboxPath: String
+    package var archivePath: String
+
+    package init(sha256: String, folder: String, name: String, receivedAt: String, receivedDate: String, outcome: FileOutcome,
+                 employerID: String? = nil, period: String? = nil, declarationID: String? = nil, reportPath: String? = nil,
+                 inboxPath: String, archivePath: String) {
+        self.sha256 = sha256
+        self.folder = folder
+        self.name = name
+        self.receivedAt = receivedAt
+        self.receivedDate = receivedDate
+        self.outcome = outcome
+        self.employerID = employerID
+        self.period = period
+        self.declarationID = declarationID
+        self.reportPath = reportPath
+        self.inboxPath = inboxPath
+        self.archivePath = archivePath
+    }
+}
+
+/// A declaration and its amounts.
+package struct DeclarationRecord: Sendable, Hashable, Codable {
+    package var id: String
+    package var employerID: String
+    package var period: String
+    package var seq: Int
+    package var state: DeclarationState
+    package var headcount: Int
+    package var totalBaseFen: Fen
+    package var employerFen: Fen
+    package var employeeFen: Fen
+    package var totalFen: Fen
+    /// JSON of the per-insurance amounts, as on the receipt.
+    package var contributionsJSON: String
+    package var collection: String
+    package var due: String
+    package var dueDate: String
+    package var receivedAt: String
+    package var supersedes: String?
+    package var paidFen: Fen
+    package var lateFeeFen: Fen
+    package var paidAt: String?
+    package var channel: String?
+    /// Collection date of the debit file it is in flight in (or was last sent in).
+    package var debitDate: String?
+    package var debitMsgID: String?
+    package var failReason: String?
+
+    package init(id: String, employerID: String, period: String, seq: Int, state: DeclarationState, headcount: Int,
+                 totalBaseFen: Fen, employerFen: Fen, employeeFen: Fen, totalFen: Fen, contributionsJSON: String,
+                 collection: String, due: String, dueDate: String, receivedAt: String, supersedes: String?) {
+        self.id = id
+        self.employerID = employerID
+        self.period = period
+        self.seq = seq
+        self.state = state
+        self.headcount = headcount
+        self.totalBaseFen = totalBaseFen
+        self.employerFen = employerFen
+        self.employeeFen = employeeFen
+        self.totalFen = totalFen
+        self.contributionsJSON = contributionsJSON
+        self.collection = collection
+        self.due = due
+        self.dueDate = dueDate
+        self.receivedAt = receivedAt
+        self.supersedes = supersedes
+        self.paidFen = 0
+        self.lateFeeFen = 0
+    }
+}
+
+/// One person on a declaration's roster.
+package struct RosterEntry: Sendable, Hashable {
+    package var personKey: Int64
+    package var change: RosterChange
+    package var baseFen: Fen
+    package init(personKey: Int64, change: RosterChange, baseFen: Fen) {
+        self.personKey = personKey
+        self.change = change
+        self.baseFen = baseFen
+    }
+}
+
+/// An output levy intends to write: recorded with the state change, written after commit.
+package struct PendingOutput: Sendable, Hashable {
+    /// Path relative to the root, e.g. `Outbox/receipts/…/X.json`.
+    package var path: String
+    package var content: [UInt8]
+    package init(path: String, content: [UInt8]) {
+        self.path = path
+        self.content = content
+    }
+}
+
+/// A debit file sent to a bank and what it holds.
+package struct DebitMessage: Sendable, Hashable {
+    package var msgID: String
+    package var bankCode: String
+    package var collectionDate: String
+    package var path: String
+    package var transactions: [DebitTransaction]
+    package init(msgID: String, bankCode: String, collectionDate: String, path: String, transactions: [DebitTransaction]) {
+        self.msgID = msgID
+        self.bankCode = bankCode
+        self.collectionDate = collectionDate
+        self.path = path
+        self.transactions = transactions
+    }
+}
+
+package struct DebitTransaction: Sendable, Hashable {
+    package var declarationID: String
+    package var amountFen: Fen
+    package var status: String
+    package var reason: String?
+    package init(declarationID: String, amountFen: Fen, status: String = "sent", reason: String? = nil) {
+        self.declarationID = declarationID
+        self.amountFen = amountFen
+        self.status = status
+        self.reason = reason
+    }
+}
+
+/// Counts and sums per state for one period (`levy status`).
+package struct PeriodStatus: Sendable, Hashable {
+    package var period: String
+    package var counts: [DeclarationState: Int] = [:]
+    package var sums: [DeclarationState: Fen] = [:]
+    package init(period: String) { self.period = period }
+}
+
+/// A change to the ledger made atomically: the state change and the outputs it produces.
+package struct LedgerChange: Sendable {
+    package var file: FileRecord?
+    package var newDeclaration: (record: DeclarationRecord, roster: [RosterEntry])?
+    package var declarationUpdates: [DeclarationRecord] = []
+    package var debitMessage: DebitMessage?
+    package var transactionUpdates: [(msgID: String, transaction: DebitTransaction)] = []
+    package var outputs: [PendingOutput] = []
+    package var events: [String] = []
+    /// Records that the debit cut of this collection date is done.
+    package var cutDone: String?
+
+    package init() {}
+}
+
+/// The ledger seam: SQLite now (``SQLiteLedger``), PostgreSQL later, one contract test suite for both.
+///
+/// Every mutation goes through ``apply(_:)`` in one transaction, so a crash leaves either all of a
+/// change or none of it; the outputs it records are written by the pipeline after commit.
+package protocol Ledger: Sendable {
+    func apply(_ change: LedgerChange) throws
+    func file(sha256: String, folder: String) throws -> FileRecord?
+    func filesNotArchived() throws -> [FileRecord]
+    func markArchived(sha256: String, folder: String) throws
+    func pendingOutputs() throws -> [PendingOutput]
+    func markWritten(paths: [String]) throws
+    func outputExists(path: String) throws -> Bool
+
+    func declaration(id: String) throws -> DeclarationRecord?
+    func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord?
+    func nextSequence(employer: String, period: String) throws -> Int
+    func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord]
+    func previousRoster(employer: String, before period: String) throws -> Set<Int64>?
+    func insuredElsewhere(period: String, persons: [Int64], except employer: String) throws -> [Int64: String]
+    func hasArrears(employer: String) throws -> Bool
+
+    func debitMessage(msgID: String) throws -> DebitMessage?
+    func debitMessages(collectionDate: String) throws -> [DebitMessage]
+    func status(period: String?) throws -> [PeriodStatus]
+    func files(receivedDate: String) throws -> [FileRecord]
+    func cutDone(collectionDate: String) throws -> Bool
+    func integrityCheck() throws -> [String]
+}

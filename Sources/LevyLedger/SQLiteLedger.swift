@@ -1,0 +1,324 @@
+import Foundation
+import GRDB
+import LevyDomain
+
+/// The embedded ledger: one SQLite file (`.levy/ledger.sqlite`) through GRDB, WAL, synchronous=FULL.
+package final class SQLiteLedger: Ledger, @unchecked Sendable {
+    let queue: DatabaseQueue
+    package let path: String
+
+    /// Opens (creating if needed) and migrates the ledger.
+    /// - Throws: `DatabaseError` when the file is not a readable levy ledger.
+    package init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(10)
+        if !readOnly {
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode=WAL")
+                try db.execute(sql: "PRAGMA synchronous=FULL")
+            }
+        }
+        queue = try DatabaseQueue(path: path, configuration: config)
+        if !readOnly {
+            try Self.migrator.migrate(queue)
+            chmod(path, 0o600)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE files (
+                  id INTEGER PRIMARY KEY,
+                  sha256 TEXT NOT NULL, folder TEXT NOT NULL, name TEXT NOT NULL,
+                  received_at TEXT NOT NULL, received_date TEXT NOT NULL, outcome TEXT NOT NULL,
+                  employer_id TEXT, period TEXT, declaration_id TEXT, report_path TEXT,
+                  inbox_path TEXT NOT NULL, archive_path TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0);
+                -- identity of an input: its bytes and the folder it came from, processed once
+                CREATE UNIQUE INDEX files_identity ON files(sha256, folder) WHERE outcome IN ('accepted','rejected','applied');
+                CREATE INDEX files_date ON files(received_date);
+                CREATE TABLE declarations (
+                  no INTEGER PRIMARY KEY,
+                  id TEXT NOT NULL UNIQUE, employer_id TEXT NOT NULL, period TEXT NOT NULL, seq INTEGER NOT NULL,
+                  state TEXT NOT NULL, headcount INTEGER NOT NULL, total_base_fen INTEGER NOT NULL,
+                  employer_fen INTEGER NOT NULL, employee_fen INTEGER NOT NULL, total_fen INTEGER NOT NULL,
+                  contributions TEXT NOT NULL, collection TEXT NOT NULL, due TEXT NOT NULL, due_date TEXT NOT NULL,
+                  received_at TEXT NOT NULL, supersedes TEXT,
+                  paid_fen INTEGER NOT NULL DEFAULT 0, late_fee_fen INTEGER NOT NULL DEFAULT 0, paid_at TEXT, channel TEXT,
+                  debit_date TEXT, debit_msg_id TEXT, fail_reason TEXT,
+                  UNIQUE(employer_id, period, seq));
+                CREATE INDEX declarations_current ON declarations(employer_id, period, state);
+                CREATE INDEX declarations_period ON declarations(period, state);
+                CREATE TABLE roster (
+                  decl_no INTEGER NOT NULL, person_key INTEGER NOT NULL, change INTEGER NOT NULL, base_fen INTEGER NOT NULL,
+                  PRIMARY KEY(decl_no, person_key)) WITHOUT ROWID;
+                CREATE INDEX roster_person ON roster(person_key);
+                CREATE TABLE outputs (
+                  path TEXT PRIMARY KEY, content BLOB, written INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE debit_messages (
+                  msg_id TEXT PRIMARY KEY, bank_code TEXT NOT NULL, collection_date TEXT NOT NULL, path TEXT NOT NULL);
+                CREATE TABLE debit_transactions (
+                  msg_id TEXT NOT NULL, declaration_id TEXT NOT NULL, amount_fen INTEGER NOT NULL,
+                  status TEXT NOT NULL, reason TEXT, PRIMARY KEY(msg_id, declaration_id)) WITHOUT ROWID;
+                CREATE INDEX debit_tx_decl ON debit_transactions(declaration_id);
+                CREATE TABLE events (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+                -- window days whose debit cut is done (even when there was nothing to send)
+                CREATE TABLE cuts (collection_date TEXT PRIMARY KEY);
+                """)
+        }
+        return m
+    }
+
+    // MARK: Mutations
+
+    package func apply(_ change: LedgerChange) throws {
+        try queue.write { db in
+            if let f = change.file {
+                try db.execute(sql: """
+                    INSERT INTO files (sha256, folder, name, received_at, received_date, outcome, employer_id, period,
+                      declaration_id, report_path, inbox_path, archive_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                    """, arguments: [f.sha256, f.folder, f.name, f.receivedAt, f.receivedDate, f.outcome.rawValue, f.employerID,
+                                     f.period, f.declarationID, f.reportPath, f.inboxPath, f.archivePath])
+            }
+            if let (d, roster) = change.newDeclaration {
+                try db.execute(sql: """
+                    INSERT INTO declarations (id, employer_id, period, seq, state, headcount, total_base_fen, employer_fen,
+                      employee_fen, total_fen, contributions, collection, due, due_date, received_at, supersedes)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                    """, arguments: [d.id, d.employerID, d.period, d.seq, d.state.rawValue, d.headcount, d.totalBaseFen,
+                                     d.employerFen, d.employeeFen, d.totalFen, d.contributionsJSON, d.collection, d.due,
+                                     d.dueDate, d.receivedAt, d.supersedes])
+                let no = db.lastInsertedRowID
+                let insert = try db.cachedStatement(sql: "INSERT INTO roster (decl_no, person_key, change, base_fen) VALUES (?,?,?,?)")
+                for entry in roster {
+                    try insert.execute(arguments: [no, entry.personKey, Int(entry.change.rawValue), entry.baseFen])
+                }
+            }
+            for d in change.declarationUpdates {
+                try db.execute(sql: """
+                    UPDATE declarations SET state = ?, collection = ?, paid_fen = ?, late_fee_fen = ?, paid_at = ?, channel = ?,
+                      debit_date = ?, debit_msg_id = ?, fail_reason = ? WHERE id = ?
+                    """, arguments: [d.state.rawValue, d.collection, d.paidFen, d.lateFeeFen, d.paidAt, d.channel, d.debitDate,
+                                     d.debitMsgID, d.failReason, d.id])
+            }
+            if let m = change.debitMessage {
+                try db.execute(sql: "INSERT INTO debit_messages (msg_id, bank_code, collection_date, path) VALUES (?,?,?,?)",
+                               arguments: [m.msgID, m.bankCode, m.collectionDate, m.path])
+                for t in m.transactions {
+                    try db.execute(sql: "INSERT INTO debit_transactions (msg_id, declaration_id, amount_fen, status, reason) VALUES (?,?,?,?,?)",
+                                   arguments: [m.msgID, t.declarationID, t.amountFen, t.status, t.reason])
+                }
+            }
+            for (msgID, t) in change.transactionUpdates {
+                try db.execute(sql: "UPDATE debit_transactions SET status = ?, reason = ? WHERE msg_id = ? AND declaration_id = ?",
+                               arguments: [t.status, t.reason, msgID, t.declarationID])
+            }
+            for o in change.outputs {
+                try db.execute(sql: "INSERT OR REPLACE INTO outputs (path, content, written) VALUES (?, ?, 0)",
+                               arguments: [o.path, Data(o.content)])
+            }
+            if let day = change.cutDone {
+                try db.execute(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)", arguments: [day])
+            }
+            for e in change.events {
+                try db.execute(sql: "INSERT INTO events (text) VALUES (?)", arguments: [e])
+            }
+        }
+    }
+
+    package func markArchived(sha256: String, folder: String) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE files SET archived = 1 WHERE sha256 = ? AND folder = ? AND archived = 0",
+                           arguments: [sha256, folder])
+        }
+    }
+
+    package func markWritten(paths: [String]) throws {
+        guard !paths.isEmpty else { return }
+        try queue.write { db in
+            for p in paths {
+                try db.execute(sql: "UPDATE outputs SET written = 1, content = NULL WHERE path = ?", arguments: [p])
+            }
+        }
+    }
+
+    // MARK: Queries
+
+    static func fileRecord(_ row: Row) -> FileRecord {
+        FileRecord(sha256: row["sha256"], folder: row["folder"], name: row["name"], receivedAt: row["received_at"],
+                   receivedDate: row["received_date"], outcome: FileOutcome(rawValue: row["outcome"]) ?? .rejected,
+                   employerID: row["employer_id"], period: row["period"], declarationID: row["declaration_id"],
+                   reportPath: row["report_path"], inboxPath: row["inbox_path"], archivePath: row["archive_path"])
+    }
+
+    package func file(sha256: String, folder: String) throws -> FileRecord? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT * FROM files WHERE sha256 = ? AND folder = ? AND outcome IN ('accepted','rejected','applied') LIMIT 1
+                """, arguments: [sha256, folder]).map(Self.fileRecord)
+        }
+    }
+
+    package func filesNotArchived() throws -> [FileRecord] {
+        try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM files WHERE archived = 0 ORDER BY id").map(Self.fileRecord) }
+    }
+
+    package func files(receivedDate: String) throws -> [FileRecord] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM files WHERE received_date = ? ORDER BY id", arguments: [receivedDate])
+                .map(Self.fileRecord)
+        }
+    }
+
+    package func pendingOutputs() throws -> [PendingOutput] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, content FROM outputs WHERE written = 0 ORDER BY path").map {
+                let data: Data = $0["content"] ?? Data()
+                return PendingOutput(path: $0["path"], content: [UInt8](data))
+            }
+        }
+    }
+
+    package func outputExists(path: String) throws -> Bool {
+        try queue.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM outputs WHERE path = ?", arguments: [path]) ?? false }
+    }
+
+    static func declarationRecord(_ row: Row) -> DeclarationRecord {
+        var d = DeclarationRecord(
+            id: row["id"], employerID: row["employer_id"], period: row["period"], seq: row["seq"],
+            state: DeclarationState(rawValue: row["state"]) ?? .accepted, headcount: row["headcount"],
+            totalBaseFen: row["total_base_fen"], employerFen: row["employer_fen"], employeeFen: row["employee_fen"],
+            totalFen: row["total_fen"], contributionsJSON: row["contributions"], collection: row["collection"],
+            due: row["due"], dueDate: row["due_date"], receivedAt: row["received_at"], supersedes: row["supersedes"])
+        d.paidFen = row["paid_fen"]
+        d.lateFeeFen = row["late_fee_fen"]
+        d.paidAt = row["paid_at"]
+        d.channel = row["channel"]
+        d.debitDate = row["debit_date"]
+        d.debitMsgID = row["debit_msg_id"]
+        d.failReason = row["fail_reason"]
+        return d
+    }
+
+    static let currentStates = DeclarationState.current.map { "'\($0.rawValue)'" }.joined(separator: ",")
+
+    package func declaration(id: String) throws -> DeclarationRecord? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM declarations WHERE id = ?", arguments: [id]).map(Self.declarationRecord)
+        }
+    }
+
+    package func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT * FROM declarations WHERE employer_id = ? AND period = ? AND state IN (\(Self.currentStates))
+                ORDER BY seq DESC LIMIT 1
+                """, arguments: [employer, period]).map(Self.declarationRecord)
+        }
+    }
+
+    package func nextSequence(employer: String, period: String) throws -> Int {
+        try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM declarations WHERE employer_id = ? AND period = ?",
+                              arguments: [employer, period]) ?? 0) + 1
+        }
+    }
+
+    package func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord] {
+        let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try queue.read { db in
+            if let period {
+                return try Row.fetchAll(db, sql: "SELECT * FROM declarations WHERE state IN (\(list)) AND period = ? ORDER BY no",
+                                        arguments: [period]).map(Self.declarationRecord)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM declarations WHERE state IN (\(list)) ORDER BY no")
+                .map(Self.declarationRecord)
+        }
+    }
+
+    package func previousRoster(employer: String, before period: String) throws -> Set<Int64>? {
+        try queue.read { db in
+            guard let no = try Int64.fetchOne(db, sql: """
+                SELECT no FROM declarations WHERE employer_id = ? AND period < ? AND state IN (\(Self.currentStates))
+                ORDER BY period DESC, seq DESC LIMIT 1
+                """, arguments: [employer, period]) else { return nil }
+            return Set(try Int64.fetchAll(db, sql: "SELECT person_key FROM roster WHERE decl_no = ? AND change != 2",
+                                          arguments: [no]))
+        }
+    }
+
+    package func insuredElsewhere(period: String, persons: [Int64], except employer: String) throws -> [Int64: String] {
+        guard !persons.isEmpty else { return [:] }
+        return try queue.read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT d.employer_id FROM roster r JOIN declarations d ON d.no = r.decl_no
+                WHERE r.person_key = ? AND r.change != 2 AND d.period = ? AND d.employer_id != ?
+                  AND d.state IN (\(Self.currentStates)) LIMIT 1
+                """)
+            var found: [Int64: String] = [:]
+            for key in persons {
+                if let other = try String.fetchOne(statement, arguments: [key, period, employer]) { found[key] = other }
+            }
+            return found
+        }
+    }
+
+    package func hasArrears(employer: String) throws -> Bool {
+        try queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM declarations WHERE employer_id = ? AND state IN ('overdue','failed') LIMIT 1",
+                              arguments: [employer]) ?? false
+        }
+    }
+
+    package func debitMessage(msgID: String) throws -> DebitMessage? {
+        try queue.read { db in try Self.message(db, msgID: msgID) }
+    }
+
+    static func message(_ db: Database, msgID: String) throws -> DebitMessage? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM debit_messages WHERE msg_id = ?", arguments: [msgID]) else { return nil }
+        let txs = try Row.fetchAll(db, sql: "SELECT * FROM debit_transactions WHERE msg_id = ? ORDER BY declaration_id",
+                                   arguments: [msgID]).map {
+            DebitTransaction(declarationID: $0["declaration_id"], amountFen: $0["amount_fen"], status: $0["status"], reason: $0["reason"])
+        }
+        return DebitMessage(msgID: row["msg_id"], bankCode: row["bank_code"], collectionDate: row["collection_date"],
+                            path: row["path"], transactions: txs)
+    }
+
+    package func debitMessages(collectionDate: String) throws -> [DebitMessage] {
+        try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT msg_id FROM debit_messages WHERE collection_date = ? ORDER BY msg_id",
+                                arguments: [collectionDate]).compactMap { try Self.message(db, msgID: $0) }
+        }
+    }
+
+    package func status(period: String?) throws -> [PeriodStatus] {
+        try queue.read { db in
+            var sql = "SELECT period, state, COUNT(*) AS n, SUM(total_fen) AS s FROM declarations"
+            var args: StatementArguments = []
+            if let period { sql += " WHERE period = ?"; args = [period] }
+            sql += " GROUP BY period, state ORDER BY period"
+            var result: [String: PeriodStatus] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: args) {
+                let p: String = row["period"]
+                guard let state = DeclarationState(rawValue: row["state"]) else { continue }
+                result[p, default: PeriodStatus(period: p)].counts[state] = row["n"]
+                result[p, default: PeriodStatus(period: p)].sums[state] = row["s"]
+            }
+            if let period, result[period] == nil { result[period] = PeriodStatus(period: period) }
+            return result.values.sorted { $0.period < $1.period }
+        }
+    }
+
+    package func cutDone(collectionDate: String) throws -> Bool {
+        try queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM cuts WHERE collection_date = ?", arguments: [collectionDate]) ?? false
+        }
+    }
+
+    package func integrityCheck() throws -> [String] {
+        try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }.filter { $0 != "ok" }
+    }
+}

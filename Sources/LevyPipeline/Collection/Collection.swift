@@ -1,0 +1,97 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyXML
+import Logging
+
+extension Levy {
+    static let pain008Schema: XMLSchema? = try? XMLSchema(text: ISO20022Schemas.pain008, name: "pain.008.001.02.xsd")
+    static let pain002Schema: XMLSchema? = try? XMLSchema(text: ISO20022Schemas.pain002, name: "pain.002.001.03.xsd")
+
+    /// Collection work due at `now`: debit cuts on window days and overdue transitions after due dates.
+    func collect(now: AgencyTime) throws {
+        try markOverdue(now: now)
+        try cutDebits(now: now)
+    }
+
+    /// On a window day at or after the cutoff time: one pain.008 per bank with every accepted, unpaid,
+    /// not-in-flight declaration of employers holding a mandate. Runs once per day (the ledger remembers).
+    func cutDebits(now: AgencyTime) throws {
+        let schedule = loaded.rules.schedule
+        guard now.time >= schedule.cutoffTime, schedule.calendar.isWorkingDay(now.date),
+              try !ledger.cutDone(collectionDate: now.date.description) else { return }
+        let candidates = try ledger.declarations(states: [.accepted], period: nil).filter { d in
+            guard d.collection == "debit", let period = Period(d.period) else { return false }
+            return schedule.debitWindow(of: period).contains(now.date)
+        }
+        let day = now.date.description
+        let already = Set(try ledger.debitMessages(collectionDate: day).map(\.bankCode))
+        var byBank: [String: [(DeclarationRecord, Employer)]] = [:]
+        for d in candidates {
+            guard let employer = loaded.rules.employer(d.employerID), let mandate = employer.mandate else { continue }
+            byBank[mandate.bankCode, default: []].append((d, employer))
+        }
+        for bankCode in byBank.keys.sorted() where !already.contains(bankCode) {
+            guard let bank = loaded.rules.banks[bankCode] else { continue }
+            let items = byBank[bankCode]!.sorted { $0.0.id < $1.0.id }
+            let msgID = "LEVY-\(bankCode)-\(now.date.compact)"
+            let debits = items.map { d, e in
+                DirectDebit(endToEndID: d.id, amountFen: d.totalFen, mandate: e.mandate!, debtorName: e.name,
+                            debtorID: e.id.text, remittance: "社会保险费 \(d.period) \(d.id)")
+            }
+            let createdAt = "\(now.date)T\(schedule.cutoffTime)"
+            let bytes = Pain008.render(msgID: msgID, createdAt: createdAt, collectionDate: now.date,
+                                       creditorName: loaded.rules.agencyName, creditorID: loaded.rules.creditorID,
+                                       bank: bank, debits: debits)
+            if let schema = Levy.pain008Schema {
+                let issues = schema.validate(document: bytes)
+                guard issues.isEmpty else {
+                    throw LevyError("the debit file \(msgID) does not validate against pain.008.001.02 (\(issues[0].message)) — nothing was sent; check Rules/banks.yaml and employers.csv bank fields")
+                }
+            }
+            let path = "Outbox/debits/\(bankCode)/\(msgID).xml"
+            var change = LedgerChange()
+            change.debitMessage = DebitMessage(msgID: msgID, bankCode: bankCode, collectionDate: day, path: path,
+                                               transactions: debits.map { DebitTransaction(declarationID: $0.endToEndID, amountFen: $0.amountFen) })
+            for (var d, _) in items {
+                d.state = .inFlight
+                d.debitDate = day
+                d.debitMsgID = msgID
+                change.declarationUpdates.append(d)
+            }
+            change.outputs.append(PendingOutput(path: path, content: bytes))
+            change.events.append("debit file \(msgID): \(debits.count) transactions, \(debits.reduce(0) { $0 + $1.amountFen }) fen")
+            try ledger.apply(change)
+            try flushOutputs()
+            logger.info("debit file cut", metadata: ["bank": "\(bankCode)", "msg_id": "\(msgID)", "transactions": "\(debits.count)"])
+        }
+        var done = LedgerChange()
+        done.cutDone = day
+        try ledger.apply(done)
+    }
+
+    /// After a period's due date-time: accepted (unpaid, not in flight) and failed declarations become overdue,
+    /// with a notice to pay at the counter.
+    func markOverdue(now: AgencyTime) throws {
+        let schedule = loaded.rules.schedule
+        for var d in try ledger.declarations(states: [.accepted, .failed], period: nil) {
+            guard let period = Period(d.period), schedule.isAfterDue(now, period: period) else { continue }
+            let reason = d.state == .failed ? "debit_failed:\(d.failReason ?? "")" : (d.collection == "debit" ? "not_collected" : "not_paid_by_due_date")
+            d.state = .overdue
+            var change = LedgerChange()
+            change.declarationUpdates.append(d)
+            change.outputs.append(contentsOf: overdueNotice(d, reason: reason, now: now))
+            change.events.append("overdue \(d.id)")
+            try ledger.apply(change)
+            try flushOutputs()
+        }
+    }
+
+    /// The next window day after `day` on which a cut can still happen, if any.
+    func nextWindowDay(after day: CivilDate, period: Period, now: AgencyTime) -> CivilDate? {
+        let schedule = loaded.rules.schedule
+        return schedule.debitWindow(of: period).first { d in
+            d > day && (d > now.date || (d == now.date && now.time < schedule.cutoffTime))
+        }
+    }
+}

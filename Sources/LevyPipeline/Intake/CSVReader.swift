@@ -1,0 +1,146 @@
+/// One record of a CSV file (RFC 4180), with its raw text for the `.errors.csv` copy.
+package struct CSVRecord: Sendable {
+    /// 1-based line where the record starts.
+    package var line: Int
+    package var fields: [String]
+    /// The record's bytes as sent (UTF-8), without its line terminator.
+    package var raw: [UInt8]
+    /// Bad quoting or an over-long record, in words an employer understands.
+    package var problem: String?
+
+    package var isBlank: Bool { fields.allSatisfy { $0.trimmingCharacters(in: " \t").isEmpty } }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Streams RFC 4180 records (comma, `"` quoting, CRLF or LF) from UTF-8 bytes, in bounded memory:
+/// a record longer than ``maxRecordBytes`` is cut off and reported, then reading resumes at the next line.
+package struct CSVReader<Source: ByteSource> {
+    package static var maxRecordBytes: Int { 1 << 20 }
+    package static var maxFields: Int { 1000 }
+
+    var source: Source
+    var buffer: [UInt8] = []
+    var pos = 0
+    var done = false
+    var line = 1
+
+    package init(source: Source) { self.source = source }
+
+    package var bytesConsumedSource: Source { source }
+
+    @inline(__always)
+    mutating func nextByte() -> UInt8? {
+        if pos == buffer.count {
+            if done { return nil }
+            buffer.removeAll(keepingCapacity: true)
+            pos = 0
+            if source.read(into: &buffer, max: 1 << 16) == 0 { done = true; return nil }
+        }
+        let b = buffer[pos]
+        pos += 1
+        return b
+    }
+
+    @inline(__always)
+    mutating func peekByte() -> UInt8? {
+        if pos == buffer.count {
+            if done { return nil }
+            buffer.removeAll(keepingCapacity: true)
+            pos = 0
+            if source.read(into: &buffer, max: 1 << 16) == 0 { done = true; return nil }
+        }
+        return buffer[pos]
+    }
+
+    enum State { case fieldStart, unquoted, quoted, afterQuote }
+
+    package mutating func next() -> CSVRecord? {
+        guard peekByte() != nil else { return nil }
+        let start = line
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var raw: [UInt8] = []
+        var problem: String?
+        var state = State.fieldStart
+        var tooMany = false
+
+        func endField() {
+            if fields.count < Self.maxFields { fields.append(String(decoding: field, as: UTF8.self)) } else { tooMany = true }
+            field.removeAll(keepingCapacity: true)
+        }
+
+        while let b = nextByte() {
+            if raw.count >= Self.maxRecordBytes {
+                // Skip to the end of the physical line and report; memory stays bounded.
+                var c: UInt8? = b
+                while let x = c, x != 10 { c = nextByte() }
+                line += 1
+                return CSVRecord(line: start, fields: [], raw: Array(raw.prefix(200)),
+                                 problem: "行过长（超过 1 MiB），可能是引号未闭合 / record longer than 1 MiB (unclosed quote?)")
+            }
+            switch state {
+            case .quoted:
+                if b == UInt8(ascii: "\"") { state = .afterQuote } else {
+                    if b == 10 { line += 1 }
+                    field.append(b)
+                }
+                raw.append(b)
+                continue
+            case .fieldStart, .unquoted, .afterQuote:
+                break
+            }
+            if b == 10 || b == 13 {
+                if b == 13, peekByte() == 10 { _ = nextByte() }
+                line += 1
+                endField()
+                return finish(start, fields, raw, problem, tooMany)
+            }
+            raw.append(b)
+            switch state {
+            case .fieldStart:
+                if b == UInt8(ascii: "\"") { state = .quoted } else if b == UInt8(ascii: ",") { endField() } else {
+                    field.append(b)
+                    state = .unquoted
+                }
+            case .unquoted:
+                if b == UInt8(ascii: ",") { endField(); state = .fieldStart } else {
+                    if b == UInt8(ascii: "\"") && problem == nil {
+                        problem = "字段中间出现引号：含引号的字段须整体用引号括起，内部引号写两次 / quote inside an unquoted field: quote the whole field and double inner quotes"
+                    }
+                    field.append(b)
+                }
+            case .afterQuote:
+                if b == UInt8(ascii: "\"") { field.append(b); state = .quoted } else if b == UInt8(ascii: ",") {
+                    endField()
+                    state = .fieldStart
+                } else {
+                    if problem == nil {
+                        problem = "闭合引号后还有字符：请把整个字段放在引号内 / text after a closing quote: put the whole field in quotes"
+                    }
+                    field.append(b)
+                    state = .unquoted
+                }
+            case .quoted:
+                break
+            }
+        }
+        if state == .quoted {
+            problem = "引号未闭合：字段以引号开始但直到文件末尾没有结束 / unclosed quote: a quoted field never ends"
+        }
+        endField()
+        return finish(start, fields, raw, problem, tooMany)
+    }
+
+    private func finish(_ line: Int, _ fields: [String], _ raw: [UInt8], _ problem: String?, _ tooMany: Bool) -> CSVRecord {
+        CSVRecord(line: line, fields: fields, raw: raw,
+                  problem: problem ?? (tooMany ? "字段过多（超过 \(Self.maxFields) 个） / more than \(Self.maxFields) fields" : nil))
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import Logging
+
+/// A file name levy must not pick up yet: hidden, or still being written by its sender.
+package func isIgnoredName(_ name: String) -> Bool {
+    let lower = name.lowercased()
+    return name.hasPrefix(".") || lower.hasSuffix(".tmp") || lower.hasSuffix(".part") || lower.hasSuffix(".filepart")
+        || lower.hasSuffix(".done")
+}
+
+/// An entry found in an inbox folder.
+package struct InboxEntry: Sendable {
+    package var folder: String
+    package var name: String
+    package var path: String
+    package var mtime: Double
+    package var size: Int64
+}
+
+/// Lists the entries of each subfolder of an inbox, oldest first (the order they were received in).
+package func listInbox(_ dir: String) -> (folders: [String: [InboxEntry]], strays: [InboxEntry]) {
+    var folders: [String: [InboxEntry]] = [:]
+    var strays: [InboxEntry] = []
+    let fm = FileManager.default
+    guard let top = try? fm.contentsOfDirectory(atPath: dir) else { return ([:], []) }
+    func entry(_ folder: String, _ name: String, _ path: String) -> InboxEntry? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        return InboxEntry(folder: folder, name: name, path: path, mtime: mtime, size: Int64(st.st_size))
+    }
+    for folder in top.sorted() where !isIgnoredName(folder) {
+        let path = dir + "/" + folder
+        var st = stat()
+        guard lstat(path, &st) == 0 else { continue }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            if let e = entry("", folder, path) { strays.append(e) }
+            continue
+        }
+        let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+        folders[folder] = names.filter { !isIgnoredName($0) }.compactMap { entry(folder, $0, path + "/" + $0) }
+            .sorted { ($0.mtime, $0.name) < ($1.mtime, $1.name) }
+    }
+    return (folders, strays)
+}
+
+extension Levy {
+    /// Takes every complete declaration in `Inbox/declarations/`.
+    func intakeDeclarations(now: AgencyTime) throws {
+        let (folders, strays) = listInbox(root.declarationsInbox)
+        for stray in strays {
+            try quarantine(stray, kind: "declarations", now: now,
+                           reason: "不在单位目录中：申报文件须放在 Inbox/declarations/<统一社会信用代码>/ / Not inside an employer folder: files go in Inbox/declarations/<employer_id>/")
+        }
+        for folder in folders.keys.sorted() {
+            for entry in folders[folder]! where admit?(entry) ?? true {
+                try intakeDeclaration(entry, now: now)
+            }
+        }
+    }
+
+    func intakeDeclaration(_ entry: InboxEntry, now: AgencyTime) throws {
+        let rules = loaded.rules
+        guard let employer = rules.employer(entry.folder), employer.id.text == entry.folder else {
+            try quarantine(entry, kind: "declarations", now: now,
+                           reason: "目录 \(entry.folder) 不是已登记单位：无法确定申报单位 / Folder \(entry.folder) is not a registered employer: the file cannot be attributed")
+            return
+        }
+        var st = stat()
+        guard lstat(entry.path, &st) == 0 else { return }
+        let inboxRel = "Inbox/declarations/\(entry.folder)/\(entry.name)"
+        let isRegular = (st.st_mode & S_IFMT) == S_IFREG
+        var fd: Int32 = -1
+        if isRegular {
+            fd = open(entry.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            var fst = stat()
+            if fd >= 0 && (fstat(fd, &fst) != 0 || (fst.st_mode & S_IFMT) != S_IFREG) { close(fd); fd = -1 }
+        }
+        defer { if fd >= 0 { close(fd) } }
+
+        guard fd >= 0 else {
+            // Symlinks, FIFOs, sockets, folders: never opened, never followed; rejected and archived as they are.
+            let kind = (st.st_mode & S_IFMT) == S_IFLNK ? "符号链接 symlink" : ((st.st_mode & S_IFMT) == S_IFDIR ? "目录 folder" : "特殊文件 special file")
+            var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
+            check.add(Finding(code: .fileType, value: safeFileName(entry.name),
+                              message: "不是普通文件（\(kind)）：请直接上传 .csv 或 .xml 文件本身 / Not a regular file (\(kind)): upload the .csv or .xml file itself"))
+            let identity = sha256Hex(Array("non-regular:\(entry.folder)/\(entry.name)@\(now.iso8601)#\(entry.mtime)".utf8))
+            try reject(entry, inboxRel: inboxRel, sha256: identity, check: check, encoding: nil, fd: -1, columns: 0,
+                       earlier: nil, now: now)
+            return
+        }
+
+        let scanned = try scanFile(fd: fd)
+        if let earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder) {
+            var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
+            check.add(Finding(code: .fileDuplicate, value: earlier.name,
+                              message: "与 \(earlier.receivedAt) 已处理的文件“\(earlier.name)”完全相同（结果：\(earlier.outcome.rawValue)\(earlier.declarationID.map { "，申报编号 \($0)" } ?? "")）：无需重复提交 / Byte-identical to a file already processed (\(earlier.outcome.rawValue)): nothing to do"))
+            try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: check, encoding: nil, fd: -1, columns: 0,
+                       earlier: earlier, now: now, outcome: .duplicate)
+            return
+        }
+        let fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger)
+        let outcome = try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
+        if outcome.isAccepted {
+            try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)
+        } else {
+            try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: outcome.check, encoding: outcome.encoding,
+                       fd: outcome.format == .csv && outcome.csvColumns > 0 ? fd : -1, columns: outcome.csvColumns,
+                       earlier: nil, now: now)
+        }
+    }
+
+    func archivePath(for entry: InboxEntry, kind: String, sha256: String, now: AgencyTime) -> String {
+        let d = now.date
+        let day = String(format: "%04d/%02d/%02d", d.year, d.month, d.day)
+        let base = ".levy/archive/\(day)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/"
+        let plain = base + safeFileName(entry.name)
+        var st = stat()
+        if lstat(root.path(plain), &st) != 0 && safeFileName(entry.name) == entry.name { return plain }
+        return base + String(sha256.prefix(12)) + "-" + safeFileName(entry.name)
+    }
+
+    func accept(_ entry: InboxEntry, inboxRel: String, sha256: String, outcome: DeclarationFileCheck.Outcome,
+                employer: Employer, now: AgencyTime) throws {
+        let check = outcome.check
+        let period = check.period!
+        let schedule = loaded.rules.schedule
+        let dueDay = schedule.dueDay(of: period)
+        let due = loaded.clock.at(dueDay, schedule.cutoffTime)
+        let late = schedule.isAfterDue(now, period: period)
+        let collection = late ? "late" : (employer.mandate == nil ? "counter" : "debit")
+        let seq = try ledger.nextSequence(employer: employer.id.text, period: period.description)
+        let id = "\(employer.id.text)-\(period.compact)-\(seq < 10 ? "0" : "")\(seq)"
+        let totals = check.totals
+        let contributions = Dictionary(uniqueKeysWithValues: Insurance.allCases.map { ($0.rawValue, totals.byInsurance[$0]!) })
+        let contributionsJSON = String(decoding: jsonBytes(contributions), as: UTF8.self)
+        var record = DeclarationRecord(
+            id: id, employerID: employer.id.text, period: period.description, seq: seq, state: late ? .overdue : .accepted,
+            headcount: totals.headcount, totalBaseFen: totals.totalBaseFen, employerFen: totals.employerFen,
+            employeeFen: totals.employeeFen, totalFen: totals.totalFen, contributionsJSON: contributionsJSON,
+            collection: collection, due: due.iso8601, dueDate: dueDay.description, receivedAt: now.iso8601,
+            supersedes: outcome.replaces?.id)
+        record.failReason = late ? "late" : nil
+
+        let warnings = check.findings.warnings
+        let receipt = Receipt(
+            receiptNo: "RC-\(id)", kind: "declaration", employerID: employer.id.text, employerName: employer.name,
+            period: period.description, declarationID: id, headcount: totals.headcount,
+            totalWageBaseFen: totals.totalBaseFen, employerFen: totals.employerFen, employeeFen: totals.employeeFen,
+            totalFen: totals.totalFen, contributions: contributions, warnings: warnings.map(FindingRecord.init),
+            warningsOmitted: check.findings.omitted > 0 ? check.findings.omitted : nil, collection: collection,
+            due: due.iso8601, supersedes: outcome.replaces?.id, receivedAt: now.iso8601, file: entry.name, sha256: sha256,
+            instructions: instructions(collection: collection, employer: employer, period: period, due: due))
+
+        var change = LedgerChange()
+        let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
+        let receiptBase = "Outbox/receipts/\(employer.id.text)/\(id)"
+        change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
+                                 receivedDate: now.date.description, outcome: .accepted, employerID: employer.id.text,
+                                 period: period.description, declarationID: id, reportPath: receiptBase + ".json",
+                                 inboxPath: inboxRel, archivePath: archiveRel)
+        let roster = check.persons.map { RosterEntry(personKey: $0.key, change: $0.value.change, baseFen: $0.value.baseFen) }
+            .sorted { $0.personKey < $1.personKey }
+        change.newDeclaration = (record, roster)
+        if var old = outcome.replaces {
+            old.state = .superseded
+            change.declarationUpdates.append(old)
+        }
+        change.outputs.append(PendingOutput(path: receiptBase + ".json", content: jsonBytes(receipt)))
+        change.outputs.append(PendingOutput(path: receiptBase + ".txt", content: Array(receipt.text.utf8)))
+        if late {
+            change.outputs.append(contentsOf: overdueNotice(record, reason: "late_declaration", now: now))
+        }
+        change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
+        try ledger.apply(change)
+        try flushOutputs()
+        try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
+        logger.info("declaration accepted", metadata: [
+            "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
+            "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection)",
+        ])
+    }
+
+    func instructions(collection: String, employer: Employer, period: Period, due: AgencyTime) -> String {
+        switch collection {
+        case "debit":
+            let window = loaded.rules.schedule.debitWindow(of: period)
+            let bank = employer.mandate.flatMap { loaded.rules.banks[$0.bankCode] }?.name ?? ""
+            let account = employer.mandate.map { "****" + String($0.account.suffix(4)) } ?? ""
+            return "将在 \(window.first?.description ?? "") 至 \(window.last?.description ?? "") 的扣款日从 \(bank) 账户 \(account) 委托扣款，请保证余额充足 / Will be debited from the account \(account) at \(bank) on a debit day between \(window.first?.description ?? "") and \(window.last?.description ?? ""): keep enough funds"
+        case "counter":
+            return "本单位未签订委托扣款协议：请于 \(due.date) \(loaded.rules.schedule.cutoffTime) 前到经办窗口缴费 / No debit mandate: pay at the service counter before the due date"
+        default:
+            return "申报晚于缴费截止时间，不再委托扣款：请到经办窗口缴纳社保费及滞纳金（每日 \(loaded.rules.lateFeeDailyRate)）/ Declared after the due date: not debited; pay at the counter with the late fee"
+        }
+    }
+
+    func reject(_ entry: InboxEntry, inboxRel: String, sha256: String, check: DeclarationCheck, encoding: TextEncoding?,
+                fd: Int32, columns: Int, earlier: FileRecord?, now: AgencyTime, outcome: FileOutcome = .rejected) throws {
+        let stem = safeFileName((entry.name as NSString).deletingPathExtension.isEmpty ? entry.name : (entry.name as NSString).deletingPathExtension)
+        var base = "Outbox/rejections/\(entry.folder)/\(stem)"
+        if try ledger.outputExists(path: base + ".json") { base += "-" + String(sha256.prefix(8)) }
+        let report = RejectionReport(file: entry.name, sha256: sha256, employerID: check.employer?.id.text ?? entry.folder,
+                                     period: check.period?.description, receivedAt: now.iso8601, findings: check.findings,
+                                     encoding: encoding, earlier: earlier)
+        if fd >= 0, let encoding {
+            // Large and derived from the input: written before commit, rewritten identically by a re-run.
+            try ErrorsCSV.write(sourceFD: fd, encoding: encoding, columns: columns, findings: check.findings,
+                                to: root.path(base + ".errors.csv"))
+        }
+        let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
+        var change = LedgerChange()
+        change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
+                                 receivedDate: now.date.description, outcome: outcome, employerID: entry.folder,
+                                 period: check.period?.description, reportPath: base + ".json", inboxPath: inboxRel,
+                                 archivePath: archiveRel)
+        change.outputs.append(PendingOutput(path: base + ".json", content: jsonBytes(report)))
+        change.outputs.append(PendingOutput(path: base + ".txt", content: Array(report.text.utf8)))
+        change.events.append("rejected \(entry.folder)/\(entry.name): \(check.findings.errorCount) errors")
+        try ledger.apply(change)
+        try flushOutputs()
+        try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
+        logger.info("declaration rejected", metadata: [
+            "employer": "\(entry.folder)", "file": "\(entry.name)", "errors": "\(check.findings.errorCount)",
+            "codes": "\(Set(check.findings.items.filter { $0.code.isError }.map(\.code.rawValue)).sorted().joined(separator: ","))",
+        ])
+    }
+
+    /// Moves an input nobody can be held to (unknown folder, forged bank file) aside, with a reason beside it.
+    func quarantine(_ entry: InboxEntry, kind: String, now: AgencyTime, reason: String) throws {
+        let stamp = now.date.compact + "T" + now.time.description.filter { $0 != ":" }
+        let target = "\(root.quarantine)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/\(stamp)-\(safeFileName(entry.name))"
+        let text = """
+            隔离原因 / quarantined because: \(reason)
+            原路径 / from: Inbox/\(kind)/\(entry.folder.isEmpty ? "" : entry.folder + "/")\(safeFileName(entry.name))
+            时间 / at: \(now.iso8601)
+            处理 / what to do: 核实来源后，将文件放入正确的目录重新处理，或保留备查 / check where it came from; move it into the right inbox folder to process it, or keep it as evidence
+
+            """
+        try DurableFile.write(Array(text.utf8), to: target + ".reason.txt")
+        try DurableFile.move(entry.path, to: target)
+        var change = LedgerChange()
+        change.file = FileRecord(sha256: "", folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
+                                 receivedDate: now.date.description, outcome: .quarantined, reportPath: nil,
+                                 inboxPath: "Inbox/\(kind)/\(entry.folder)/\(entry.name)",
+                                 archivePath: String(target.dropFirst(root.path.count + 1)))
+        change.events.append("quarantined \(kind)/\(entry.folder)/\(entry.name): \(reason)")
+        try ledger.apply(change)
+        try ledger.markArchived(sha256: "", folder: entry.folder)
+        logger.warning("input quarantined", metadata: ["folder": "\(entry.folder)", "file": "\(entry.name)", "reason": "\(reason)"])
+    }
+
+    /// Moves a processed input into the archive and records that it is there.
+    func archive(inboxRel: String, to archiveRel: String, sha256: String, folder: String) throws {
+        let from = root.path(inboxRel)
+        var st = stat()
+        if lstat(from, &st) == 0 { try DurableFile.move(from, to: root.path(archiveRel)) }
+        try ledger.markArchived(sha256: sha256, folder: folder)
+    }
+}

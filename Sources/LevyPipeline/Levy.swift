@@ -1,0 +1,110 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import Logging
+
+/// The pipeline over one root: intake, collection, bank exchange and reporting, on one ledger.
+package final class Levy {
+    package let root: Root
+    package let loaded: LoadedRules
+    package let ledger: any Ledger
+    package let logger: Logger
+    /// Which inbox entries may be taken now (`watch` admits only files that stopped changing); nil = all.
+    package var admit: ((InboxEntry) -> Bool)?
+
+    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
+        self.root = root
+        self.loaded = loaded
+        self.ledger = ledger
+        self.logger = logger
+    }
+
+    /// Opens a root for work: checks Rules (before anything is touched), prepares folders, opens the ledger.
+    /// - Throws: ``RulesError`` for bad rules, ``LevyError`` when the ledger cannot be opened.
+    package static func start(root: Root, logger: Logger) throws -> Levy {
+        let loaded = try RulesLoader.load(from: root.rules)
+        try root.prepare()
+        let ledger: SQLiteLedger
+        do { ledger = try SQLiteLedger(path: root.ledger) } catch {
+            throw LevyError("\(root.ledger): the ledger cannot be opened (\(error)) — restore .levy/ledger.sqlite from backup; never delete it")
+        }
+        return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)
+    }
+
+    /// The agency's "now": `--as-of` or the clock.
+    package func now(asOf: String?) throws -> AgencyTime {
+        guard let asOf else { return loaded.clock.now }
+        guard let t = loaded.clock.parseAsOf(asOf) else {
+            throw LevyError("--as-of '\(asOf)' is not a date-time — write it like 2026-11-10T16:59:00 (agency time, \(loaded.rules.timezone))")
+        }
+        return t
+    }
+
+    /// Writes every output the ledger has recorded but not yet written (after a commit, or after a crash).
+    package func flushOutputs() throws {
+        let pending = try ledger.pendingOutputs()
+        guard !pending.isEmpty else { return }
+        for output in pending { try DurableFile.write(output.content, to: root.path(output.path)) }
+        try ledger.markWritten(paths: pending.map(\.path))
+    }
+
+    /// Finishes what a crash left half-done: outputs not yet written, inputs not yet archived, temp files.
+    package func recover() throws {
+        DurableFile.removeLeftoverTemps(under: root.path("Outbox"))
+        DurableFile.removeLeftoverTemps(under: root.path(".levy/archive"))
+        try flushOutputs()
+        for file in try ledger.filesNotArchived() {
+            let from = root.path(file.inboxPath)
+            var st = stat()
+            if lstat(from, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, !file.sha256.isEmpty {
+                let fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                if fd >= 0 {
+                    let same = (try? scanFile(fd: fd))?.sha256 == file.sha256
+                    close(fd)
+                    if same { try DurableFile.move(from, to: root.path(file.archivePath)) }
+                }
+            } else if lstat(from, &st) == 0, file.outcome == .rejected, file.sha256.count == 64, (st.st_mode & S_IFMT) != S_IFREG {
+                try DurableFile.move(from, to: root.path(file.archivePath))
+            }
+            try ledger.markArchived(sha256: file.sha256, folder: file.folder)
+        }
+    }
+
+    /// Does all work due now: recovery, bank returns, declarations, collection, reports.
+    package func run(now: AgencyTime) throws {
+        try recover()
+        try intakeBankReturns(now: now)
+        try intakeDeclarations(now: now)
+        try collect(now: now)
+        try writeDailyReports(now: now)
+    }
+}
+
+/// One levy at a time per root: an advisory lock the kernel releases when the process dies,
+/// so a crashed run never leaves a stale lock behind.
+package final class RootLock {
+    let fd: Int32
+    private init(fd: Int32) { self.fd = fd }
+
+    /// Takes the lock, or returns nil (with the holder's pid) when another levy holds it.
+    package static func acquire(_ root: Root, wait: Bool = false) throws -> (lock: RootLock?, holder: String) {
+        try FileManager.default.createDirectory(atPath: root.state, withIntermediateDirectories: true)
+        let fd = open(root.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LevyError("\(root.lock): cannot open the lock file (\(String(cString: strerror(errno)))) — check permissions of .levy/") }
+        if flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+            var buf = [UInt8](repeating: 0, count: 64)
+            let n = pread(fd, &buf, 64, 0)
+            close(fd)
+            return (nil, n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: " \n") : "?")
+        }
+        ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pwrite(fd, pid, pid.count, 0)
+        return (RootLock(fd: fd), "")
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

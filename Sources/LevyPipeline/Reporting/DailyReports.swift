@@ -1,0 +1,100 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+
+/// `Outbox/reports/summary-YYYY-MM-DD.json`: what happened on one day.
+package struct DailySummary: Encodable, Sendable {
+    var date: String
+    var asOf: String
+    var filesReceived = 0
+    var accepted = 0
+    var rejected = 0
+    var duplicates = 0
+    var quarantined = 0
+    var bankReturns = 0
+    var acceptedFen: Fen = 0
+    var debitFiles = 0
+    var debited = 0
+    var debitedFen: Fen = 0
+    var paid = 0
+    var paidFen: Fen = 0
+    var overdue = 0
+    var overdueFen: Fen = 0
+    var rejectionsByCode: [String: Int] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case date, asOf = "as_of", filesReceived = "files_received", accepted, rejected, duplicates, quarantined
+        case bankReturns = "bank_returns", acceptedFen = "accepted_fen", debitFiles = "debit_files", debited
+        case debitedFen = "debited_fen", paid, paidFen = "paid_fen", overdue, overdueFen = "overdue_fen"
+    }
+}
+
+/// `Outbox/reports/arrears-YYYY-MM-DD.json`: every employer in arrears with the fee as of that day.
+struct ArrearsReport: Encodable {
+    struct Entry: Encodable {
+        var employerID: String
+        var period: String
+        var declarationID: String
+        var unpaidFen: Fen
+        var lateFeeFen: Fen
+        var dailyFeeFen: Fen
+        var due: String
+        enum CodingKeys: String, CodingKey {
+            case employerID = "employer_id", period, declarationID = "declaration_id", unpaidFen = "unpaid_fen"
+            case lateFeeFen = "late_fee_fen", dailyFeeFen = "daily_fee_fen", due
+        }
+    }
+    var date: String
+    var asOf: String
+    var totalUnpaidFen: Fen
+    var totalLateFeeFen: Fen
+    var employers: [Entry]
+    enum CodingKeys: String, CodingKey {
+        case date, asOf = "as_of", totalUnpaidFen = "total_unpaid_fen", totalLateFeeFen = "total_late_fee_fen", employers
+    }
+}
+
+extension Levy {
+    /// Rewrites the day's summary and arrears list from the ledger (derived, so always the same for the same ledger).
+    func writeDailyReports(now: AgencyTime) throws {
+        let day = now.date.description
+        var s = DailySummary(date: day, asOf: now.iso8601)
+        for f in try ledger.files(receivedDate: day) {
+            switch f.outcome {
+            case .accepted: s.accepted += 1; s.filesReceived += 1
+            case .rejected: s.rejected += 1; s.filesReceived += 1
+            case .duplicate: s.duplicates += 1; s.filesReceived += 1
+            case .quarantined: s.quarantined += 1; s.filesReceived += 1
+            case .applied: s.bankReturns += 1
+            }
+        }
+        let all = try ledger.declarations(states: DeclarationState.allCases, period: nil)
+        for d in all where d.receivedAt.hasPrefix(day) && d.state != .superseded && d.state != .withdrawn {
+            s.acceptedFen += d.totalFen
+        }
+        let messages = try ledger.debitMessages(collectionDate: day)
+        s.debitFiles = messages.count
+        for m in messages {
+            s.debited += m.transactions.count
+            s.debitedFen += m.transactions.reduce(0) { $0 + $1.amountFen }
+        }
+        for d in all where d.state == .paid && (d.paidAt?.hasPrefix(day) ?? false) {
+            s.paid += 1
+            s.paidFen += d.paidFen
+        }
+        var arrears = ArrearsReport(date: day, asOf: now.iso8601, totalUnpaidFen: 0, totalLateFeeFen: 0, employers: [])
+        for d in all where d.state == .overdue {
+            s.overdue += 1
+            s.overdueFen += d.totalFen
+            let (_, fee) = amountDue(d, on: now.date)
+            arrears.employers.append(.init(employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: d.totalFen,
+                                           lateFeeFen: fee, dailyFeeFen: LateFee.fee(unpaidFen: d.totalFen, dailyRate: loaded.rules.lateFeeDailyRate),
+                                           due: d.due))
+            arrears.totalUnpaidFen += d.totalFen
+            arrears.totalLateFeeFen += fee
+        }
+        arrears.employers.sort { ($0.employerID, $0.period) < ($1.employerID, $1.period) }
+        try DurableFile.write(jsonBytes(s), to: root.path("Outbox/reports/summary-\(day).json"))
+        try DurableFile.write(jsonBytes(arrears), to: root.path("Outbox/reports/arrears-\(day).json"))
+    }
+}

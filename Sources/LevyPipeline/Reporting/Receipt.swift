@@ -1,0 +1,115 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+
+/// A receipt (回执) for an accepted declaration or a payment (SPEC §7).
+package struct Receipt: Codable, Sendable {
+    package var receiptNo: String
+    package var kind: String
+    package var employerID: String
+    package var employerName: String
+    package var period: String
+    package var declarationID: String
+    package var headcount: Int
+    package var totalWageBaseFen: Fen
+    package var employerFen: Fen
+    package var employeeFen: Fen
+    package var totalFen: Fen
+    package var contributions: [String: ContributionAmounts]
+    package var warnings: [FindingRecord]
+    package var warningsOmitted: Int?
+    package var collection: String
+    package var due: String
+    package var supersedes: String?
+    package var receivedAt: String
+    package var file: String?
+    package var sha256: String?
+    package var instructions: String
+    // Payment receipts
+    package var paidFen: Fen?
+    package var lateFeeFen: Fen?
+    package var paidAt: String?
+    package var channel: String?
+
+    enum CodingKeys: String, CodingKey {
+        case receiptNo = "receipt_no", kind, employerID = "employer_id", employerName = "employer_name", period
+        case declarationID = "declaration_id", headcount, totalWageBaseFen = "total_wage_base_fen"
+        case employerFen = "employer_fen", employeeFen = "employee_fen", totalFen = "total_fen", contributions, warnings
+        case warningsOmitted = "warnings_omitted", collection, due, supersedes, receivedAt = "received_at", file, sha256
+        case instructions, paidFen = "paid_fen", lateFeeFen = "late_fee_fen", paidAt = "paid_at", channel
+    }
+}
+
+/// A finding as stored in receipts (decodable too, so the ledger can keep receipts' warnings).
+package struct FindingRecord: Codable, Sendable, Hashable {
+    package var code: String
+    package var line: Int?
+    package var path: String?
+    package var field: String?
+    package var value: String?
+    package var message: String
+    package init(_ f: Finding) {
+        code = f.code.rawValue
+        line = f.line
+        path = f.path
+        field = f.field
+        value = f.value
+        message = f.message
+    }
+}
+
+extension Receipt {
+    /// The receipt as people read it: Chinese first, English codes and labels alongside.
+    package var text: String {
+        var lines: [String] = []
+        lines.append(kind == "payment" ? "社会保险费缴费回执 / Contribution payment receipt" : "社会保险费申报回执 / Contribution declaration receipt")
+        lines.append(String(repeating: "=", count: 60))
+        lines.append("回执编号 receipt no.:      \(receiptNo)")
+        lines.append("单位 employer:             \(employerID) \(employerName)")
+        lines.append("所属期 period:             \(period)")
+        lines.append("申报编号 declaration id:   \(declarationID)")
+        if let supersedes { lines.append("替换申报 supersedes:       \(supersedes)") }
+        lines.append("参保人数 headcount:        \(headcount)")
+        lines.append("缴费基数合计 wage base:    \(yuanText(totalWageBaseFen)) 元")
+        lines.append("")
+        lines.append("险种 insurance                 单位 employer      个人 employee")
+        for insurance in Insurance.allCases {
+            let a = contributions[insurance.rawValue] ?? ContributionAmounts()
+            let label = "\(insurance.chinese) \(insurance.rawValue)"
+            lines.append(label.padding(toLength: 28, withPad: " ", startingAt: 0)
+                         + yuanText(a.employerFen).leftPadded(14) + yuanText(a.employeeFen).leftPadded(18))
+        }
+        lines.append("合计 total".padding(toLength: 28, withPad: " ", startingAt: 0)
+                     + yuanText(employerFen).leftPadded(14) + yuanText(employeeFen).leftPadded(18))
+        lines.append("应缴总额 total due:        \(yuanText(totalFen)) 元")
+        lines.append("")
+        if let paidFen {
+            lines.append("实缴金额 paid:             \(yuanText(paidFen)) 元（含滞纳金 late fee \(yuanText(lateFeeFen ?? 0)) 元）")
+            lines.append("缴费时间 paid at:          \(paidAt ?? "")")
+            lines.append("缴费渠道 channel:          \(channel ?? "")")
+        }
+        lines.append("缴费方式 collection:       \(collection)")
+        lines.append("缴费截止 due:              \(due)")
+        lines.append(instructions)
+        lines.append("受理时间 received at:      \(receivedAt)")
+        if let file { lines.append("申报文件 file:             \(file)") }
+        if !warnings.isEmpty {
+            lines.append("")
+            lines.append("提示 warnings (\(warnings.count + (warningsOmitted ?? 0))):")
+            for w in warnings {
+                var s = "  "
+                if let line = w.line { s += "第 \(line) 行 line \(line) " }
+                s += "[\(w.code)] \(w.field ?? "")=\(w.value ?? "")：\(w.message)"
+                lines.append(s)
+            }
+            if let more = warningsOmitted, more > 0 { lines.append("  …另有 \(more) 条 / \(more) more") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

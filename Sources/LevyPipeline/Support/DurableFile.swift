@@ -1,0 +1,75 @@
+import Foundation
+import Crypto
+
+/// Writes and moves files so that readers never see half a file and a crash never loses one.
+package enum DurableFile {
+    /// Writes temp (same folder) → fsync → rename → fsync(folder). Mode 0640.
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let name = (path as NSString).lastPathComponent
+        let temp = dir + "/." + name + ".\(getpid()).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno))) — check the folder's permissions and free space") }
+        var ok = true
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; ok = false; break }
+                offset += n
+            }
+        }
+        if ok { ok = fsync(fd) == 0 }
+        fchmod(fd, mode)
+        close(fd)
+        guard ok else {
+            unlink(temp)
+            throw LevyError("cannot write \(path): \(String(cString: strerror(errno))) — check free space")
+        }
+        guard rename(temp, path) == 0 else {
+            unlink(temp)
+            throw LevyError("cannot rename into \(path): \(String(cString: strerror(errno)))")
+        }
+        syncDirectory(dir)
+    }
+
+    /// Moves a file (never following a symlink) and makes both folders durable.
+    package static func move(_ from: String, to: String) throws {
+        let dir = (to as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard rename(from, to) == 0 else {
+            throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system")
+        }
+        syncDirectory(dir)
+        syncDirectory((from as NSString).deletingLastPathComponent)
+    }
+
+    package static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// Removes temporary files a crash may have left in a folder tree.
+    package static func removeLeftoverTemps(under dir: String) {
+        guard let e = FileManager.default.enumerator(atPath: dir) else { return }
+        while let rel = e.nextObject() as? String {
+            let name = (rel as NSString).lastPathComponent
+            if name.hasPrefix("."), name.hasSuffix(".tmp") { unlink(dir + "/" + rel) }
+        }
+    }
+}
+
+/// SHA-256 as lowercase hex.
+package func sha256Hex(_ bytes: some DataProtocol) -> String {
+    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+}
+
+/// A file name safe to reuse in our folders: control characters and slashes replaced, length bounded.
+package func safeFileName(_ name: String) -> String {
+    var s = String(name.unicodeScalars.map { $0.value < 32 || $0 == "/" || $0 == "\\" || $0.value == 127 ? "_" : Character($0) })
+    if s.hasPrefix(".") { s = "_" + s.dropFirst() }
+    if s.isEmpty { s = "_" }
+    if s.utf8.count > 120 { s = String(s.prefix(60)) }
+    return s
+}

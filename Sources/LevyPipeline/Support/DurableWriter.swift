@@ -1,0 +1,55 @@
+import Foundation
+
+/// A large output written in pieces: temp file in the target folder, then fsync → rename → fsync(folder).
+package final class DurableWriter {
+    let path: String
+    let temp: String
+    let fd: Int32
+    var buffer: [UInt8] = []
+    var failed = false
+
+    package init(path: String, mode: mode_t = 0o640) throws {
+        self.path = path
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        temp = dir + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
+        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno)))") }
+        fchmod(fd, mode)
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    package func write(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failed = true; return }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Makes the file durable under its final name.
+    package func commit() throws {
+        flush()
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard !failed, synced, rename(temp, path) == 0 else {
+            unlink(temp)
+            throw LevyError("cannot write \(path): \(String(cString: strerror(errno))) — check free space")
+        }
+        DurableFile.syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    package func abandon() {
+        close(fd)
+        unlink(temp)
+    }
+}

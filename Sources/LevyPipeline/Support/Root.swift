@@ -1,0 +1,36 @@
+import Foundation
+
+/// The folders of one levy root (SPEC §1).
+package struct Root: Sendable {
+    package let url: URL
+
+    package init(path: String) {
+        url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
+    package var path: String { url.path }
+    package func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
+
+    package var declarationsInbox: String { path("Inbox/declarations") }
+    package var bankInbox: String { path("Inbox/bank") }
+    package var rules: String { path("Rules") }
+    package var state: String { path(".levy") }
+    package var ledger: String { path(".levy/ledger.sqlite") }
+    package var quarantine: String { path(".levy/quarantine") }
+    package var lock: String { path(".levy/lock") }
+
+    /// Creates the folders levy writes to (inbox folders too, so an agency can start from an empty root).
+    package func prepare() throws {
+        for p in ["Inbox/declarations", "Inbox/bank", "Outbox/receipts", "Outbox/rejections", "Outbox/notices",
+                  "Outbox/debits", "Outbox/reports", ".levy/archive", ".levy/quarantine"] {
+            try FileManager.default.createDirectory(atPath: path(p), withIntermediateDirectories: true)
+        }
+    }
+}
+
+/// A failure of levy itself (exit 1): what is wrong, where, and what to do.
+package struct LevyError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+}

@@ -1,0 +1,241 @@
+import Crypto
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyXML
+
+/// The kind of a declaration file, by its extension (the only thing a name is trusted for).
+package enum DeclarationFormat: String, Sendable {
+    case csv, xml
+    package init?(fileName: String) {
+        switch (fileName as NSString).pathExtension.lowercased() {
+        case "csv": self = .csv
+        case "xml": self = .xml
+        default: return nil
+        }
+    }
+}
+
+/// What one streaming pass over a file's bytes gives: identity and encoding.
+package struct ScannedFile: Sendable {
+    package var sha256: String
+    package var size: Int64
+    package var encoding: EncodingScan
+}
+
+/// Hashes a file and scans its encoding in one pass, in 1 MiB chunks.
+package func scanFile(fd: Int32) throws -> ScannedFile {
+    var hasher = SHA256()
+    var scan = EncodingScan()
+    var size: Int64 = 0
+    let chunk = 1 << 20
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunk)
+    defer { buffer.deallocate() }
+    while true {
+        let n = read(fd, buffer.baseAddress!, chunk)
+        if n < 0 { if errno == EINTR { continue }; throw LevyError("cannot read: \(String(cString: strerror(errno)))") }
+        if n == 0 { break }
+        let slice = UnsafeBufferPointer(rebasing: buffer[0..<n])
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(slice))
+        scan.feed(slice)
+        size += Int64(n)
+    }
+    scan.finish()
+    let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    return ScannedFile(sha256: hex, size: size, encoding: scan)
+}
+
+/// The full check of one declaration file: file-level tests, streaming parse, then the ledger's context.
+package struct DeclarationFileCheck {
+    package let rules: Rules
+    package let schema: XMLSchema
+    package let now: AgencyTime
+    /// The ledger for roster, insured-elsewhere, arrears and lock checks (nil: nothing known, e.g. `levy check` on a new root).
+    package let ledger: (any Ledger)?
+
+    package init(rules: Rules, schema: XMLSchema, now: AgencyTime, ledger: (any Ledger)?) {
+        self.rules = rules
+        self.schema = schema
+        self.now = now
+        self.ledger = ledger
+    }
+
+    package struct Outcome {
+        package var check: DeclarationCheck
+        package var format: DeclarationFormat?
+        package var encoding: TextEncoding?
+        /// The declaration this one replaces (same employer and period, nothing paid or in flight).
+        package var replaces: DeclarationRecord?
+        /// CSV header count, for the `.errors.csv` copy.
+        package var csvColumns = 0
+        package var isAccepted: Bool { check.isAccepted }
+    }
+
+    /// Checks the file open at `fd` (already scanned). `folderEmployer` is the employer whose folder it is in.
+    package func check(fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?) throws -> Outcome {
+        let format = DeclarationFormat(fileName: name)
+        var check = DeclarationCheck(format: format == .xml ? .xml : .csv, rules: rules, now: now, folderEmployer: folderEmployer)
+        var outcome = Outcome(check: check, format: format)
+        func fileLevel(_ finding: Finding) -> Outcome {
+            var c = DeclarationCheck(format: format == .xml ? .xml : .csv, rules: rules, now: now, folderEmployer: folderEmployer)
+            c.add(finding)
+            return Outcome(check: c, format: format)
+        }
+        guard let format else {
+            return fileLevel(Finding(code: .fileType, value: safeFileName(name),
+                                     message: "只接受 .csv 或 .xml 申报文件：请另存为 CSV（逗号分隔）后重新提交 / Only .csv and .xml declarations are accepted: save as CSV and send again"))
+        }
+        if scanned.size > rules.maxFileBytes {
+            return fileLevel(Finding(code: .fileTooLarge, value: "\(scanned.size)",
+                                     message: "文件大小 \(scanned.size) 字节超过上限 \(rules.maxFileBytes) 字节：请拆分后分别提交 / File of \(scanned.size) bytes is over the limit of \(rules.maxFileBytes): contact the agency"))
+        }
+        if scanned.size == 0 {
+            return fileLevel(Finding(code: .fileEmpty, message: "文件为空：请提交含表头和人员明细的申报文件 / The file is empty: send the declaration with its header and rows"))
+        }
+        let encodingProblem = Finding(code: .fileEncoding,
+                                      message: "文件编码无法识别：请以 UTF-8 或 GB18030（Excel 的“CSV（逗号分隔）”）保存后重新提交 / Not UTF-8 or GB18030 text: save as CSV UTF-8 or CSV (comma delimited) and send again")
+        if scanned.encoding.sawNUL || scanned.encoding.hasWideBOM { return fileLevel(encodingProblem) }
+        let encoding: TextEncoding = scanned.encoding.validUTF8 ? (scanned.encoding.hasUTF8BOM ? .utf8BOM : .utf8) : .gb18030
+        outcome.encoding = encoding
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind \(name)") }
+
+        switch format {
+        case .csv:
+            var valid = true
+            if encoding == .gb18030 {
+                guard var source = TranscodingSource(FileSource(fd: fd), from: "GB18030") else {
+                    throw LevyError("iconv has no GB18030 converter — install the glibc locale data (libc-bin)")
+                }
+                defer { source.close() }
+                outcome.csvColumns = readCSV(source: &source, into: &check)
+                valid = !source.invalid
+            } else {
+                var source = FileSource(fd: fd)
+                if encoding == .utf8BOM { var skip: [UInt8] = []; _ = source.read(into: &skip, max: 3) }
+                outcome.csvColumns = readCSV(source: &source, into: &check)
+            }
+            if !valid { return fileLevel(encodingProblem) }
+        case .xml:
+            var head: [UInt8] = []
+            var source = FileSource(fd: fd)
+            _ = source.read(into: &head, max: 4096)
+            if case .doctype(let line)? = scanProlog(head) {
+                var c = check
+                c.add(Finding(code: .xmlSyntax, line: line, path: "/", field: nil, value: "<!DOCTYPE",
+                              message: "不接受 DOCTYPE/DTD 与实体声明：请删除 <!DOCTYPE …> / DOCTYPE and entity declarations are not accepted: remove <!DOCTYPE …>"))
+                return Outcome(check: c, format: format)
+            }
+            guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind \(name)") }
+            let declared = String(decoding: head.prefix(200), as: UTF8.self).lowercased()
+            let xmlEncoding: String? = encoding == .gb18030 && !declared.contains("encoding=") ? "GB18030" : nil
+            let (issues, totals) = DeclarationXMLReader.read(fd: fd, encoding: xmlEncoding, schema: schema, into: &check)
+            if issues.contains(where: { $0.kind == .encoding }) { return fileLevel(encodingProblem) }
+            for issue in issues {
+                let code: FindingCode = issue.kind == .schema ? .xmlSchema : .xmlSyntax
+                let fix = issue.kind == .schema
+                    ? "请按 declaration.xsd 的结构更正 / correct the document to match declaration.xsd"
+                    : "XML 格式不正确，请检查标签是否配对 / the XML is not well-formed: check that every tag is closed"
+                check.add(Finding(code: code, line: issue.line == 0 ? nil : issue.line, path: nil, field: nil, value: nil,
+                                  message: "\(issue.message)：\(fix)"))
+            }
+            if issues.contains(where: { $0.kind == .syntax }) {
+                // A broken document stops early: report what was found, not the persons it never reached.
+                outcome.check = check
+                return outcome
+            }
+            try finish(&check, xmlTotals: totals)
+            outcome.check = check
+            outcome.replaces = try replaced(check)
+            return outcome
+        }
+        try finish(&check, xmlTotals: nil)
+        outcome.check = check
+        outcome.replaces = try replaced(check)
+        return outcome
+    }
+
+    /// Reads a CSV declaration into the check; returns the header's column count.
+    func readCSV<S: ByteSource>(source: inout S, into check: inout DeclarationCheck) -> Int {
+        var reader = CSVReader(source: source)
+        defer { source = reader.source }
+        guard var header = reader.next() else { return 0 }
+        while header.isBlank, let next = reader.next() { header = next }
+        if header.isBlank { return 0 }
+        var columns: [DeclarationField: Int] = [:]
+        if let problem = header.problem {
+            check.add(Finding(code: .csvHeader, line: header.line, message: "表头行格式错误：\(problem)"))
+        }
+        for (i, name) in header.fields.enumerated() {
+            let trimmed = name.trimmingCharacters(in: " \t\u{FEFF}")
+            if trimmed.lowercased() == "errors" || trimmed == "错误" { continue }  // our own column in a re-sent .errors.csv
+            guard let field = DeclarationField(header: trimmed) else {
+                check.add(Finding(code: .csvHeader, line: header.line, field: String(trimmed.prefix(100)), value: String(trimmed.prefix(100)),
+                                  message: "未知列名“\(trimmed.prefix(100))”：列名应为 employer_id, period, person_id, name, wage_base, change 或对应中文 / Unknown column: use the English or Chinese column names of the format"))
+                continue
+            }
+            if columns[field] != nil {
+                check.add(Finding(code: .csvHeader, line: header.line, field: field.rawValue, value: trimmed,
+                                  message: "列“\(trimmed)”重复：每列只能出现一次 / Column appears twice: keep one"))
+                continue
+            }
+            columns[field] = i
+        }
+        for field in DeclarationField.allCases where field != .change && columns[field] == nil {
+            check.add(Finding(code: .csvHeader, line: header.line, field: field.rawValue,
+                              message: "缺少列 \(field.rawValue)（\(field.chinese)）：请在表头加上该列 / Missing column \(field.rawValue): add it to the header"))
+        }
+        let count = header.fields.count
+        var pendingBlank: [Int] = []
+        while let record = reader.next() {
+            if record.isBlank && record.problem == nil { pendingBlank.append(record.line); continue }
+            for line in pendingBlank {
+                check.add(Finding(code: .csvRow, line: line, message: "空行：请删除文件中间的空行 / Blank line in the middle of the file: delete it"))
+            }
+            pendingBlank.removeAll()
+            if let problem = record.problem {
+                check.add(Finding(code: .csvRow, line: record.line, message: problem))
+                continue
+            }
+            guard record.fields.count == count else {
+                check.add(Finding(code: .csvRow, line: record.line, value: "\(record.fields.count)",
+                                  message: "本行有 \(record.fields.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.fields.count) fields but the header has \(count): quote fields that contain commas"))
+                continue
+            }
+            func value(_ f: DeclarationField) -> Substring? { columns[f].map { Substring(record.fields[$0]) } }
+            check.row(DeclarationRow(line: record.line, employerID: value(.employerID), period: value(.period),
+                                     personID: value(.personID), name: value(.name), wageBase: value(.wageBase),
+                                     change: value(.change)))
+        }
+        return count
+    }
+
+    /// Adds what only the ledger knows, then completes the check.
+    func finish(_ check: inout DeclarationCheck, xmlTotals: XMLTotals?) throws {
+        guard let employer = check.employer, let period = check.period, let ledger else {
+            check.finish(previousRoster: nil, xmlTotals: xmlTotals)
+            return
+        }
+        let roster = try ledger.previousRoster(employer: employer.id.text, before: period.description)
+        let additions = check.additions(previousRoster: roster)
+        let elsewhere = try ledger.insuredElsewhere(period: period.description, persons: additions, except: employer.id.text)
+            .compactMapValues { EmployerID(registered: $0) }
+        let inArrears = check.removalCount > 0 ? try ledger.hasArrears(employer: employer.id.text) : false
+        var lockedBy: DeclarationRecord?
+        if let current = try ledger.currentDeclaration(employer: employer.id.text, period: period.description),
+           [.inFlight, .paid].contains(current.state) {
+            lockedBy = current
+        }
+        check.finish(previousRoster: roster, insuredElsewhere: elsewhere, xmlTotals: xmlTotals)
+        if inArrears { check.rejectRemovalsInArrears() }
+        if let lockedBy {
+            let what = lockedBy.state == .paid ? "已缴费 / is paid" : "正在银行扣款中 / has a debit in flight"
+            check.add(Finding(code: .declarationLocked, field: "period", value: lockedBy.id,
+                              message: "本单位 \(period) 的申报 \(lockedBy.id) \(what)：不能再替换，如需更正请到经办窗口办理 / The declaration of this period can no longer be replaced: correct it at the service counter"))
+        }
+    }
+
+    func replaced(_ check: DeclarationCheck) throws -> DeclarationRecord? {
+        guard check.isAccepted, let ledger, let employer = check.employer, let period = check.period else { return nil }
+        return try ledger.currentDeclaration(employer: employer.id.text, period: period.description)
+    }
+}

@@ -1,0 +1,337 @@
+import ArgumentParser
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyPipeline
+import Logging
+
+@main
+struct LevyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "levy",
+        abstract: "Social-insurance contribution collection: declarations in, receipts, debits and notices out.",
+        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self])
+}
+
+struct RootOptions: ParsableArguments {
+    @Option(help: "The levy root (Inbox/, Outbox/, Rules/, .levy/).")
+    var root: String = FileManager.default.currentDirectoryPath
+}
+
+/// Runs a body, turning levy's own failures into exit 1 with a message that says what to do.
+func failing<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as RulesError {
+        FileHandle.standardError.write(Data("levy: bad rule: \(e)\n".utf8))
+        throw ExitCode(1)
+    } catch let e as LevyError {
+        FileHandle.standardError.write(Data("levy: \(e)\n".utf8))
+        throw ExitCode(1)
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("levy: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func makeLogger() -> Logger {
+    var logger = Logger(label: "levy") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = ProcessInfo.processInfo.environment["LEVY_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Do all work due now (returns, declarations, debit cuts, notices, reports), then exit.")
+    @OptionGroup var options: RootOptions
+    @Option(name: .customLong("as-of"), help: "Fix \"now\" in the agency's timezone, e.g. 2026-11-10T16:59:00.")
+    var asOf: String?
+    @Flag(help: "Print the day's summary as JSON.")
+    var json = false
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing {
+            let levy = try Levy.start(root: root, logger: makeLogger())
+            let now = try levy.now(asOf: asOf)
+            let (lock, holder) = try RootLock.acquire(root)
+            guard let lock else {
+                print("levy: another levy (pid \(holder)) is working on \(root.path); nothing done — it will pick up everything")
+                return
+            }
+            try withExtendedLifetime(lock) { try levy.run(now: now) }
+            let summary = root.path("Outbox/reports/summary-\(now.date).json")
+            if json, let data = FileManager.default.contents(atPath: summary) {
+                FileHandle.standardOutput.write(data)
+            }
+        }
+    }
+}
+
+nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Process new files as they arrive and cut debits at batch times; SIGINT/SIGTERM stop cleanly.")
+    @OptionGroup var options: RootOptions
+    @Option(help: "Seconds between two looks at the inbox.")
+    var interval: Double = 2
+
+    func run() throws {
+        let root = Root(path: options.root)
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        try failing {
+            let logger = makeLogger()
+            let levy = try Levy.start(root: root, logger: logger)
+            let (lock, holder) = try RootLock.acquire(root)
+            guard let lock else {
+                print("levy: another levy (pid \(holder)) is working on \(root.path); not watching")
+                return
+            }
+            logger.info("watching", metadata: ["root": "\(root.path)"])
+            var previous: [String: String] = [:]
+            try withExtendedLifetime(lock) {
+                while stopRequested == 0 {
+                    // A file is complete when its size and mtime are the same across two looks (or a .done marker exists).
+                    let current = inboxFingerprints(root)
+                    levy.admit = { entry in
+                        let key = entry.path
+                        let fp = "\(entry.size):\(entry.mtime)"
+                        return previous[key] == fp || FileManager.default.fileExists(atPath: key + ".done")
+                    }
+                    try levy.run(now: levy.loaded.clock.now)
+                    previous = current
+                    var slept = 0.0
+                    while slept < interval && stopRequested == 0 { usleep(100_000); slept += 0.1 }
+                }
+            }
+            logger.info("stopped cleanly")
+        }
+    }
+
+    func inboxFingerprints(_ root: Root) -> [String: String] {
+        var result: [String: String] = [:]
+        for dir in [root.declarationsInbox, root.bankInbox] {
+            let (folders, strays) = listInbox(dir)
+            for e in folders.values.flatMap({ $0 }) + strays { result[e.path] = "\(e.size):\(e.mtime)" }
+        }
+        return result
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "What is pending, debited, paid, overdue, per period.")
+    @OptionGroup var options: RootOptions
+    @Option(help: "Only this period (YYYY-MM).")
+    var period: String?
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing {
+            var statuses: [PeriodStatus] = []
+            if FileManager.default.fileExists(atPath: root.ledger) {
+                let ledger = try SQLiteLedger(path: root.ledger, readOnly: true)
+                statuses = try ledger.status(period: period.flatMap { Period($0)?.description } ?? period)
+            }
+            let states: [DeclarationState] = [.accepted, .inFlight, .paid, .overdue, .failed, .withdrawn]
+            if json {
+                var periods: [[String: Any]] = []
+                for s in statuses {
+                    var entry: [String: Any] = ["period": s.period]
+                    var counts: [String: Int] = [:]
+                    var sums: [String: Int64] = [:]
+                    for state in states {
+                        entry[state.rawValue] = ["count": s.counts[state] ?? 0, "sum_fen": s.sums[state] ?? 0]
+                        counts[state.rawValue] = s.counts[state] ?? 0
+                        sums[state.rawValue] = s.sums[state] ?? 0
+                    }
+                    entry["counts"] = counts
+                    entry["sums_fen"] = sums
+                    periods.append(entry)
+                }
+                let data = try JSONSerialization.data(withJSONObject: ["periods": periods], options: [.prettyPrinted, .sortedKeys])
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                return
+            }
+            if statuses.isEmpty { print("No declarations\(period.map { " for \($0)" } ?? "") yet."); return }
+            print("period   " + states.map { $0.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
+            for s in statuses {
+                var line = s.period.padding(toLength: 9, withPad: " ", startingAt: 0)
+                for state in states {
+                    let cell = "\(s.counts[state] ?? 0) / \(Yuan.format(s.sums[state] ?? 0))"
+                    line += cell.padding(toLength: 22, withPad: " ", startingAt: 0)
+                }
+                print(line)
+            }
+        }
+    }
+}
+
+struct Pay: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Record a payment made at the service counter (contributions plus late fee as of that day).")
+    @OptionGroup var options: RootOptions
+    @Argument(help: "Employer (unified social credit code).") var employer: String
+    @Argument(help: "Period, YYYY-MM.") var period: String
+    @Option(help: "Amount paid in yuan, e.g. 1234.56.") var amount: String
+    @Option(name: .customLong("as-of"), help: "When it was paid (agency time).") var asOf: String?
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing {
+            let levy = try Levy.start(root: root, logger: makeLogger())
+            let now = try levy.now(asOf: asOf)
+            let (lock, holder) = try RootLock.acquire(root, wait: true)
+            guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
+            let receipt = try withExtendedLifetime(lock) {
+                try levy.payAtCounter(employer: employer.uppercased(), period: period, amount: amount, now: now)
+            }
+            print("paid: receipt \(receipt)")
+        }
+    }
+}
+
+struct Withdraw: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete a declaration, only while no debit is in flight or paid.")
+    @OptionGroup var options: RootOptions
+    @Argument(help: "Employer (unified social credit code).") var employer: String
+    @Argument(help: "Period, YYYY-MM.") var period: String
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing {
+            let levy = try Levy.start(root: root, logger: makeLogger())
+            let (lock, holder) = try RootLock.acquire(root, wait: true)
+            guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
+            let id = try withExtendedLifetime(lock) { try levy.withdraw(employer: employer.uppercased(), period: period) }
+            print("withdrawn: \(id)")
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Validate declaration files without keeping anything (exit 0 accepted, 3 rejected).")
+    @OptionGroup var options: RootOptions
+    @Argument(help: "Declaration files (.csv or .xml).") var files: [String]
+    @Option(help: "Check as if dropped in this employer's folder.") var employer: String?
+    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time).") var asOf: String?
+    @Flag(help: "Print the reports as JSON.") var json = false
+
+    func run() throws {
+        let root = Root(path: options.root)
+        let rejected: Bool = try failing {
+            let loaded = try RulesLoader.load(from: root.rules)
+            let ledger: (any Ledger)? = FileManager.default.fileExists(atPath: root.ledger) ? try SQLiteLedger(path: root.ledger, readOnly: true) : nil
+            let now: AgencyTime
+            if let asOf {
+                guard let t = loaded.clock.parseAsOf(asOf) else { throw LevyError("--as-of '\(asOf)' is not a date-time — write it like 2026-11-10T16:59:00") }
+                now = t
+            } else {
+                now = loaded.clock.now
+            }
+            var folderEmployer: Employer?
+            if let employer {
+                guard let e = loaded.rules.employer(employer.uppercased()) else {
+                    throw LevyError("--employer \(employer) is not in Rules/employers.csv — check the credit code")
+                }
+                folderEmployer = e
+            }
+            var anyRejected = false
+            for file in files {
+                let result = try checkFile(file, loaded: loaded, ledger: ledger, now: now, folderEmployer: folderEmployer)
+                anyRejected = anyRejected || !result
+            }
+            return anyRejected
+        }
+        if rejected { throw ExitCode(3) }
+    }
+
+    func checkFile(_ path: String, loaded: LoadedRules, ledger: (any Ledger)?, now: AgencyTime, folderEmployer: Employer?) throws -> Bool {
+        let name = (path as NSString).lastPathComponent
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw LevyError("\(path): no such file — give the path of a declaration") }
+        let fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger)
+        var findings = FindingList()
+        var outcome: DeclarationFileCheck.Outcome?
+        var sha = ""
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            findings.add(Finding(code: .fileType, value: name, message: "不是普通文件（符号链接或特殊文件）/ Not a regular file: give the file itself"))
+        } else {
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { throw LevyError("\(path): cannot open (\(String(cString: strerror(errno))))") }
+            defer { close(fd) }
+            let scanned = try scanFile(fd: fd)
+            sha = scanned.sha256
+            outcome = try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer)
+            findings = outcome!.check.findings
+        }
+        let accepted = !findings.hasErrors
+        let report = RejectionReport(file: name, sha256: sha, employerID: outcome?.check.employer?.id.text,
+                                     period: outcome?.check.period?.description, receivedAt: now.iso8601, findings: findings,
+                                     encoding: outcome?.encoding)
+        if json {
+            FileHandle.standardOutput.write(Data(jsonBytes(CheckResult(accepted: accepted, report: report,
+                                                                       totals: outcome.map { CheckTotals($0.check.totals) }))))
+        } else if accepted, let check = outcome?.check {
+            print("\(name): 可以受理 accepted — \(check.totals.headcount) 人 persons, 缴费基数 wage base \(Yuan.format(check.totals.totalBaseFen)), 应缴 total \(Yuan.format(check.totals.totalFen)) (单位 employer \(Yuan.format(check.totals.employerFen)), 个人 employee \(Yuan.format(check.totals.employeeFen)))")
+            for w in findings.warnings { print("  " + w.textLine) }
+        } else {
+            print(report.text)
+        }
+        return accepted
+    }
+}
+
+struct CheckTotals: Encodable {
+    var headcount: Int
+    var totalWageBaseFen: Int64
+    var employerFen: Int64
+    var employeeFen: Int64
+    var totalFen: Int64
+    init(_ t: ContributionTotals) {
+        headcount = t.headcount
+        totalWageBaseFen = t.totalBaseFen
+        employerFen = t.employerFen
+        employeeFen = t.employeeFen
+        totalFen = t.totalFen
+    }
+    enum CodingKeys: String, CodingKey {
+        case headcount, totalWageBaseFen = "total_wage_base_fen", employerFen = "employer_fen", employeeFen = "employee_fen", totalFen = "total_fen"
+    }
+}
+
+struct CheckResult: Encodable {
+    var accepted: Bool
+    var report: RejectionReport
+    var totals: CheckTotals?
+}
+
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rules", abstract: "Work with Rules/.", subcommands: [RulesCheck.self])
+}
+
+struct RulesCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate Rules/ and print the parameters in force per period.")
+    @OptionGroup var options: RootOptions
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing {
+            let loaded = try RulesLoader.load(from: root.rules)
+            let r = loaded.rules
+            print("Rules OK — \(r.agencyName) (\(r.creditorID)), timezone \(r.timezone)")
+            print("cutoff: day \(r.schedule.cutoffDay) at \(r.schedule.cutoffTime); debit window from day \(r.schedule.debitWindowFirstDay); late fee \(r.lateFeeDailyRate) a day; rounding \(r.rounding.rawValue); retry \(r.retryReasons.sorted().joined(separator: ","))")
+            print("employers: \(r.employers.count) (\(r.employers.values.filter { $0.mandate != nil }.count) with a debit mandate); banks: \(r.banks.keys.sorted().joined(separator: ", "))")
+            for (i, p) in r.periods.enumerated() {
+                let until = i + 1 < r.periods.count ? "until \(r.periods[i + 1].from.adding(months: -1))" : "onwards"
+                print("")
+                print("periods from \(p.from) \(until):")
+                print("  wage base floor \(Yuan.format(p.floor)), ceiling \(Yuan.format(p.ceiling)), below floor: \(p.belowFloor.rawValue)")
+                print("  pension \(p.pension.employer) / \(p.pension.employee); medical \(p.medical.employer) / \(p.medical.employee); unemployment \(p.unemployment.employer) / \(p.unemployment.employee); maternity \(p.maternity)")
+                print("  work injury by class: " + p.workInjury.keys.sorted().map { "\($0): \(p.workInjury[$0]!)" }.joined(separator: ", "))
+                let due = r.schedule.dueDay(of: p.from)
+                print("  \(p.from): due \(due) \(r.schedule.cutoffTime); debit window \(r.schedule.debitWindow(of: p.from).map(\.description).joined(separator: ", "))")
+            }
+        }
+    }
+}
