@@ -91,10 +91,21 @@ package enum DeclarationXMLReader {
         guard let reader = xmlReaderForFd(fd, "declaration.xml", encoding, safeOptions) else {
             return ([XMLIssue(kind: .syntax, line: 0, message: "cannot start the XML reader")], totals)
         }
-        defer { xmlFreeTextReader(reader) }
-        if let schema { _ = xmlTextReaderSetSchema(reader, schema.schema) }
+        var validation: xmlSchemaValidCtxtPtr?
+        defer {
+            xmlFreeTextReader(reader)   // unplugs the validation context: free the reader first
+            if let validation { xmlSchemaFreeValidCtxt(validation) }
+        }
+        // Errors go through this thread's structured handler and our own validation context: libxml2 2.9's
+        // reader relay (xmlTextReaderSetStructuredErrorHandler) crashes on depth and size-limit errors.
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
-        xmlTextReaderSetStructuredErrorHandler(reader, structuredErrorHandler, opaque)
+        xmlSetStructuredErrorFunc(opaque, structuredErrorHandler)
+        defer { xmlSetStructuredErrorFunc(nil, { _, _ in }) }
+        if let schema, let ctxt = xmlSchemaNewValidCtxt(schema.schema) {
+            xmlSchemaSetValidStructuredErrors(ctxt, structuredErrorHandler, opaque)
+            _ = xmlTextReaderSchemaValidateCtxt(reader, ctxt, 0)
+            validation = ctxt
+        }
 
         var stack: [String] = []
         var personCount = 0

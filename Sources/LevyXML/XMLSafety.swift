@@ -49,9 +49,17 @@ let structuredErrorHandler: xmlStructuredErrorFunc = { context, error in
 
 let silentGenericHandler: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = { _, _ in }
 
-/// Keeps libxml2 quiet process-wide: errors reach levy through the structured handlers only.
-package func silenceLibXML() {
+/// libxml2's global state (parser and XSD built-in types) is not safe to initialise from two threads
+/// at once: a Swift global is initialised exactly once, atomically.
+private let libxmlReady: Bool = {
     xmlInitParser()
+    xmlSchemaInitTypes()
+    return true
+}()
+
+/// Initialises libxml2 once and keeps it quiet on this thread: errors reach levy through structured handlers only.
+package func silenceLibXML() {
+    _ = libxmlReady
     // xmlSetGenericErrorFunc takes a C-variadic function; pass a non-variadic one through a cast.
     let generic = unsafeBitCast(silentGenericHandler, to: xmlGenericErrorFunc.self)
     xmlSetGenericErrorFunc(nil, generic)
