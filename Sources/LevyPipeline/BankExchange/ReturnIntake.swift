@@ -137,7 +137,7 @@ extension Levy {
             case "RJCT":
                 let reason = s.reason ?? "NARR"
                 if loaded.rules.retryReasons.contains(reason) {
-                    if let period = Period(d.period), nextWindowDay(after: collectionDay, period: period, now: now) != nil {
+                    if let period = Period(d.period), try nextWindowDay(after: collectionDay, period: period, now: now) != nil {
                         d.state = .accepted
                         change.events.append("debit \(d.id) refused \(reason): retried next window day")
                     } else {

@@ -8,10 +8,11 @@ extension Levy {
     static let pain008Schema: XMLSchema? = try? XMLSchema(text: ISO20022Schemas.pain008, name: "pain.008.001.02.xsd")
     static let pain002Schema: XMLSchema? = try? XMLSchema(text: ISO20022Schemas.pain002, name: "pain.002.001.03.xsd")
 
-    /// Collection work due at `now`: debit cuts on window days and overdue transitions after due dates.
+    /// Collection work due at `now`: debit cuts on window days, then overdue transitions after due dates.
+    /// The cut comes first: on the due day the last cut is at the cutoff time, the same moment the period falls due.
     func collect(now: AgencyTime) throws {
-        try markOverdue(now: now)
         try cutDebits(now: now)
+        try markOverdue(now: now)
     }
 
     /// On a window day at or after the cutoff time: one pain.008 per bank with every accepted, unpaid,
@@ -87,11 +88,12 @@ extension Levy {
         }
     }
 
-    /// The next window day after `day` on which a cut can still happen, if any.
-    func nextWindowDay(after day: CivilDate, period: Period, now: AgencyTime) -> CivilDate? {
-        let schedule = loaded.rules.schedule
-        return schedule.debitWindow(of: period).first { d in
-            d > day && (d > now.date || (d == now.date && now.time < schedule.cutoffTime))
+    /// The next window day after `day` whose cut has not happened yet, if any.
+    func nextWindowDay(after day: CivilDate, period: Period, now: AgencyTime) throws -> CivilDate? {
+        for d in loaded.rules.schedule.debitWindow(of: period) where d > day && d >= now.date {
+            if d > now.date { return d }
+            if try !ledger.cutDone(collectionDate: d.description) { return d }
         }
+        return nil
     }
 }
