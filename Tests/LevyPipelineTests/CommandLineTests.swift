@@ -1,0 +1,143 @@
+import Foundation
+import LevyPipeline
+import Testing
+
+/// The real `levy` binary, built beside the test bundle.
+func levyBinary() throws -> String {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("levy").path,
+        repository.appendingPathComponent(".build/debug/levy").path,
+    ]
+    return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "build the levy executable first (swift build)")
+}
+
+struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+func levy(_ args: [String], cwd: String? = nil) throws -> Output {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try levyBinary())
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    var env = ProcessInfo.processInfo.environment
+    env["TZ"] = "America/New_York"   // the machine's timezone must not matter
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+@Suite struct CommandLineTests {
+    @Test func runProcessesTheInboxInTheAgencysTimezone() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-06T17:00:00", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(summary["accepted"] as? Int == 1)
+        #expect(summary["debited"] as? Int == 1)
+        #expect(root.exists("Outbox/debits/ICBC01/LEVY-ICBC01-20261106.xml"))
+        let receipt = try #require(try root.receipts(Sample.softwareCo).first)
+        #expect(receipt["received_at"] as? String == "2026-11-06T17:00:00+08:00")
+    }
+
+    @Test func badRulesStopWithFileLineAndFixAndLeaveTheInboxAlone() throws {
+        let root = try TestRoot()
+        try root.rules("levy.yaml", replacing: "rounding: half_up", with: "rounding: banker")
+        let rel = try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("Rules/levy.yaml:8"))
+        #expect(r.stderr.contains("half_up or up_to_jiao"))
+        #expect(root.exists(rel))
+        #expect(!root.exists(".levy/ledger.sqlite"))
+    }
+
+    @Test(arguments: [
+        ("levy.yaml", "late_fee: { daily_rate: \"0.0005\" }", "late_fee: { daily_rate: \"abc\" }", "Rules/levy.yaml:7"),
+        ("levy.yaml", "cutoff: { day: 10, time: \"17:00\" }", "cutoff: { day: 10, time: \"17:00\" }\ncolour: blue", "unknown key 'colour'"),
+        ("levy.yaml", "  - from: 2026-07", "  - from: 2026-01", "overlap"),
+        ("employers.csv", ",3,ICBC01,", ",9,ICBC01,", "Rules/employers.csv:5"),
+        ("calendar.yaml", "2026-01-01,", "2026-13-01,", "Rules/calendar.yaml"),
+        ("banks.yaml", "\"102100099996\"", "\"1021\"", "12-digit"),
+    ])
+    func rulesCheckNamesTheProblem(_ file: String, _ old: String, _ new: String, _ expected: String) throws {
+        let root = try TestRoot()
+        try root.rules(file, replacing: old, with: new)
+        let r = try levy(["rules", "check", "--root", root.path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains(expected), "\(r.stderr)")
+        #expect(r.stderr.contains("fix:"))
+    }
+
+    @Test func rulesCheckPrintsTheParametersInForce() throws {
+        let root = try TestRoot()
+        let r = try levy(["rules", "check", "--root", root.path])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("periods from 2026-01 until 2026-06"))
+        #expect(r.stdout.contains("floor 4590.00"))
+    }
+
+    @Test func checkValidatesWithoutKeepingAnything() throws {
+        let root = try TestRoot()
+        let good = root.file("good.csv"), bad = root.file("bad.csv")
+        try csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]).write(toFile: good, atomically: true, encoding: .utf8)
+        try csv(Sample.softwareCo, "2026-11", [("370102900101123", "张三", "6000", "")]).write(toFile: bad, atomically: true, encoding: .utf8)
+        let ok = try levy(["check", good, "--root", root.path, "--employer", Sample.softwareCo, "--as-of", "2026-11-02T09:00:00"])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let rejected = try levy(["check", bad, "--root", root.path, "--as-of", "2026-11-02T09:00:00", "--json"])
+        #expect(rejected.status == 3)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(rejected.stdout.utf8)) as? [String: Any])
+        #expect(codes(try #require(json["report"] as? [String: Any])) == ["E-ID-OLD15"])
+        #expect(!root.exists(".levy"))
+        #expect(!root.exists("Outbox"))
+    }
+
+    @Test func badUsageIs64() throws {
+        #expect(try levy(["run", "--no-such-flag"]).status == 64)
+        #expect(try levy(["pay", Sample.softwareCo]).status == 64)
+    }
+
+    @Test func payStatusAndWithdrawFromTheCommandLine() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.restaurant, "a.csv", csv(Sample.restaurant, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try root.drop(Sample.softwareCo, "b.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]).status == 0)
+        let total = try #require(try root.receipts(Sample.restaurant).first?["total_fen"] as? Int)
+        let wrong = try levy(["pay", Sample.restaurant, "2026-11", "--amount", "1.00", "--root", root.path, "--as-of", "2026-11-03T10:00:00"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains(LevyDomainFormat.yuan(total)))
+        let paid = try levy(["pay", Sample.restaurant, "2026-11", "--amount", LevyDomainFormat.yuan(total), "--root", root.path, "--as-of", "2026-11-03T10:00:00"])
+        #expect(paid.status == 0, "\(paid.stderr)")
+        #expect(try levy(["withdraw", Sample.softwareCo, "2026-11", "--root", root.path]).status == 0)
+        let status = try levy(["status", "--root", root.path, "--json", "--period", "2026-11"])
+        #expect(status.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let period = try #require((json["periods"] as? [[String: Any]])?.first)
+        #expect(period["period"] as? String == "2026-11")
+        #expect((period["paid"] as? [String: Any])?["count"] as? Int == 1)
+        #expect((period["paid"] as? [String: Any])?["sum_fen"] as? Int == total)
+        #expect((period["withdrawn"] as? [String: Any])?["count"] as? Int == 1)
+        #expect((period["accepted"] as? [String: Any])?["count"] as? Int == 0)
+    }
+
+    @Test func aSecondRunWhileOneHoldsTheRootDoesNothing() throws {
+        let root = try TestRoot()
+        let rel = try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        let (lock, _) = try RootLock.acquire(Root(path: root.path))
+        #expect(lock != nil)
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("another levy"))
+        #expect(root.exists(rel))
+        withExtendedLifetime(lock) {}
+    }
+}
+
+enum LevyDomainFormat {
+    static func yuan(_ fen: Int) -> String { String(format: "%d.%02d", fen / 100, fen % 100) }
+}
