@@ -1,0 +1,143 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyPipeline
+import Testing
+
+/// A small deterministic generator, so a failing run can be replayed from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Kills `levy run` at random instants, many times, then lets it finish, and compares with a clean run.
+@Suite(.serialized) struct CrashTortureTests {
+    static let employerCount = 40
+
+    /// Registers extra employers with mandates and drops one declaration each (some broken).
+    func populate(_ root: TestRoot) throws -> [String] {
+        var employers: [String] = []
+        var lines = ""
+        for i in 0..<Self.employerCount {
+            let id = EmployerID.withCheckCharacter("9137010\(String(format: "%02d", i))MA3C5X12")!.text
+            employers.append(id)
+            let bank = i % 2 == 0 ? "ICBC01" : "CCB01"
+            lines += "\(id),测试单位\(i),\(i % 8 + 1),\(bank),62220200000\(String(format: "%05d", i)),M-T-\(i),2025-01-01\n"
+        }
+        let path = root.file("Rules/employers.csv")
+        let existing = try String(contentsOfFile: path, encoding: .utf8)
+        try (existing + lines).write(toFile: path, atomically: true, encoding: .utf8)
+        for (i, id) in employers.enumerated() {
+            var rows: [(String, String, String, String)] = []
+            for j in 0..<(3 + i % 5) { rows.append((Sample.person(i * 10 + j), "员工\(j)", "\(5000 + 37 * i + j).\(i % 10)0", "")) }
+            if i % 7 == 3 { rows.append(("370102900101123", "旧号", "6000", "")) }   // rejected file
+            try root.drop(id, "decl-\(i).csv", csv(id, "2026-11", rows))
+        }
+        return employers
+    }
+
+    func runToCompletion(_ root: TestRoot, asOf: String) throws {
+        let r = try levy(["run", "--root", root.path, "--as-of", asOf])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    /// Starts `levy run` and SIGKILLs it after a random delay, `kills` times.
+    func torture(_ root: TestRoot, asOf: String, kills: Int, rng: inout SplitMix64) throws {
+        for _ in 0..<kills {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try levyBinary())
+            p.arguments = ["run", "--root", root.path, "--as-of", asOf]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32.random(in: 1_000...120_000, using: &rng))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+    }
+
+    /// Everything a user sees in Outbox (bytes), minus the day's derived reports' `as_of`-free parts, which are compared too.
+    func snapshot(_ root: TestRoot) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        for f in root.files(under: "Outbox") { result[f] = try Data(contentsOf: URL(fileURLWithPath: root.file("Outbox/\(f)"))) }
+        return result
+    }
+
+    func checkInvariants(_ root: TestRoot) throws {
+        #expect(root.files(under: "Inbox/declarations").isEmpty, "every input archived")
+        #expect(root.files(under: "Inbox/bank").filter { !$0.hasSuffix(".gitkeep") }.isEmpty)
+        let temps = (root.files(under: "Outbox") + root.files(under: ".levy/archive")).filter { $0.hasSuffix(".tmp") }
+        #expect(temps.isEmpty, "no temporary files left: \(temps)")
+        let ledger = try root.ledger()
+        #expect(try ledger.integrityCheck().isEmpty)
+        // No EndToEndId twice on one collection day; a later day only re-presents one the bank refused
+        // with a retryable reason (AM04/MS03), and never one that was paid.
+        var days: [String: [String]] = [:]
+        for f in root.files(under: "Outbox/debits") {
+            let day = String(f.suffix(12).prefix(8))
+            days[day, default: []] += try BankSimulator.debits(in: root.file("Outbox/debits/\(f)")).debits.map(\.endToEndID)
+        }
+        for (day, ids) in days { #expect(Set(ids).count == ids.count, "an EndToEndId twice on \(day)") }
+        var presented: [String: Int] = [:]
+        for ids in days.values { for id in ids { presented[id, default: 0] += 1 } }
+        for (id, times) in presented where times > 1 {
+            let d = try #require(try ledger.declaration(id: id))
+            #expect(d.state != .paid || d.channel == "debit", "\(id) re-presented")
+            #expect(d.state != .failed, "\(id) re-presented after a final refusal")
+        }
+    }
+
+    @Test func killedAtRandomMomentsYieldsTheSameOutboxAsACleanRun() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var rng = SplitMix64(state: seed)
+        let clean = try TestRoot(), tortured = try TestRoot()
+        _ = try populate(clean)
+        _ = try populate(tortured)
+
+        // Phase 1: intake and the debit cut of November 6th.
+        let t1 = "2026-11-06T17:30:00"
+        try runToCompletion(clean, asOf: t1)
+        try torture(tortured, asOf: t1, kills: 25, rng: &rng)
+        try runToCompletion(tortured, asOf: t1)
+        let a1 = try snapshot(clean), b1 = try snapshot(tortured)
+        #expect(a1.keys.sorted() == b1.keys.sorted(), "seed \(seed)")
+        for (k, v) in a1 where b1[k] != v { Issue.record("seed \(seed): \(k) differs after crashes") }
+        try checkInvariants(tortured)
+        #expect(a1.keys.filter { $0.hasPrefix("receipts/") && $0.hasSuffix(".json") }.count > 30)
+
+        // Phase 2: the banks answer (same bytes to both roots); apply returns under fire.
+        for root in [clean, tortured] {
+            for bank in ["ICBC01", "CCB01"] {
+                let file = root.file("Outbox/debits/\(bank)/LEVY-\(bank)-20261106.xml")
+                var n = 0
+                let text = try BankSimulator.returnFile(for: file, reportID: "RET-\(bank)") { _ in
+                    n += 1
+                    return n % 3 == 0 ? "RJCT:AM04" : (n % 5 == 0 ? "RJCT:AC04" : "ACSC")
+                }
+                try root.write("Inbox/bank/\(bank)/ret.xml", text)
+            }
+        }
+        let t2 = "2026-11-09T17:10:00"
+        try runToCompletion(clean, asOf: t2)
+        try torture(tortured, asOf: t2, kills: 25, rng: &rng)
+        try runToCompletion(tortured, asOf: t2)
+        let a2 = try snapshot(clean), b2 = try snapshot(tortured)
+        #expect(a2.keys.sorted() == b2.keys.sorted(), "seed \(seed)")
+        for (k, v) in a2 where b2[k] != v { Issue.record("seed \(seed): \(k) differs after crashes") }
+        try checkInvariants(tortured)
+        #expect(a2.keys.contains { $0.hasSuffix("-payment.json") })
+        #expect(a2.keys.contains { $0.hasPrefix("debits/") && $0.contains("20261109") }, "AM04 retried on the 9th")
+
+        // Same ledger: every declaration in the same state with the same amounts.
+        let states = { (root: TestRoot) in
+            try root.ledger().declarations(states: DeclarationState.allCases, period: nil).map { "\($0.id) \($0.state) \($0.totalFen) \($0.paidFen)" }
+        }
+        #expect(try states(clean) == states(tortured), "seed \(seed)")
+    }
+}
