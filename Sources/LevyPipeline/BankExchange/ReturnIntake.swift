@@ -73,7 +73,7 @@ extension Levy {
 
     /// Checks a return against the schema and against what levy sent: known MsgId, from that bank, same
     /// transactions and amounts. Anything else is forged or broken and must change nothing.
-    func checkReturn(_ bytes: [UInt8], bank: String) -> Result<(ReturnFile, DebitMessage), ReturnProblem> {
+    package func checkReturn(_ bytes: [UInt8], bank: String) -> Result<(ReturnFile, DebitMessage), ReturnProblem> {
         let root: XMLNode
         switch XMLTree.parse(bytes) {
         case .failure(let f): return .failure(ReturnProblem("不是格式正确的 XML / not well-formed XML: \(f.summary)"))

@@ -1,0 +1,115 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyPipeline
+import LevyXML
+import Testing
+
+/// Seeded mutation fuzzing of everything that parses untrusted bytes: the CSV reader with the whole
+/// declaration check, the XML declaration reader with XSD, and the pain.002 reader. A crash kills the
+/// test process; each case also checks that the outcome is coherent. Seeds are printed on failure.
+@Suite struct FuzzTests {
+    static let iterations = Int(ProcessInfo.processInfo.environment["LEVY_FUZZ_ITERATIONS"] ?? "") ?? 2000
+
+    static let tokens: [[UInt8]] = [
+        Array("\"".utf8), Array(",".utf8), Array("\n".utf8), Array("\r".utf8), Array("\r\n".utf8), [0], [0xFF], [0x80],
+        [0xEF, 0xBB, 0xBF], [0xE4, 0xB8], Array("<".utf8), Array(">".utf8), Array("&".utf8), Array("&amp;".utf8),
+        Array("<!DOCTYPE x>".utf8), Array("]]>".utf8), Array("<![CDATA[".utf8), Array("-".utf8), Array("9".utf8),
+        Array(".".utf8), Array("X".utf8), Array("张".utf8), Array(String(repeating: "9", count: 30).utf8),
+        Array("</Person>".utf8), Array("<Person>".utf8), Array(" change=\"R\"".utf8), Array("R".utf8), Array("A".utf8),
+    ]
+
+    static func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+        var b = input
+        for _ in 0..<Int.random(in: 1...6, using: &rng) {
+            let at = b.isEmpty ? 0 : Int.random(in: 0..<b.count, using: &rng)
+            switch Int.random(in: 0..<7, using: &rng) {
+            case 0: if !b.isEmpty { b[at] = UInt8.random(in: 0...255, using: &rng) }
+            case 1: b.insert(contentsOf: tokens.randomElement(using: &rng)!, at: at)
+            case 2: if !b.isEmpty { b.removeSubrange(at..<min(b.count, at + Int.random(in: 1...20, using: &rng))) }
+            case 3: b = Array(b.prefix(at))
+            case 4: if !b.isEmpty { let n = min(b.count - at, 40); b.insert(contentsOf: b[at..<at + n], at: at) }
+            case 5: if b.count > 1 { let j = Int.random(in: 0..<b.count, using: &rng); b.swapAt(at, j) }
+            default: b.insert(contentsOf: Array(repeating: tokens.randomElement(using: &rng)!.first ?? 0, count: Int.random(in: 1...300, using: &rng)), at: at)
+            }
+        }
+        return b
+    }
+
+    /// Checks one candidate declaration file end to end (as `levy check` does) and returns its findings.
+    static func check(_ bytes: [UInt8], name: String, loaded: LoadedRules, dir: URL, employer: Employer) throws -> DeclarationFileCheck.Outcome {
+        let path = dir.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        let scanned = try scanFile(fd: fd)
+        let now = loaded.clock.parseAsOf("2026-11-02T09:00:00")!
+        return try DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: nil)
+            .check(fd: fd, name: name, scanned: scanned, folderEmployer: employer)
+    }
+
+    func coherent(_ outcome: DeclarationFileCheck.Outcome, seed: UInt64) {
+        let f = outcome.check.findings
+        #expect(outcome.isAccepted == !f.hasErrors, "seed \(seed)")
+        #expect(f.items.count <= FindingList.cap, "seed \(seed)")
+        #expect(f.items.allSatisfy { !$0.message.isEmpty && ($0.line ?? 1) >= 1 }, "seed \(seed)")
+        if outcome.isAccepted { #expect(outcome.check.totals.headcount > 0, "seed \(seed)") }
+    }
+
+    @Test func csvDeclarations() throws {
+        let root = try TestRoot()
+        let loaded = try RulesLoader.load(from: root.file("Rules"))
+        let employer = loaded.rules.employer(Sample.softwareCo)!
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var rng = SplitMix64(state: seed)
+        let base = Array(csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000.00", ""), (Sample.persons[1], "\"李, 四\"", "7000", "A"),
+                                                          (Sample.persons[2], "王五", "", "R")]).utf8)
+        let gb = gb18030(String(decoding: base, as: UTF8.self))
+        var accepted = 0
+        for i in 0..<Self.iterations {
+            let input = Self.mutate(i % 3 == 0 ? gb : base, &rng)
+            let outcome = try Self.check(input, name: "f.csv", loaded: loaded, dir: root.url, employer: employer)
+            coherent(outcome, seed: seed)
+            if outcome.isAccepted { accepted += 1 }
+        }
+        #expect(accepted < Self.iterations, "mutations must be caught sometimes (seed \(seed))")
+    }
+
+    @Test func xmlDeclarations() throws {
+        let root = try TestRoot()
+        let loaded = try RulesLoader.load(from: root.file("Rules"))
+        let employer = loaded.rules.employer(Sample.buildingCo)!
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var rng = SplitMix64(state: seed)
+        let base = Array(xml(Sample.buildingCo, "2026-11", [(Sample.persons[3], "赵六", "6000.00", ""), (Sample.persons[4], "孙七", "7500.00", "A")]).utf8)
+        for _ in 0..<Self.iterations {
+            let outcome = try Self.check(Self.mutate(base, &rng), name: "f.xml", loaded: loaded, dir: root.url, employer: employer)
+            coherent(outcome, seed: seed)
+        }
+    }
+
+    @Test func bankReturns() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try root.run("2026-11-06T17:30:00")
+        let debit = root.file("Outbox/debits/ICBC01/LEVY-ICBC01-20261106.xml")
+        let base = Array(try BankSimulator.returnFile(for: debit, reportID: "R") { _ in "RJCT:AM04" }.utf8)
+        let levy = try root.levy()
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var rng = SplitMix64(state: seed)
+        var applied = 0
+        for _ in 0..<Self.iterations {
+            // Checked only: a mutated return is either refused or, if it still says what was sent, usable.
+            switch levy.checkReturn(Self.mutate(base, &rng), bank: "ICBC01") {
+            case .success(let (file, message)):
+                applied += 1
+                #expect(file.originalMsgID == message.msgID, "seed \(seed)")
+                #expect(file.statuses.allSatisfy { s in message.transactions.contains { $0.declarationID == s.endToEndID } }, "seed \(seed)")
+            case .failure(let problem):
+                #expect(!problem.message.isEmpty)
+            }
+        }
+        #expect(applied < Self.iterations, "seed \(seed)")
+        #expect(try root.ledger().declaration(id: "\(Sample.softwareCo)-202611-01")?.state == .inFlight)
+    }
+}
