@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "LevyLedger", dependencies: [
             "LevyDomain",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: settings),
         // Intake, validation run, collection, bank exchange, reporting: the pipeline over the folders.
         .target(name: "LevyPipeline", dependencies: [

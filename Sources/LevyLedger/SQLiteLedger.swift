@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import LevyDomain
 
 /// The embedded ledger: one SQLite file (`.levy/ledger.sqlite`) through GRDB, WAL, synchronous=FULL.
@@ -92,9 +93,19 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                                      d.employerFen, d.employeeFen, d.totalFen, d.contributionsJSON, d.collection, d.due,
                                      d.dueDate, d.receivedAt, d.supersedes])
                 let no = db.lastInsertedRowID
+                // The hot loop of a large declaration: bind and step directly (no boxed arguments per row).
                 let insert = try db.cachedStatement(sql: "INSERT INTO roster (decl_no, person_key, change, base_fen) VALUES (?,?,?,?)")
+                let handle = insert.sqliteStatement
                 for entry in roster {
-                    try insert.execute(arguments: [no, entry.personKey, Int(entry.change.rawValue), entry.baseFen])
+                    sqlite3_bind_int64(handle, 1, no)
+                    sqlite3_bind_int64(handle, 2, entry.personKey)
+                    sqlite3_bind_int64(handle, 3, Int64(entry.change.rawValue))
+                    sqlite3_bind_int64(handle, 4, entry.baseFen)
+                    let rc = sqlite3_step(handle)
+                    sqlite3_reset(handle)
+                    guard rc == SQLITE_DONE else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "roster insert failed", sql: insert.sql)
+                    }
                 }
             }
             for d in change.declarationUpdates {
@@ -252,6 +263,23 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func insuredElsewhere(period: String, persons: [Int64], except employer: String) throws -> [Int64: String] {
         guard !persons.isEmpty else { return [:] }
+        if persons.count > 2_000 {
+            // Many candidates (an employer's first declaration): one pass over the period's other rosters
+            // beats a lookup per person.
+            let wanted = Set(persons)
+            return try queue.read { db in
+                var found: [Int64: String] = [:]
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT r.person_key, d.employer_id FROM declarations d JOIN roster r ON r.decl_no = d.no
+                    WHERE d.period = ? AND d.employer_id != ? AND d.state IN (\(Self.currentStates)) AND r.change != 2
+                    """, arguments: [period, employer])
+                while let row = try rows.next() {
+                    let key: Int64 = row[0]
+                    if wanted.contains(key) { found[key] = row[1] }
+                }
+                return found
+            }
+        }
         return try queue.read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT d.employer_id FROM roster r JOIN declarations d ON d.no = r.decl_no

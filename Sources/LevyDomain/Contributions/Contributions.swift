@@ -16,15 +16,20 @@ package struct ContributionAmounts: Sendable, Hashable, Codable {
 
 /// Sums of a declaration: per insurance and side, each a sum of per-person roundings.
 package struct ContributionTotals: Sendable, Hashable {
-    package var byInsurance: [Insurance: ContributionAmounts] =
-        Dictionary(uniqueKeysWithValues: Insurance.allCases.map { ($0, ContributionAmounts()) })
+    /// Employer then employee amount per insurance, in `Insurance.allCases` order (a flat array: this is the hot path).
+    var sums = [Fen](repeating: 0, count: Insurance.allCases.count * 2)
     package var headcount = 0
     package var totalBaseFen: Fen = 0
 
     package init() {}
 
-    package var employerFen: Fen { byInsurance.values.reduce(0) { $0 + $1.employerFen } }
-    package var employeeFen: Fen { byInsurance.values.reduce(0) { $0 + $1.employeeFen } }
+    package var byInsurance: [Insurance: ContributionAmounts] {
+        Dictionary(uniqueKeysWithValues: Insurance.allCases.enumerated().map {
+            ($1, ContributionAmounts(employerFen: sums[$0 * 2], employeeFen: sums[$0 * 2 + 1]))
+        })
+    }
+    package var employerFen: Fen { stride(from: 0, to: sums.count, by: 2).reduce(0) { $0 + sums[$1] } }
+    package var employeeFen: Fen { stride(from: 1, to: sums.count, by: 2).reduce(0) { $0 + sums[$1] } }
     package var totalFen: Fen { employerFen + employeeFen }
 }
 
@@ -58,9 +63,9 @@ package struct ContributionSchedule: Sendable {
     package func add(base: Fen, to totals: inout ContributionTotals) {
         totals.headcount += 1
         totals.totalBaseFen += base
-        for (insurance, pair) in rates {
-            totals.byInsurance[insurance]!.employerFen += rounding.apply(pair.employer, to: base)
-            totals.byInsurance[insurance]!.employeeFen += rounding.apply(pair.employee, to: base)
+        for (i, (_, pair)) in rates.enumerated() {
+            totals.sums[i * 2] += rounding.apply(pair.employer, to: base)
+            totals.sums[i * 2 + 1] += rounding.apply(pair.employee, to: base)
         }
     }
 }

@@ -24,7 +24,13 @@ package struct PersonID: Sendable, Hashable, Codable, Comparable, CustomStringCo
 
     /// Parses a resident ID; `x` is accepted for `X`. `today` bounds the birth date.
     package static func parse(_ text: Substring, today: CivilDate) -> Result<PersonID, Problem> {
-        let bytes = Array(text.utf8)
+        var text = text
+        if let r = text.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0, today: today) }) { return r }
+        text.makeContiguousUTF8()
+        return text.utf8.withContiguousStorageIfAvailable { parse(bytes: $0, today: today) } ?? .failure(.malformed)
+    }
+
+    static func parse(bytes: UnsafeBufferPointer<UInt8>, today: CivilDate) -> Result<PersonID, Problem> {
         if bytes.count == 15, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return .failure(.old15) }
         guard bytes.count == 18 else { return .failure(.malformed) }
         var key: Int64 = 0

@@ -66,7 +66,7 @@ package enum Yuan {
 package struct Rate: Sendable, Hashable, Codable, CustomStringConvertible {
     package let numerator: Int64
     package let scale: Int
-    package var denominator: Int64 { Rate.powersOfTen[scale] }
+    package let denominator: Int64
 
     package static let powersOfTen: [Int64] = (0...12).map { (0..<$0).reduce(Int64(1)) { r, _ in r * 10 } }
     package static let zero = Rate(numerator: 0, scale: 0)
@@ -74,6 +74,7 @@ package struct Rate: Sendable, Hashable, Codable, CustomStringConvertible {
     package init(numerator: Int64, scale: Int) {
         self.numerator = numerator
         self.scale = scale
+        self.denominator = Rate.powersOfTen[scale]
     }
 
     /// Parses a decimal string between 0 and 1 with at most 9 decimals.
@@ -122,7 +123,15 @@ package enum Rounding: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// `amount × rate`, rounded.
+    @inline(__always)
     package func apply(_ rate: Rate, to amount: Fen) -> Fen {
-        round(Int128(amount) * Int128(rate.numerator), over: Int128(rate.denominator))
+        // Bases are capped at the ceiling, so the product fits 64 bits; 128 bits only when it would not.
+        let (product, overflow) = amount.multipliedReportingOverflow(by: rate.numerator)
+        if !overflow && self == .halfUp {
+            let d = rate.denominator
+            let q = product / d, r = product % d
+            return r * 2 >= d ? q + 1 : q
+        }
+        return round(Int128(amount) * Int128(rate.numerator), over: Int128(rate.denominator))
     }
 }

@@ -34,6 +34,8 @@ package struct DeclarationCheck: Sendable {
     package private(set) var removalCount = 0
 
     private var employerText: String?
+    private var employerRaw: Substring?
+    private var periodRaw: Substring?
     private var periodText: String?
     private var periodLine: Int?
     private var periodPath: String?
@@ -52,6 +54,7 @@ package struct DeclarationCheck: Sendable {
 
     /// Checks the employer named by the file (XML header, or each CSV row).
     package mutating func employer(_ raw: Substring, line: Int, path: String?) {
+        if let first = employerRaw, raw == first { return }  // the same text as the first row: nothing new to say
         let text = String(raw).trimmingSpaces.uppercased()
         if let first = employerText {
             if text != first {
@@ -61,6 +64,7 @@ package struct DeclarationCheck: Sendable {
             return
         }
         employerText = text
+        employerRaw = raw
         let registered = rules.employer(text)
         if registered == nil, case .failure(let problem) = EmployerID.parse(text) {
             let why: String
@@ -87,6 +91,7 @@ package struct DeclarationCheck: Sendable {
 
     /// Checks the period named by the file (XML header, or each CSV row).
     package mutating func period(_ raw: Substring, line: Int, path: String?) {
+        if let first = periodRaw, raw == first { return }
         let text = String(raw).trimmingSpaces
         guard let parsed = Period(text) else {
             add(Finding(code: .period, line: line, path: path, field: "period", value: text,
@@ -102,6 +107,7 @@ package struct DeclarationCheck: Sendable {
         }
         period = parsed
         periodText = text
+        periodRaw = raw
         periodLine = line
         periodPath = path
         if parsed > now.date.period {
@@ -262,7 +268,10 @@ package struct DeclarationCheck: Sendable {
         }
         if let xmlTotals { checkTotals(xmlTotals) }
 
-        let ordered = persons.sorted { $0.value.line != $1.value.line ? $0.value.line < $1.value.line : $0.value.ordinal < $1.value.ordinal }
+        // Findings are sorted by line when reported; only persons with a finding need looking at.
+        let ordered = persons.filter { key, person in
+            insuredElsewhere[key] != nil || (previousRoster.map { !$0.contains(key) && person.change != .added } ?? false)
+        }.sorted { $0.value.line != $1.value.line ? $0.value.line < $1.value.line : $0.value.ordinal < $1.value.ordinal }
         if let roster = previousRoster {
             for (key, person) in ordered where !roster.contains(key) && person.change != .added {
                 let id = PersonID(key: key).masked
