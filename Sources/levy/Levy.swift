@@ -7,6 +7,12 @@ import Logging
 
 @main
 struct LevyCommand: ParsableCommand {
+    /// Everything levy creates is readable by its group at most (outbox 0640, ledger 0600).
+    static func main() {
+        umask(0o027)
+        Self.main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "levy",
         abstract: "Social-insurance contribution collection: declarations in, receipts, debits and notices out.",

@@ -94,7 +94,8 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func killedAtRandomMomentsYieldsTheSameOutboxAsACleanRun() throws {
-        let seed = UInt64.random(in: 0...UInt64.max)
+        let seed = UInt64(ProcessInfo.processInfo.environment["LEVY_TORTURE_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
+        print("crash torture seed \(seed) (replay with LEVY_TORTURE_SEED=\(seed))")
         var rng = SplitMix64(state: seed)
         let clean = try TestRoot(), tortured = try TestRoot()
         _ = try populate(clean)
