@@ -93,6 +93,18 @@ struct SplitMix64: RandomNumberGenerator {
         }
     }
 
+    /// Runs `clean` once and `tortured` under 25 random kills plus a final run; both outboxes must be identical.
+    func phase(_ clean: TestRoot, _ tortured: TestRoot, asOf: String, seed: UInt64, rng: inout SplitMix64) throws -> [String: Data] {
+        try runToCompletion(clean, asOf: asOf)
+        try torture(tortured, asOf: asOf, kills: 25, rng: &rng)
+        try runToCompletion(tortured, asOf: asOf)
+        let a = try snapshot(clean), b = try snapshot(tortured)
+        #expect(a.keys.sorted() == b.keys.sorted(), "seed \(seed)")
+        for (k, v) in a where b[k] != v { Issue.record("seed \(seed): \(k) differs after crashes at \(asOf)") }
+        try checkInvariants(tortured)
+        return a
+    }
+
     @Test func killedAtRandomMomentsYieldsTheSameOutboxAsACleanRun() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["LEVY_TORTURE_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
         print("crash torture seed \(seed) (replay with LEVY_TORTURE_SEED=\(seed))")
@@ -102,14 +114,7 @@ struct SplitMix64: RandomNumberGenerator {
         _ = try populate(tortured)
 
         // Phase 1: intake and the debit cut of November 6th.
-        let t1 = "2026-11-06T17:30:00"
-        try runToCompletion(clean, asOf: t1)
-        try torture(tortured, asOf: t1, kills: 25, rng: &rng)
-        try runToCompletion(tortured, asOf: t1)
-        let a1 = try snapshot(clean), b1 = try snapshot(tortured)
-        #expect(a1.keys.sorted() == b1.keys.sorted(), "seed \(seed)")
-        for (k, v) in a1 where b1[k] != v { Issue.record("seed \(seed): \(k) differs after crashes") }
-        try checkInvariants(tortured)
+        let a1 = try phase(clean, tortured, asOf: "2026-11-06T17:30:00", seed: seed, rng: &rng)
         #expect(a1.keys.filter { $0.hasPrefix("receipts/") && $0.hasSuffix(".json") }.count > 30)
 
         // Phase 2: the banks answer (same bytes to both roots); apply returns under fire.
@@ -124,14 +129,7 @@ struct SplitMix64: RandomNumberGenerator {
                 try root.write("Inbox/bank/\(bank)/ret.xml", text)
             }
         }
-        let t2 = "2026-11-09T17:10:00"
-        try runToCompletion(clean, asOf: t2)
-        try torture(tortured, asOf: t2, kills: 25, rng: &rng)
-        try runToCompletion(tortured, asOf: t2)
-        let a2 = try snapshot(clean), b2 = try snapshot(tortured)
-        #expect(a2.keys.sorted() == b2.keys.sorted(), "seed \(seed)")
-        for (k, v) in a2 where b2[k] != v { Issue.record("seed \(seed): \(k) differs after crashes") }
-        try checkInvariants(tortured)
+        let a2 = try phase(clean, tortured, asOf: "2026-11-09T17:10:00", seed: seed, rng: &rng)
         #expect(a2.keys.contains { $0.hasSuffix("-payment.json") })
         #expect(a2.keys.contains { $0.hasPrefix("debits/") && $0.contains("20261109") }, "AM04 retried on the 9th")
 
