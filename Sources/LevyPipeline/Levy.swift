@@ -95,7 +95,7 @@ package final class RootLock {
             var buf = [UInt8](repeating: 0, count: 64)
             let n = pread(fd, &buf, 64, 0)
             close(fd)
-            return (nil, n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: " \n") : "?")
+            return (nil, n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimming(" \n") : "?")
         }
         ftruncate(fd, 0)
         let pid = Array("\(getpid())\n".utf8)

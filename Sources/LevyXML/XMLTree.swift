@@ -1,4 +1,5 @@
 import CLibXML2
+import LevyDomain
 
 /// A small element tree for documents that are read whole (bank return files), built by the safe reader.
 package final class XMLNode: @unchecked Sendable {
@@ -26,16 +27,7 @@ package final class XMLNode: @unchecked Sendable {
         return node
     }
 
-    package var trimmedText: String { text.trimmingCharacters(in: " \t\r\n") }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
-    }
+    package var trimmedText: String { text.trimming(" \t\r\n") }
 }
 
 package enum XMLTree {

@@ -85,6 +85,12 @@ struct Watch: ParsableCommand {
         let root = Root(path: options.root)
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
+        // A parent may hand us a mask with these blocked (seen with Foundation's Process): unblock them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         try failing {
             let logger = makeLogger()
             let levy = try Levy.start(root: root, logger: logger)

@@ -171,6 +171,14 @@ package struct AgencyTime: Sendable, Hashable, Codable, Comparable, CustomString
 }
 
 extension String {
+    /// The text without the given characters at either end.
+    package func trimming(_ set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+
     package var trimmingSpaces: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\u{3000}" { s = s.dropFirst() }

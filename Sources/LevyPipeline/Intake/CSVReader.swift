@@ -1,3 +1,5 @@
+import LevyDomain
+
 /// One record of a CSV file (RFC 4180), with its raw text for the `.errors.csv` copy.
 package struct CSVRecord: Sendable {
     /// 1-based line where the record starts.
@@ -8,16 +10,7 @@ package struct CSVRecord: Sendable {
     /// Bad quoting or an over-long record, in words an employer understands.
     package var problem: String?
 
-    package var isBlank: Bool { fields.allSatisfy { $0.trimmingCharacters(in: " \t").isEmpty } }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
-    }
+    package var isBlank: Bool { fields.allSatisfy { $0.trimming(" \t").isEmpty } }
 }
 
 /// Streams RFC 4180 records (comma, `"` quoting, CRLF or LF) from UTF-8 bytes, in bounded memory:
@@ -33,8 +26,6 @@ package struct CSVReader<Source: ByteSource> {
     var line = 1
 
     package init(source: Source) { self.source = source }
-
-    package var bytesConsumedSource: Source { source }
 
     @inline(__always)
     mutating func nextByte() -> UInt8? {

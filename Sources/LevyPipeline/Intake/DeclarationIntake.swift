@@ -149,7 +149,7 @@ extension Levy {
             receiptNo: "RC-\(id)", kind: "declaration", employerID: employer.id.text, employerName: employer.name,
             period: period.description, declarationID: id, headcount: totals.headcount,
             totalWageBaseFen: totals.totalBaseFen, employerFen: totals.employerFen, employeeFen: totals.employeeFen,
-            totalFen: totals.totalFen, contributions: contributions, warnings: warnings.map(FindingRecord.init),
+            totalFen: totals.totalFen, contributions: contributions, warnings: warnings.map(FindingJSON.init),
             warningsOmitted: check.findings.omitted > 0 ? check.findings.omitted : nil, collection: collection,
             due: due.iso8601, supersedes: outcome.replaces?.id, receivedAt: now.iso8601, file: entry.name, sha256: sha256,
             instructions: instructions(collection: collection, employer: employer, period: period, due: due))

@@ -20,7 +20,6 @@ package struct DailySummary: Encodable, Sendable {
     var paidFen: Fen = 0
     var overdue = 0
     var overdueFen: Fen = 0
-    var rejectionsByCode: [String: Int] = [:]
 
     enum CodingKeys: String, CodingKey {
         case date, asOf = "as_of", filesReceived = "files_received", accepted, rejected, duplicates, quarantined

@@ -3,7 +3,7 @@ import LevyDomain
 import LevyLedger
 
 /// A receipt (回执) for an accepted declaration or a payment (SPEC §7).
-package struct Receipt: Codable, Sendable {
+package struct Receipt: Encodable, Sendable {
     package var receiptNo: String
     package var kind: String
     package var employerID: String
@@ -16,7 +16,7 @@ package struct Receipt: Codable, Sendable {
     package var employeeFen: Fen
     package var totalFen: Fen
     package var contributions: [String: ContributionAmounts]
-    package var warnings: [FindingRecord]
+    package var warnings: [FindingJSON]
     package var warningsOmitted: Int?
     package var collection: String
     package var due: String
@@ -37,24 +37,6 @@ package struct Receipt: Codable, Sendable {
         case employerFen = "employer_fen", employeeFen = "employee_fen", totalFen = "total_fen", contributions, warnings
         case warningsOmitted = "warnings_omitted", collection, due, supersedes, receivedAt = "received_at", file, sha256
         case instructions, paidFen = "paid_fen", lateFeeFen = "late_fee_fen", paidAt = "paid_at", channel
-    }
-}
-
-/// A finding as stored in receipts (decodable too, so the ledger can keep receipts' warnings).
-package struct FindingRecord: Codable, Sendable, Hashable {
-    package var code: String
-    package var line: Int?
-    package var path: String?
-    package var field: String?
-    package var value: String?
-    package var message: String
-    package init(_ f: Finding) {
-        code = f.code.rawValue
-        line = f.line
-        path = f.path
-        field = f.field
-        value = f.value
-        message = f.message
     }
 }
 
@@ -96,12 +78,7 @@ extension Receipt {
         if !warnings.isEmpty {
             lines.append("")
             lines.append("提示 warnings (\(warnings.count + (warningsOmitted ?? 0))):")
-            for w in warnings {
-                var s = "  "
-                if let line = w.line { s += "第 \(line) 行 line \(line) " }
-                s += "[\(w.code)] \(w.field ?? "")=\(w.value ?? "")：\(w.message)"
-                lines.append(s)
-            }
+            for w in warnings { lines.append("  " + w.finding.textLine) }
             if let more = warningsOmitted, more > 0 { lines.append("  …另有 \(more) 条 / \(more) more") }
         }
         return lines.joined(separator: "\n") + "\n"

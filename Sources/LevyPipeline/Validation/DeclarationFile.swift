@@ -166,7 +166,7 @@ package struct DeclarationFileCheck {
             check.add(Finding(code: .csvHeader, line: header.line, message: "表头行格式错误：\(problem)"))
         }
         for (i, name) in header.fields.enumerated() {
-            let trimmed = name.trimmingCharacters(in: " \t\u{FEFF}")
+            let trimmed = name.trimming(" \t\u{FEFF}")
             if trimmed.lowercased() == "errors" || trimmed == "错误" { continue }  // our own column in a re-sent .errors.csv
             guard let field = DeclarationField(header: trimmed) else {
                 check.add(Finding(code: .csvHeader, line: header.line, field: String(trimmed.prefix(100)), value: String(trimmed.prefix(100)),
