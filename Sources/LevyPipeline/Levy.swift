@@ -20,9 +20,15 @@ package final class Levy {
     }
 
     /// Opens a root for work: checks Rules (before anything is touched), prepares folders, opens the ledger.
+    /// Callers that work on the root take the ``RootLock`` between the two (see ``start(root:loaded:logger:)``).
     /// - Throws: ``RulesError`` for bad rules, ``LevyError`` when the ledger cannot be opened.
     package static func start(root: Root, logger: Logger) throws -> Levy {
-        let loaded = try RulesLoader.load(from: root.rules)
+        try start(root: root, loaded: try RulesLoader.load(from: root.rules), logger: logger)
+    }
+
+    /// Prepares folders and opens (migrating) the ledger with rules already checked. Call it holding the lock:
+    /// two first starts must not migrate the same ledger at once.
+    package static func start(root: Root, loaded: LoadedRules, logger: Logger) throws -> Levy {
         try root.prepare()
         let ledger: SQLiteLedger
         do { ledger = try SQLiteLedger(path: root.ledger) } catch {
@@ -32,14 +38,21 @@ package final class Levy {
     }
 
     /// The agency's "now": `--as-of` or the clock.
+    package func now(asOf: String?) throws -> AgencyTime { try loaded.now(asOf: asOf) }
+}
+
+extension LoadedRules {
+    /// The agency's "now": `--as-of` or the clock.
     package func now(asOf: String?) throws -> AgencyTime {
-        guard let asOf else { return loaded.clock.now }
-        guard let t = loaded.clock.parseAsOf(asOf) else {
-            throw LevyError("--as-of '\(asOf)' is not a date-time — write it like 2026-11-10T16:59:00 (agency time, \(loaded.rules.timezone))")
+        guard let asOf else { return clock.now }
+        guard let t = clock.parseAsOf(asOf) else {
+            throw LevyError("--as-of '\(asOf)' is not a date-time — write it like 2026-11-10T16:59:00 (agency time, \(rules.timezone))")
         }
         return t
     }
+}
 
+extension Levy {
     /// Writes every output the ledger has recorded but not yet written (after a commit, or after a crash).
     package func flushOutputs() throws {
         let pending = try ledger.pendingOutputs()

@@ -57,14 +57,14 @@ struct Run: ParsableCommand {
     func run() throws {
         let root = Root(path: options.root)
         try failing {
-            let levy = try Levy.start(root: root, logger: makeLogger())
-            let now = try levy.now(asOf: asOf)
+            let loaded = try RulesLoader.load(from: root.rules)
+            let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root)
             guard let lock else {
                 print("levy: another levy (pid \(holder)) is working on \(root.path); nothing done — it will pick up everything")
                 return
             }
-            try withExtendedLifetime(lock) { try levy.run(now: now) }
+            try withExtendedLifetime(lock) { try Levy.start(root: root, loaded: loaded, logger: makeLogger()).run(now: now) }
             let summary = root.path("Outbox/reports/summary-\(now.date).json")
             if json, let data = FileManager.default.contents(atPath: summary) {
                 FileHandle.standardOutput.write(data)
@@ -93,12 +93,13 @@ struct Watch: ParsableCommand {
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         try failing {
             let logger = makeLogger()
-            let levy = try Levy.start(root: root, logger: logger)
+            let loaded = try RulesLoader.load(from: root.rules)
             let (lock, holder) = try RootLock.acquire(root)
             guard let lock else {
                 print("levy: another levy (pid \(holder)) is working on \(root.path); not watching")
                 return
             }
+            let levy = try Levy.start(root: root, loaded: loaded, logger: logger)
             logger.info("watching", metadata: ["root": "\(root.path)"])
             var previous: [String: String] = [:]
             try withExtendedLifetime(lock) {
@@ -191,12 +192,12 @@ struct Pay: ParsableCommand {
     func run() throws {
         let root = Root(path: options.root)
         try failing {
-            let levy = try Levy.start(root: root, logger: makeLogger())
-            let now = try levy.now(asOf: asOf)
+            let loaded = try RulesLoader.load(from: root.rules)
+            let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
             let receipt = try withExtendedLifetime(lock) {
-                try levy.payAtCounter(employer: employer.uppercased(), period: period, amount: amount, now: now)
+                try Levy.start(root: root, loaded: loaded, logger: makeLogger()).payAtCounter(employer: employer.uppercased(), period: period, amount: amount, now: now)
             }
             print("paid: receipt \(receipt)")
         }
@@ -212,10 +213,10 @@ struct Withdraw: ParsableCommand {
     func run() throws {
         let root = Root(path: options.root)
         try failing {
-            let levy = try Levy.start(root: root, logger: makeLogger())
+            let loaded = try RulesLoader.load(from: root.rules)
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
-            let id = try withExtendedLifetime(lock) { try levy.withdraw(employer: employer.uppercased(), period: period) }
+            let id = try withExtendedLifetime(lock) { try Levy.start(root: root, loaded: loaded, logger: makeLogger()).withdraw(employer: employer.uppercased(), period: period) }
             print("withdrawn: \(id)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LevyLedger
 import LevyPipeline
 import Testing
 
@@ -113,6 +114,17 @@ func levy(_ args: [String], cwd: String? = nil) throws -> Output {
         #expect(wrong.stderr.contains(LevyDomainFormat.yuan(total)))
         let paid = try levy(["pay", Sample.restaurant, "2026-11", "--amount", LevyDomainFormat.yuan(total), "--root", root.path, "--as-of", "2026-11-03T10:00:00"])
         #expect(paid.status == 0, "\(paid.stderr)")
+        // Refusals leave the ledger as it was: an unknown employer, a second payment, a withdrawal after payment.
+        let unknown = try levy(["pay", "91350100M000100Y44", "2026-11", "--amount", "1.00", "--root", root.path])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("not in Rules/employers.csv"))
+        let again = try levy(["pay", Sample.restaurant, "2026-11", "--amount", LevyDomainFormat.yuan(total), "--root", root.path, "--as-of", "2026-11-03T11:00:00"])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already paid"))
+        let locked = try levy(["withdraw", Sample.restaurant, "2026-11", "--root", root.path])
+        #expect(locked.status == 1)
+        #expect(locked.stderr.contains("E-DECL-LOCKED"))
+        #expect(try root.ledger().currentDeclaration(employer: Sample.restaurant, period: "2026-11")?.state == .paid)
         #expect(try levy(["withdraw", Sample.softwareCo, "2026-11", "--root", root.path]).status == 0)
         let status = try levy(["status", "--root", root.path, "--json", "--period", "2026-11"])
         #expect(status.status == 0)
