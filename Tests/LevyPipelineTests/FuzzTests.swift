@@ -56,36 +56,33 @@ import Testing
         if outcome.isAccepted { #expect(outcome.check.totals.headcount > 0, "seed \(seed)") }
     }
 
-    @Test func csvDeclarations() throws {
+    /// Mutates the given valid files `iterations` times through the whole declaration check; returns how many passed.
+    func fuzz(employer: String, name: String, bases: [[UInt8]]) throws -> (accepted: Int, seed: UInt64) {
         let root = try TestRoot()
         let loaded = try RulesLoader.load(from: root.file("Rules"))
-        let employer = loaded.rules.employer(Sample.softwareCo)!
+        let folder = try #require(loaded.rules.employer(employer))
         let seed = UInt64.random(in: 0...UInt64.max)
         var rng = SplitMix64(state: seed)
-        let base = Array(csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000.00", ""), (Sample.persons[1], "\"李, 四\"", "7000", "A"),
-                                                          (Sample.persons[2], "王五", "", "R")]).utf8)
-        let gb = gb18030(String(decoding: base, as: UTF8.self))
         var accepted = 0
         for i in 0..<Self.iterations {
-            let input = Self.mutate(i % 3 == 0 ? gb : base, &rng)
-            let outcome = try Self.check(input, name: "f.csv", loaded: loaded, dir: root.url, employer: employer)
+            let outcome = try Self.check(Self.mutate(bases[i % bases.count], &rng), name: name, loaded: loaded, dir: root.url, employer: folder)
             coherent(outcome, seed: seed)
             if outcome.isAccepted { accepted += 1 }
         }
+        return (accepted, seed)
+    }
+
+    @Test func csvDeclarations() throws {
+        let base = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000.00", ""), (Sample.persons[1], "\"李, 四\"", "7000", "A"),
+                                                    (Sample.persons[2], "王五", "", "R")])
+        let (accepted, seed) = try fuzz(employer: Sample.softwareCo, name: "f.csv", bases: [Array(base.utf8), Array(base.utf8), gb18030(base)])
         #expect(accepted < Self.iterations, "mutations must be caught sometimes (seed \(seed))")
     }
 
     @Test func xmlDeclarations() throws {
-        let root = try TestRoot()
-        let loaded = try RulesLoader.load(from: root.file("Rules"))
-        let employer = loaded.rules.employer(Sample.buildingCo)!
-        let seed = UInt64.random(in: 0...UInt64.max)
-        var rng = SplitMix64(state: seed)
-        let base = Array(xml(Sample.buildingCo, "2026-11", [(Sample.persons[3], "赵六", "6000.00", ""), (Sample.persons[4], "孙七", "7500.00", "A")]).utf8)
-        for _ in 0..<Self.iterations {
-            let outcome = try Self.check(Self.mutate(base, &rng), name: "f.xml", loaded: loaded, dir: root.url, employer: employer)
-            coherent(outcome, seed: seed)
-        }
+        let base = xml(Sample.buildingCo, "2026-11", [(Sample.persons[3], "赵六", "6000.00", ""), (Sample.persons[4], "孙七", "7500.00", "A")])
+        let (accepted, seed) = try fuzz(employer: Sample.buildingCo, name: "f.xml", bases: [Array(base.utf8)])
+        #expect(accepted < Self.iterations, "mutations must be caught sometimes (seed \(seed))")
     }
 
     @Test func bankReturns() throws {

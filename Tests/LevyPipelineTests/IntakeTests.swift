@@ -237,6 +237,28 @@ import Testing
         #expect(root.files(under: ".levy/archive").count == 2)
     }
 
+    @Test func identityIsTheBytesPlusTheFolder() throws {
+        let root = try TestRoot()
+        // The same bytes dropped by two employers: not a duplicate, but the second is not its own declaration.
+        let text = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")])
+        try root.drop(Sample.softwareCo, "a.csv", text)
+        try root.drop(Sample.tradingCo, "a.csv", text)
+        try root.run("2026-11-02T09:00:00")
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(codes(try root.rejection(Sample.tradingCo)) == ["E-EMPLOYER-MISMATCH"])
+    }
+
+    @Test func unclosedQuoteIsARowError() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "q.csv", "employer_id,period,person_id,name,wage_base,change\n"
+                      + "\(Sample.softwareCo),2026-11,\(Sample.persons[0]),张三,6000,\n"
+                      + "\(Sample.softwareCo),2026-11,\(Sample.persons[1]),\"李四,6000,\n")
+        try root.run("2026-11-02T09:00:00")
+        let e = errors(try root.rejection(Sample.softwareCo), "E-CSV-ROW")
+        #expect(e.map { $0["line"] as? Int } == [3])
+        #expect((e.first?["message"] as? String)?.contains("unclosed quote") == true)
+    }
+
     @Test func unattributableFilesAreQuarantinedWithAReason() throws {
         let root = try TestRoot()
         try root.write("Inbox/declarations/91110000000000000X/x.csv", "whatever")

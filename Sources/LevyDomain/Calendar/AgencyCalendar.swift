@@ -69,6 +69,9 @@ package enum LateFee {
         fee(unpaid: unpaid, dailyRate: dailyRate, days: daysLate(due: due, on: day))
     }
 
+    /// What one further day adds (printed on notices as "per further day").
+    package static func dailyFee(unpaid: Fen, dailyRate: Rate) -> Fen { fee(unpaid: unpaid, dailyRate: dailyRate, days: 1) }
+
     package static func fee(unpaid: Fen, dailyRate: Rate, days: Int) -> Fen {
         guard days > 0, unpaid > 0 else { return 0 }
         return Rounding.halfUp.round(Int128(unpaid) * Int128(dailyRate.numerator) * Int128(days),

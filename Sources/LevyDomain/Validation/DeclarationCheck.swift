@@ -206,15 +206,15 @@ package struct DeclarationCheck: Sendable {
         switch Yuan.parse(raw) {
         case .success(let fen): declared = fen
         case .failure(let problem):
-            let why: String
+            let (zh, en): (String, String)
             switch problem {
-            case .notANumber: why = "不是数字 / not a number"
-            case .negative: why = "不能为负数 / negative"
-            case .tooManyDecimals: why = "最多两位小数 / more than 2 decimals"
-            case .tooLarge: why = "数额过大 / too large"
+            case .notANumber: (zh, en) = ("不是数字", "not a number")
+            case .negative: (zh, en) = ("不能为负数", "negative")
+            case .tooManyDecimals: (zh, en) = ("最多两位小数", "more than 2 decimals")
+            case .tooLarge: (zh, en) = ("数额过大", "too large")
             }
             add(Finding(code: .baseFormat, line: row.line, path: path, field: "wage_base", value: raw,
-                        message: "缴费工资\(String(why.split(separator: "/")[0]).trimmingSpaces)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(String(why.split(separator: "/")[1]).trimmingSpaces): write yuan with up to 2 decimals, e.g. 6000.00"))
+                        message: "缴费工资\(zh)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(en): write yuan with up to 2 decimals, e.g. 6000.00"))
             return nil
         }
         guard change != .removed, let schedule else { return declared }

@@ -87,7 +87,7 @@ extension Levy {
             s.overdueFen += d.totalFen
             let (_, fee) = amountDue(d, on: now.date)
             arrears.employers.append(.init(employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: d.totalFen,
-                                           lateFeeFen: fee, dailyFeeFen: LateFee.fee(unpaidFen: d.totalFen, dailyRate: loaded.rules.lateFeeDailyRate),
+                                           lateFeeFen: fee, dailyFeeFen: LateFee.dailyFee(unpaid: d.totalFen, dailyRate: loaded.rules.lateFeeDailyRate),
                                            due: d.due))
             arrears.totalUnpaidFen += d.totalFen
             arrears.totalLateFeeFen += fee

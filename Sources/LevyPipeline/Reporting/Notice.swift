@@ -49,7 +49,7 @@ extension Levy {
         let fee = LateFee.fee(unpaid: d.totalFen, dailyRate: rate, due: dueDay, on: now.date)
         let notice = Notice(
             kind: kind, employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: d.totalFen,
-            lateFeeFen: fee, asOf: now.iso8601, dailyFeeFen: LateFee.fee(unpaidFen: d.totalFen, dailyRate: rate),
+            lateFeeFen: fee, asOf: now.iso8601, dailyFeeFen: LateFee.dailyFee(unpaid: d.totalFen, dailyRate: rate),
             reason: reason, due: d.due, totalToPayFen: d.totalFen + fee,
             instructions: "请到经办窗口缴纳社保费及滞纳金（按日 \(rate) 计，自截止日次日起至缴费当日）/ Pay the contributions and the late fee (\(rate) a day from the day after the due date to the payment day) at the service counter")
         let base = "Outbox/notices/\(d.employerID)/\(d.id)-\(kind == "overdue" ? "overdue" : "debit-failed")"
@@ -60,9 +60,4 @@ extension Levy {
     func overdueNotice(_ d: DeclarationRecord, reason: String, now: AgencyTime) -> [PendingOutput] {
         notice(d, kind: "overdue", reason: reason, now: now)
     }
-}
-
-extension LateFee {
-    /// The fee for one more day.
-    package static func fee(unpaidFen: Fen, dailyRate: Rate) -> Fen { fee(unpaid: unpaidFen, dailyRate: dailyRate, days: 1) }
 }

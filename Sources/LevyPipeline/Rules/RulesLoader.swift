@@ -31,7 +31,7 @@ package enum RulesLoader {
         let banks = try loadBanks(dir + "/banks.yaml")
         let employers = try loadEmployers(dir + "/employers.csv", banks: banks)
 
-        var reader = MappingReader(node: levy, file: levyFile, path: "")
+        let reader = MappingReader(node: levy, file: levyFile, path: "")
         try reader.allow(["timezone", "agency", "cutoff", "debit_window", "late_fee", "rounding", "bank_returns", "limits", "periods"])
         let timezoneNode = try reader.required("timezone")
         let timezone = try reader.string(timezoneNode, "timezone")
@@ -40,7 +40,7 @@ package enum RulesLoader {
             throw RulesError(file: levyFile, line: timezoneNode.mark?.line, problem: "unknown timezone '\(timezone)'",
                              fix: "use an IANA timezone name such as Asia/Shanghai")
         }
-        var agency = try reader.mapping("agency")
+        let agency = try reader.mapping("agency")
         try agency.allow(["name", "creditor_id"])
         let agencyName = try agency.string(agency.required("name"), "agency.name")
         let creditorID = try agency.string(agency.required("creditor_id"), "agency.creditor_id")
@@ -48,7 +48,7 @@ package enum RulesLoader {
             throw agency.error(at: agency.node, "agency.creditor_id must be 1 to 35 characters", fix: "write the agency's creditor id, e.g. CN-SI-0001")
         }
 
-        var cutoff = try reader.mapping("cutoff")
+        let cutoff = try reader.mapping("cutoff")
         try cutoff.allow(["day", "time"])
         let dayNode = try cutoff.required("day")
         guard let cutoffDay = Int(try cutoff.string(dayNode, "cutoff.day")), (1...28).contains(cutoffDay) else {
@@ -58,13 +58,13 @@ package enum RulesLoader {
         guard let cutoffTime = TimeOfDay(try cutoff.string(timeNode, "cutoff.time")) else {
             throw cutoff.error(at: timeNode, "cutoff.time is not a time of day", fix: "write it quoted as \"HH:MM\", e.g. time: \"17:00\"")
         }
-        var window = try reader.mapping("debit_window")
+        let window = try reader.mapping("debit_window")
         try window.allow(["first_day"])
         let firstNode = try window.required("first_day")
         guard let firstDay = Int(try window.string(firstNode, "debit_window.first_day")), (1...cutoffDay).contains(firstDay) else {
             throw window.error(at: firstNode, "debit_window.first_day must be a day from 1 to cutoff.day (\(cutoffDay))", fix: "write e.g. first_day: 6")
         }
-        var lateFee = try reader.mapping("late_fee")
+        let lateFee = try reader.mapping("late_fee")
         try lateFee.allow(["daily_rate"])
         let dailyRate = try lateFee.rate(lateFee.required("daily_rate"), "late_fee.daily_rate")
 
@@ -78,7 +78,7 @@ package enum RulesLoader {
         }
         var retry: Set<String> = ["AM04", "MS03"]
         if reader.optional("bank_returns") != nil {
-            var returns = try reader.mapping("bank_returns")
+            let returns = try reader.mapping("bank_returns")
             try returns.allow(["retry"])
             if let node = returns.optional("retry") {
                 guard let seq = node.sequence else { throw returns.error(at: node, "bank_returns.retry must be a list of reason codes", fix: "write retry: [AM04, MS03]") }
@@ -94,7 +94,7 @@ package enum RulesLoader {
         }
         var maxBytes: Int64 = 256 * 1024 * 1024
         if reader.optional("limits") != nil {
-            var limits = try reader.mapping("limits")
+            let limits = try reader.mapping("limits")
             try limits.allow(["max_file_bytes"])
             if let node = limits.optional("max_file_bytes") {
                 guard let v = Int64(try limits.string(node, "limits.max_file_bytes")), v > 0 else {
@@ -142,13 +142,13 @@ package enum RulesLoader {
     }
 
     static func loadPeriod(_ node: Node, file: String) throws(RulesError) -> PeriodParameters {
-        var entry = MappingReader(node: node, file: file, path: "periods[]")
+        let entry = MappingReader(node: node, file: file, path: "periods[]")
         try entry.allow(["from", "wage_base", "rates"])
         let fromNode = try entry.required("from")
         guard let from = Period(try entry.string(fromNode, "from")) else {
             throw entry.error(at: fromNode, "periods.from is not a period", fix: "write it as YYYY-MM, e.g. from: 2026-01")
         }
-        var base = try entry.mapping("wage_base")
+        let base = try entry.mapping("wage_base")
         try base.allow(["floor", "ceiling", "below_floor"])
         let floor = try base.money(base.required("floor"), "wage_base.floor")
         let ceilingNode = try base.required("ceiling")
@@ -160,10 +160,10 @@ package enum RulesLoader {
         guard let mode = BelowFloor(rawValue: try base.string(modeNode, "below_floor")) else {
             throw base.error(at: modeNode, "below_floor must be reject or raise", fix: "write below_floor: reject (or raise)")
         }
-        var rates = try entry.mapping("rates")
+        let rates = try entry.mapping("rates")
         try rates.allow(["pension", "medical", "unemployment", "maternity", "work_injury"])
         func pair(_ key: String) throws(RulesError) -> RatePair {
-            var m = try rates.mapping(key)
+            let m = try rates.mapping(key)
             try m.allow(["employer", "employee"])
             return RatePair(employer: try m.rate(m.required("employer"), "\(key).employer"),
                             employee: try m.rate(m.required("employee"), "\(key).employee"))
@@ -171,12 +171,12 @@ package enum RulesLoader {
         let pension = try pair("pension")
         let medical = try pair("medical")
         let unemployment = try pair("unemployment")
-        var maternityMap = try rates.mapping("maternity")
+        let maternityMap = try rates.mapping("maternity")
         try maternityMap.allow(["employer"])
         let maternity = try maternityMap.rate(maternityMap.required("employer"), "maternity.employer")
-        var injury = try rates.mapping("work_injury")
+        let injury = try rates.mapping("work_injury")
         try injury.allow(["by_class"])
-        var byClass = try injury.mapping("by_class")
+        let byClass = try injury.mapping("by_class")
         var classes: [Int: Rate] = [:]
         for (k, v) in byClass.pairs {
             guard let c = Int(k.string ?? ""), (1...8).contains(c) else {
@@ -192,7 +192,7 @@ package enum RulesLoader {
     static func loadCalendar(_ path: String) throws(RulesError) -> AgencyCalendar {
         let file = "Rules/calendar.yaml"
         let node = try yaml(path, name: file)
-        var reader = MappingReader(node: node, file: file, path: "")
+        let reader = MappingReader(node: node, file: file, path: "")
         try reader.allow(["holidays", "workdays"])
         func dates(_ key: String) throws(RulesError) -> Set<CivilDate> {
             guard let n = reader.optional(key) else { return [] }
@@ -224,7 +224,7 @@ package enum RulesLoader {
             guard !code.isEmpty, code.count <= 16, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
                 throw reader.error(at: k, "bank code '\(code)' must be 1 to 16 letters or digits", fix: "use a short code such as ICBC01")
             }
-            var bank = MappingReader(node: v, file: file, path: code)
+            let bank = MappingReader(node: v, file: file, path: code)
             try bank.allow(["name", "agent_id", "creditor_account"])
             let agentNode = try bank.required("agent_id")
             let agent = try bank.string(agentNode, "\(code).agent_id")
