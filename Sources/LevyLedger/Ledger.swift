@@ -121,6 +121,29 @@ package struct RosterEntry: Sendable, Hashable {
     }
 }
 
+/// A declaration's roster, streamed in ascending person order (never all in memory).
+package struct RosterSource: @unchecked Sendable {
+    /// The next entry, nil at the end. Keys strictly ascending.
+    package let next: () throws -> RosterEntry?
+    package init(next: @escaping () throws -> RosterEntry?) { self.next = next }
+    package init(_ entries: [RosterEntry]) {
+        var iterator = entries.sorted { $0.personKey < $1.personKey }.makeIterator()
+        self.next = { iterator.next() }
+    }
+}
+
+/// What the roster check reads from the ledger, as streams, inside one read transaction.
+package struct RosterReaders {
+    /// The next key of the previous roster (removals left out), ascending; nil when there is none.
+    package var previous: (() throws -> Int64?)?
+    /// The other employer on whose current roster for the period a person is. Asked with ascending keys.
+    package var insuredElsewhere: (Int64) throws -> String?
+    package init(previous: (() throws -> Int64?)?, insuredElsewhere: @escaping (Int64) throws -> String?) {
+        self.previous = previous
+        self.insuredElsewhere = insuredElsewhere
+    }
+}
+
 /// An output levy intends to write: recorded with the state change, written after commit.
 package struct PendingOutput: Sendable, Hashable {
     /// Path relative to the root, e.g. `Outbox/receipts/…/X.json`.
@@ -172,7 +195,7 @@ package struct PeriodStatus: Sendable, Hashable {
 /// A change to the ledger made atomically: the state change and the outputs it produces.
 package struct LedgerChange: Sendable {
     package var file: FileRecord?
-    package var newDeclaration: (record: DeclarationRecord, roster: [RosterEntry])?
+    package var newDeclaration: (record: DeclarationRecord, roster: RosterSource)?
     package var declarationUpdates: [DeclarationRecord] = []
     package var debitMessage: DebitMessage?
     package var transactionUpdates: [(msgID: String, transaction: DebitTransaction)] = []
@@ -201,8 +224,12 @@ package protocol Ledger: Sendable {
     func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord?
     func nextSequence(employer: String, period: String) throws -> Int
     func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord]
-    func previousRoster(employer: String, before period: String) throws -> Set<Int64>?
-    func insuredElsewhere(period: String, persons: [Int64], except employer: String) throws -> [Int64: String]
+    /// The employer's last accepted declaration before `period` (`no`), whose roster a new one is checked against.
+    func previousDeclaration(employer: String, before period: String) throws -> Int64?
+    /// Streams for the roster merge: the roster of declaration `previous` and the other employers'
+    /// rosters of `period`. `additions` is how many persons will be asked about (to pick a strategy).
+    func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
+                              _ body: (RosterReaders) throws -> T) throws -> T
     func hasArrears(employer: String) throws -> Bool
 
     func debitMessage(msgID: String) throws -> DebitMessage?

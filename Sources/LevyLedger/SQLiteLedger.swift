@@ -96,7 +96,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 // The hot loop of a large declaration: bind and step directly (no boxed arguments per row).
                 let insert = try db.cachedStatement(sql: "INSERT INTO roster (decl_no, person_key, change, base_fen) VALUES (?,?,?,?)")
                 let handle = insert.sqliteStatement
-                for entry in roster {
+                while let entry = try roster.next() {
                     sqlite3_bind_int64(handle, 1, no)
                     sqlite3_bind_int64(handle, 2, entry.personKey)
                     sqlite3_bind_int64(handle, 3, Int64(entry.change.rawValue))
@@ -250,47 +250,53 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
-    package func previousRoster(employer: String, before period: String) throws -> Set<Int64>? {
+    package func previousDeclaration(employer: String, before period: String) throws -> Int64? {
         try queue.read { db in
-            guard let no = try Int64.fetchOne(db, sql: """
+            try Int64.fetchOne(db, sql: """
                 SELECT no FROM declarations WHERE employer_id = ? AND period < ? AND state IN (\(Self.currentStates))
                 ORDER BY period DESC, seq DESC LIMIT 1
-                """, arguments: [employer, period]) else { return nil }
-            return Set(try Int64.fetchAll(db, sql: "SELECT person_key FROM roster WHERE decl_no = ? AND change != 2",
-                                          arguments: [no]))
+                """, arguments: [employer, period])
         }
     }
 
-    package func insuredElsewhere(period: String, persons: [Int64], except employer: String) throws -> [Int64: String] {
-        guard !persons.isEmpty else { return [:] }
-        if persons.count > 2_000 {
-            // Many candidates (an employer's first declaration): one pass over the period's other rosters
-            // beats a lookup per person.
-            let wanted = Set(persons)
-            return try queue.read { db in
-                var found: [Int64: String] = [:]
+    /// Few additions are looked up one by one (index on `roster.person_key`); many (an employer's first
+    /// declaration) are merged with the period's other rosters read in person order, which SQLite sorts
+    /// in bounded memory.
+    package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
+                                      _ body: (RosterReaders) throws -> T) throws -> T {
+        try queue.read { db in
+            var previousReader: (() throws -> Int64?)?
+            if let previous {
+                let keys = try Int64.fetchCursor(db, sql: "SELECT person_key FROM roster WHERE decl_no = ? AND change != 2 ORDER BY person_key",
+                                                 arguments: [previous])
+                previousReader = { try keys.next() }
+            }
+            let elsewhere: (Int64) throws -> String?
+            if additions > 2_000 {
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT r.person_key, d.employer_id FROM declarations d JOIN roster r ON r.decl_no = d.no
                     WHERE d.period = ? AND d.employer_id != ? AND d.state IN (\(Self.currentStates)) AND r.change != 2
+                    ORDER BY r.person_key
                     """, arguments: [period, employer])
-                while let row = try rows.next() {
-                    let key: Int64 = row[0]
-                    if wanted.contains(key) { found[key] = row[1] }
+                var current: (key: Int64, employer: String)?
+                var started = false
+                elsewhere = { key in
+                    if !started, let row = try rows.next() { current = (row[0], row[1]) }
+                    started = true
+                    while let c = current, c.key < key {
+                        current = try rows.next().map { ($0[0], $0[1]) }
+                    }
+                    return current.flatMap { $0.key == key ? $0.employer : nil }
                 }
-                return found
+            } else {
+                let statement = try db.cachedStatement(sql: """
+                    SELECT d.employer_id FROM roster r JOIN declarations d ON d.no = r.decl_no
+                    WHERE r.person_key = ? AND r.change != 2 AND d.period = ? AND d.employer_id != ?
+                      AND d.state IN (\(Self.currentStates)) LIMIT 1
+                    """)
+                elsewhere = { key in try String.fetchOne(statement, arguments: [key, period, employer]) }
             }
-        }
-        return try queue.read { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT d.employer_id FROM roster r JOIN declarations d ON d.no = r.decl_no
-                WHERE r.person_key = ? AND r.change != 2 AND d.period = ? AND d.employer_id != ?
-                  AND d.state IN (\(Self.currentStates)) LIMIT 1
-                """)
-            var found: [Int64: String] = [:]
-            for key in persons {
-                if let other = try String.fetchOne(statement, arguments: [key, period, employer]) { found[key] = other }
-            }
-            return found
+            return try body(RosterReaders(previous: previousReader, insuredElsewhere: elsewhere))
         }
     }
 

@@ -11,6 +11,8 @@ package final class Levy {
     package let logger: Logger
     /// Which inbox entries may be taken now (`watch` admits only files that stopped changing); nil = all.
     package var admit: ((InboxEntry) -> Bool)?
+    /// Persons of a file held in memory before a sorted run is spilled to `.levy/tmp` (``PersonSorter``).
+    package var personRunLength = 1 << 17
 
     package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root

@@ -1,18 +1,55 @@
-/// One person as declared, kept while a file is checked (compact: a million rows stay small).
+/// One person as declared, kept while a file is checked: 32 bytes, so a run of them sorts and
+/// spills to disk cheaply (see ``PersonLog``).
 package struct DeclaredPerson: Sendable, Hashable {
+    /// ``PersonID/key``: the first 17 digits as an integer.
+    package var key: Int64
+    /// Base after floor/ceiling (0 for a removal or a row whose base is wrong).
+    package var baseFen: Fen
     package var line: Int32
     package var ordinal: Int32
-    /// Base after floor/ceiling (0 for a removal).
-    package var baseFen: Fen
     package var change: RosterChange
+
+    package init(key: Int64, baseFen: Fen, line: Int32, ordinal: Int32, change: RosterChange) {
+        self.key = key
+        self.baseFen = baseFen
+        self.line = line
+        self.ordinal = ordinal
+        self.change = change
+    }
+
+    /// Roster order: by person, then by position in the file (the first occurrence first).
+    package static func precedes(_ a: DeclaredPerson, _ b: DeclaredPerson) -> Bool {
+        a.key != b.key ? a.key < b.key : a.ordinal < b.ordinal
+    }
+}
+
+/// Where a check puts the persons it reads, so that a file's persons are never all held in memory:
+/// the pipeline's sink sorts them in bounded runs and spills to disk, then hands them back in
+/// roster order (``DeclaredPerson/precedes(_:_:)``) for ``DeclarationCheck/finish(persons:previousRoster:insuredElsewhere:removalsInArrears:xmlTotals:)``.
+package protocol PersonLog: AnyObject {
+    func append(_ person: DeclaredPerson)
+}
+
+/// A ``PersonLog`` that keeps everything in memory: for small inputs and tests.
+package final class PersonsInMemory: PersonLog {
+    package private(set) var persons: [DeclaredPerson] = []
+    package init() {}
+    package func append(_ person: DeclaredPerson) { persons.append(person) }
+    /// The persons in roster order, as ``DeclarationCheck/finish`` reads them.
+    package func sortedReader() -> () -> DeclaredPerson? {
+        var iterator = persons.sorted(by: DeclaredPerson.precedes).makeIterator()
+        return { iterator.next() }
+    }
 }
 
 /// The check of one declaration file, fed row by row so a file is never held in memory.
 ///
 /// Feed the header values (XML) or rows (CSV, which carry employer and period on each row), then
-/// ``finish(previousRoster:insuredElsewhere:)`` with what the ledger knows. The result is the
-/// findings, the roster and the contribution totals. Pure: no I/O, the pipeline asks the ledger.
-package struct DeclarationCheck: Sendable {
+/// ``finish(persons:previousRoster:insuredElsewhere:removalsInArrears:xmlTotals:)`` with the persons
+/// in roster order and what the ledger knows. The result is the findings and the contribution
+/// totals; the roster is what went into the ``PersonLog``. Pure: no I/O, the pipeline asks the ledger.
+/// Memory does not depend on the number of rows.
+package struct DeclarationCheck {
     package enum Format: Sendable { case csv, xml }
 
     package let format: Format
@@ -26,12 +63,15 @@ package struct DeclarationCheck: Sendable {
     package private(set) var period: Period?
     package private(set) var schedule: ContributionSchedule?
     package private(set) var totals = ContributionTotals()
-    package private(set) var persons: [Int64: DeclaredPerson] = [:]
+    /// Where each valid person goes (the pipeline's spilling sorter, or ``PersonsInMemory``).
+    package let persons: any PersonLog
     package private(set) var rowCount = 0
     /// Sum of declared (not adjusted) bases of persons not marked R, for the XML totals check.
     package private(set) var declaredBaseFen: Fen = 0
     package private(set) var declaredHeadcount = 0
     package private(set) var removalCount = 0
+    /// Rows marked `A`: the additions when the employer has a roster already.
+    package private(set) var addedCount = 0
 
     private var employerText: String?
     private var employerRaw: Substring?
@@ -40,8 +80,10 @@ package struct DeclarationCheck: Sendable {
     private var periodLine: Int?
     private var periodPath: String?
 
-    package init(format: Format, rules: Rules, now: AgencyTime, folderEmployer: Employer?) {
+    package init(format: Format, rules: Rules, now: AgencyTime, folderEmployer: Employer?,
+                 persons: any PersonLog = PersonsInMemory()) {
         self.format = format
+        self.persons = persons
         self.rules = rules
         self.now = now
         self.folderEmployer = folderEmployer
@@ -152,6 +194,7 @@ package struct DeclarationCheck: Sendable {
         let person = checkPersonID(row)
         let base = checkBase(row, change: change)
 
+        if change == .added { addedCount += 1 }
         if change == .removed { removalCount += 1 } else if let declared = base {
             declaredHeadcount += 1
             declaredBaseFen += declared
@@ -160,19 +203,15 @@ package struct DeclarationCheck: Sendable {
         }
 
         guard let person else { return }
-        if let earlier = persons[person.key] {
-            add(Finding(code: .personDuplicate, line: row.line, path: path(of: row, .personID), field: "person_id",
-                        value: person.masked,
-                        message: "同一人员重复申报（首次见第 \(earlier.line) 行）：每人只保留一行 / Same person twice (first on line \(earlier.line)): keep one row per person"))
-            return
-        }
+        // A person declared twice is found when the sorted persons are read back in `finish`; the
+        // file is then rejected, so counting both rows here changes nothing anyone sees.
         var adjusted: Fen = 0
         if change != .removed, let declared = base, let schedule {
             adjusted = schedule.adjust(declared).base
             schedule.add(base: adjusted, to: &totals)
         }
-        persons[person.key] = DeclaredPerson(line: Int32(clamping: row.line), ordinal: Int32(clamping: rowCount),
-                                             baseFen: adjusted, change: change)
+        persons.append(DeclaredPerson(key: person.key, baseFen: adjusted, line: Int32(clamping: row.line),
+                                      ordinal: Int32(clamping: rowCount), change: change))
     }
 
     private mutating func checkPersonID(_ row: DeclarationRow) -> PersonID? {
@@ -237,29 +276,23 @@ package struct DeclarationCheck: Sendable {
 
     // MARK: Whole file
 
-    /// Persons that count as added this month and must not be insured elsewhere:
-    /// rows marked `A`, or every continuing row of an employer's first declaration.
-    package func additions(previousRoster: Set<Int64>?) -> [Int64] {
-        persons.compactMap { key, person in
-            switch person.change {
-            case .added: return key
-            case .continuing: return previousRoster == nil ? key : nil
-            case .removed: return nil
-            }
-        }.sorted()
-    }
-
     private func personPath(_ person: DeclaredPerson, _ field: DeclarationField) -> String? {
         format == .xml ? "/Declaration/Persons/Person[\(person.ordinal)]/\(field.xmlName)" : nil
     }
 
-    /// Completes the check with what the ledger knows.
+    /// Completes the check: one merge of the file's persons (in roster order) with the employer's
+    /// last roster, so nothing but the current person and the current roster key is in memory.
     /// - Parameters:
-    ///   - previousRoster: the employer's last accepted roster before this period (nil: first declaration).
-    ///   - insuredElsewhere: persons of ``additions(previousRoster:)`` on another employer's roster for the period.
+    ///   - persons: the next person in ``DeclaredPerson/precedes(_:_:)`` order, nil at the end.
+    ///   - previousRoster: the next key of the employer's last accepted roster before this period,
+    ///     ascending, removals left out; nil when this is the employer's first declaration.
+    ///   - insuredElsewhere: the other employer on whose roster for this period a person is; asked
+    ///     only for additions (rows marked `A`, or every row of a first declaration), keys ascending.
+    ///   - removalsInArrears: the employer has overdue contributions, so removals are refused.
     ///   - xmlTotals: `Headcount` and `TotalWageBase` of an XML file, with their lines.
-    package mutating func finish(previousRoster: Set<Int64>?, insuredElsewhere: [Int64: EmployerID] = [:],
-                                 xmlTotals: XMLTotals? = nil) {
+    package mutating func finish(persons next: () -> DeclaredPerson?, previousRoster: (() -> Int64?)? = nil,
+                                 insuredElsewhere: (Int64) -> EmployerID? = { _ in nil },
+                                 removalsInArrears: Bool = false, xmlTotals: XMLTotals? = nil) {
         if rowCount == 0 {
             add(Finding(code: .fileEmpty, message: "文件中没有人员明细：请至少申报一名参保人员 / No person rows: declare at least one person"))
         }
@@ -268,38 +301,55 @@ package struct DeclarationCheck: Sendable {
         }
         if let xmlTotals { checkTotals(xmlTotals) }
 
-        // Findings are sorted by line when reported; only persons with a finding need looking at.
-        let ordered = persons.filter { key, person in
-            insuredElsewhere[key] != nil || (previousRoster.map { !$0.contains(key) && person.change != .added } ?? false)
-        }.sorted { $0.value.line != $1.value.line ? $0.value.line < $1.value.line : $0.value.ordinal < $1.value.ordinal }
-        if let roster = previousRoster {
-            for (key, person) in ordered where !roster.contains(key) && person.change != .added {
-                let id = PersonID(key: key).masked
-                let message = person.change == .removed
-                    ? "减员人员不在本单位上月参保名单中：请删除此行 / Removed person is not on the employer's last roster: delete this row"
-                    : "该人员不在本单位上月参保名单中：新增人员请在变动类型填 A（增员） / Not on the employer's last roster: mark a new person A (added)"
-                add(Finding(code: .rosterUnknown, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
-                            value: id, message: message))
+        var rosterKey = previousRoster?()
+        func missing(_ key: Int64) {
+            add(Finding(code: .rosterMissing, field: "person_id", value: PersonID(key: key).masked,
+                        message: "上月参保名单中的该人员本月未申报：继续参保请照常申报，离职请申报并在变动类型填 R（减员） / On the last roster but missing here: declare the person, or mark R (removed) if they left"))
+        }
+        var first: DeclaredPerson?
+        while let person = next() {
+            if let first, first.key == person.key {
+                add(Finding(code: .personDuplicate, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
+                            value: PersonID(key: person.key).masked,
+                            message: "同一人员重复申报（首次见第 \(first.line) 行）：每人只保留一行 / Same person twice (first on line \(first.line)): keep one row per person"))
+                continue
             }
-            for key in roster.sorted() where persons[key] == nil {
-                add(Finding(code: .rosterMissing, field: "person_id", value: PersonID(key: key).masked,
-                            message: "上月参保名单中的该人员本月未申报：继续参保请照常申报，离职请申报并在变动类型填 R（减员） / On the last roster but missing here: declare the person, or mark R (removed) if they left"))
+            first = person
+            let isAddition: Bool
+            if let nextRosterKey = previousRoster {
+                while let key = rosterKey, key < person.key {
+                    missing(key)
+                    rosterKey = nextRosterKey()
+                }
+                let onRoster = rosterKey == person.key
+                if onRoster { rosterKey = nextRosterKey() }
+                if !onRoster && person.change != .added {
+                    let message = person.change == .removed
+                        ? "减员人员不在本单位上月参保名单中：请删除此行 / Removed person is not on the employer's last roster: delete this row"
+                        : "该人员不在本单位上月参保名单中：新增人员请在变动类型填 A（增员） / Not on the employer's last roster: mark a new person A (added)"
+                    add(Finding(code: .rosterUnknown, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
+                                value: PersonID(key: person.key).masked, message: message))
+                }
+                isAddition = person.change == .added
+            } else {
+                isAddition = person.change != .removed
+            }
+            if isAddition, let other = insuredElsewhere(person.key) {
+                add(Finding(code: .personInsuredElsewhere, line: Int(person.line), path: personPath(person, .personID),
+                            field: "person_id", value: PersonID(key: person.key).masked,
+                            message: "该人员本期已在其他单位（\(other.text)）参保：请原单位先办理减员 / Insured by another employer (\(other.text)) this period: that employer must remove the person first"))
+            }
+            if removalsInArrears && person.change == .removed {
+                add(Finding(code: .removalArrears, line: Int(person.line), path: personPath(person, .change), field: "change",
+                            value: PersonID(key: person.key).masked,
+                            message: "单位有欠缴的逾期社保费，暂不能办理减员：请先缴清欠费及滞纳金，或到经办窗口办理 / The employer has unpaid overdue contributions: pay them first, or remove staff at the counter"))
             }
         }
-        for (key, person) in ordered {
-            guard let other = insuredElsewhere[key] else { continue }
-            add(Finding(code: .personInsuredElsewhere, line: Int(person.line), path: personPath(person, .personID),
-                        field: "person_id", value: PersonID(key: key).masked,
-                        message: "该人员本期已在其他单位（\(other.text)）参保：请原单位先办理减员 / Insured by another employer (\(other.text)) this period: that employer must remove the person first"))
-        }
-    }
-
-    /// An employer with unpaid overdue contributions may not remove staff (removals go to the counter).
-    package mutating func rejectRemovalsInArrears() {
-        for (key, person) in persons.sorted(by: { $0.value.line < $1.value.line }) where person.change == .removed {
-            add(Finding(code: .removalArrears, line: Int(person.line), path: personPath(person, .change), field: "change",
-                        value: PersonID(key: key).masked,
-                        message: "单位有欠缴的逾期社保费，暂不能办理减员：请先缴清欠费及滞纳金，或到经办窗口办理 / The employer has unpaid overdue contributions: pay them first, or remove staff at the counter"))
+        if let nextRosterKey = previousRoster {
+            while let key = rosterKey {
+                missing(key)
+                rosterKey = nextRosterKey()
+            }
         }
     }
 

@@ -59,28 +59,57 @@ package struct Finding: Sendable, Hashable, Codable {
 }
 
 /// The findings of one file, capped so a broken million-row file yields a readable report.
+///
+/// When there are more than ``cap``, the ones kept are those nearest the top of the file (file-level
+/// findings first), whatever order they were found in: roster findings come out in person order.
 package struct FindingList: Sendable {
     package static let cap = 1000
     package private(set) var items: [Finding] = []
+    /// The order each kept finding was found in, to keep sorting stable within a line.
+    private var found: [Int] = []
+    private var seen = 0
+    /// Index in `items` of the kept finding that sorts last (valid when full).
+    private var lastIndex = 0
     /// Findings beyond the cap, counted but not kept.
     package private(set) var omitted = 0
     package private(set) var errorCount = 0
 
     package init() {}
 
+    private func sortsBefore(_ a: (line: Int, found: Int), _ b: (line: Int, found: Int)) -> Bool {
+        a.line != b.line ? a.line < b.line : a.found < b.found
+    }
+
+    private func key(_ i: Int) -> (line: Int, found: Int) { (items[i].line ?? 0, found[i]) }
+
     package mutating func add(_ finding: Finding) {
         if finding.code.isError { errorCount += 1 }
-        if items.count < FindingList.cap { items.append(finding) } else { omitted += 1 }
+        seen += 1
+        if items.count < FindingList.cap {
+            items.append(finding)
+            found.append(seen)
+            if items.count == FindingList.cap { findLast() }
+            return
+        }
+        omitted += 1
+        // Full: the new finding replaces the last kept one if it sorts before it.
+        guard sortsBefore((finding.line ?? 0, seen), key(lastIndex)) else { return }
+        items[lastIndex] = finding
+        found[lastIndex] = seen
+        findLast()
+    }
+
+    private mutating func findLast() {
+        var last = 0
+        for i in 1..<items.count where sortsBefore(key(last), key(i)) { last = i }
+        lastIndex = last
     }
 
     package var hasErrors: Bool { errorCount > 0 }
-    package var warnings: [Finding] { items.filter { !$0.code.isError } }
+    package var warnings: [Finding] { sorted.filter { !$0.code.isError } }
 
     /// Findings ordered by line (file-level ones first), stable within a line.
     package var sorted: [Finding] {
-        items.enumerated().sorted { a, b in
-            let la = a.element.line ?? 0, lb = b.element.line ?? 0
-            return la != lb ? la < lb : a.offset < b.offset
-        }.map(\.element)
+        items.indices.sorted { sortsBefore(key($0), key($1)) }.map { items[$0] }
     }
 }

@@ -101,7 +101,8 @@ extension Levy {
                        earlier: earlier, now: now, outcome: .duplicate)
             return
         }
-        let fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger)
+        let fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
+                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
         let outcome = try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
         if outcome.isAccepted {
             try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)
@@ -161,9 +162,12 @@ extension Levy {
                                  receivedDate: now.date.description, outcome: .accepted, employerID: employer.id.text,
                                  period: period.description, declarationID: id, reportPath: receiptBase + ".json",
                                  inboxPath: inboxRel, archivePath: archiveRel)
-        let roster = check.persons.map { RosterEntry(personKey: $0.key, change: $0.value.change, baseFen: $0.value.baseFen) }
-            .sorted { $0.personKey < $1.personKey }
-        change.newDeclaration = (record, roster)
+        let next = outcome.persons.sortedReader()
+        let persons = outcome.persons
+        change.newDeclaration = (record, RosterSource {
+            try persons.checkFailure()
+            return next().map { RosterEntry(personKey: $0.key, change: $0.change, baseFen: $0.baseFen) }
+        })
         if var old = outcome.replaces {
             old.state = .superseded
             change.declarationUpdates.append(old)

@@ -52,16 +52,25 @@ package struct DeclarationFileCheck {
     package let now: AgencyTime
     /// The ledger for roster, insured-elsewhere, arrears and lock checks (nil: nothing known, e.g. `levy check` on a new root).
     package let ledger: (any Ledger)?
+    /// Where the persons of a large file are spilled while it is checked (see ``PersonSorter``).
+    package let spillDirectory: String
+    /// Persons held in memory before a sorted run is spilled (tests make it tiny to force spilling).
+    package let runLength: Int
 
-    package init(rules: Rules, schema: XMLSchema, now: AgencyTime, ledger: (any Ledger)?) {
+    package init(rules: Rules, schema: XMLSchema, now: AgencyTime, ledger: (any Ledger)?,
+                 spillDirectory: String = NSTemporaryDirectory(), runLength: Int = 1 << 17) {
+        self.runLength = runLength
         self.rules = rules
         self.schema = schema
         self.now = now
         self.ledger = ledger
+        self.spillDirectory = spillDirectory
     }
 
     package struct Outcome {
         package var check: DeclarationCheck
+        /// The file's persons, readable in roster order (for the ledger's roster insert).
+        package var persons: PersonSorter
         package var format: DeclarationFormat?
         package var encoding: TextEncoding?
         /// The declaration this one replaces (same employer and period, nothing paid or in flight).
@@ -74,12 +83,14 @@ package struct DeclarationFileCheck {
     /// Checks the file open at `fd` (already scanned). `folderEmployer` is the employer whose folder it is in.
     package func check(fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?) throws -> Outcome {
         let format = DeclarationFormat(fileName: name)
-        var check = DeclarationCheck(format: format == .xml ? .xml : .csv, rules: rules, now: now, folderEmployer: folderEmployer)
-        var outcome = Outcome(check: check, format: format)
+        let persons = PersonSorter(directory: spillDirectory, runLength: runLength)
+        var check = DeclarationCheck(format: format == .xml ? .xml : .csv, rules: rules, now: now, folderEmployer: folderEmployer,
+                                     persons: persons)
+        var outcome = Outcome(check: check, persons: persons, format: format)
         func fileLevel(_ finding: Finding) -> Outcome {
             var c = DeclarationCheck(format: format == .xml ? .xml : .csv, rules: rules, now: now, folderEmployer: folderEmployer)
             c.add(finding)
-            return Outcome(check: c, format: format)
+            return Outcome(check: c, persons: PersonSorter(directory: spillDirectory, runLength: runLength), format: format)
         }
         guard let format else {
             return fileLevel(Finding(code: .fileType, value: safeFileName(name),
@@ -123,7 +134,7 @@ package struct DeclarationFileCheck {
                 var c = check
                 c.add(Finding(code: .xmlSyntax, line: line, path: "/", field: nil, value: "<!DOCTYPE",
                               message: "不接受 DOCTYPE/DTD 与实体声明：请删除 <!DOCTYPE …> / DOCTYPE and entity declarations are not accepted: remove <!DOCTYPE …>"))
-                return Outcome(check: c, format: format)
+                return Outcome(check: c, persons: persons, format: format)
             }
             guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind \(name)") }
             let declared = String(decoding: head.prefix(200), as: UTF8.self).lowercased()
@@ -143,12 +154,12 @@ package struct DeclarationFileCheck {
                 outcome.check = check
                 return outcome
             }
-            try finish(&check, xmlTotals: totals)
+            try finish(&check, persons: persons, xmlTotals: totals)
             outcome.check = check
             outcome.replaces = try replaced(check)
             return outcome
         }
-        try finish(&check, xmlTotals: nil)
+        try finish(&check, persons: persons, xmlTotals: nil)
         outcome.check = check
         outcome.replaces = try replaced(check)
         return outcome
@@ -209,24 +220,41 @@ package struct DeclarationFileCheck {
         return count
     }
 
-    /// Adds what only the ledger knows, then completes the check.
-    func finish(_ check: inout DeclarationCheck, xmlTotals: XMLTotals?) throws {
+    /// Adds what only the ledger knows, then completes the check in one merge of the sorted persons
+    /// with the ledger's rosters.
+    func finish(_ check: inout DeclarationCheck, persons: PersonSorter, xmlTotals: XMLTotals?) throws {
+        try persons.checkFailure()
         guard let employer = check.employer, let period = check.period, let ledger else {
-            check.finish(previousRoster: nil, xmlTotals: xmlTotals)
+            check.finish(persons: persons.sortedReader(), xmlTotals: xmlTotals)
+            try persons.checkFailure()
             return
         }
-        let roster = try ledger.previousRoster(employer: employer.id.text, before: period.description)
-        let additions = check.additions(previousRoster: roster)
-        let elsewhere = try ledger.insuredElsewhere(period: period.description, persons: additions, except: employer.id.text)
-            .compactMapValues { EmployerID(registered: $0) }
+        let previous = try ledger.previousDeclaration(employer: employer.id.text, before: period.description)
         let inArrears = check.removalCount > 0 ? try ledger.hasArrears(employer: employer.id.text) : false
         var lockedBy: DeclarationRecord?
         if let current = try ledger.currentDeclaration(employer: employer.id.text, period: period.description),
            [.inFlight, .paid].contains(current.state) {
             lockedBy = current
         }
-        check.finish(previousRoster: roster, insuredElsewhere: elsewhere, xmlTotals: xmlTotals)
-        if inArrears { check.rejectRemovalsInArrears() }
+        // An employer's first declaration adds everyone it lists; later ones add the rows marked A.
+        let additions = previous == nil ? check.declaredHeadcount : check.addedCount
+        try ledger.withRosterReaders(previous: previous, period: period.description, except: employer.id.text,
+                                     additions: additions) { readers in
+            var failure: (any Error)?
+            let previousRoster = readers.previous.map { read in
+                { () -> Int64? in
+                    do { return try read() } catch { failure = failure ?? error; return nil }
+                }
+            }
+            check.finish(persons: persons.sortedReader(), previousRoster: previousRoster, insuredElsewhere: { key in
+                do { return try readers.insuredElsewhere(key).flatMap { EmployerID(registered: $0) } } catch {
+                    failure = failure ?? error
+                    return nil
+                }
+            }, removalsInArrears: inArrears, xmlTotals: xmlTotals)
+            if let failure { throw failure }
+        }
+        try persons.checkFailure()
         if let lockedBy {
             let what = lockedBy.state == .paid ? "已缴费 / is paid" : "正在银行扣款中 / has a debit in flight"
             check.add(Finding(code: .declarationLocked, field: "period", value: lockedBy.id,

@@ -1,0 +1,179 @@
+import Foundation
+import LevyDomain
+
+/// The persons of one declaration file in bounded memory: an external merge sort.
+///
+/// Persons arrive in file order and are kept in a buffer of ``runLength``; a full buffer is sorted
+/// into roster order and written to an unlinked temporary file (a *run*). Reading back merges the
+/// runs and the last buffer, so a 10-million-row file needs ``runLength`` persons of memory plus one
+/// small read buffer per run. The runs vanish with the process: nothing to clean after a crash.
+/// Readable any number of times (the roster check, then the ledger insert).
+package final class PersonSorter: PersonLog {
+    /// Persons kept in memory before a run is spilled (32 bytes each: 128 Ki persons = 4 MiB).
+    package let runLength: Int
+    private let directory: String
+    private var buffer: [DeclaredPerson]
+    private var runs: [(fd: Int32, count: Int)] = []
+    private var sortedTail = false
+    /// The first I/O error, raised by ``checkFailure()``: `append` cannot throw mid-parse.
+    package private(set) var failure: (any Error)?
+    package private(set) var count = 0
+
+    /// - Parameter directory: where runs are spilled (a folder of the root, or the system's temp).
+    package init(directory: String, runLength: Int = 1 << 17) {
+        self.directory = directory
+        self.runLength = max(2, runLength)
+        buffer = []
+        buffer.reserveCapacity(min(self.runLength, 4096))
+    }
+
+    deinit {
+        for run in runs { close(run.fd) }
+    }
+
+    package func append(_ person: DeclaredPerson) {
+        count += 1
+        buffer.append(person)
+        if buffer.count >= runLength { spill() }
+    }
+
+    /// Number of runs on disk (for tests and the benchmark).
+    package var spilledRuns: Int { runs.count }
+
+    package func checkFailure() throws {
+        if let failure { throw failure }
+    }
+
+    private func spill() {
+        buffer.sort(by: DeclaredPerson.precedes)
+        guard failure == nil else { buffer.removeAll(keepingCapacity: true); return }
+        do {
+            let fd = try Self.anonymousFile(in: directory)
+            let bytes = buffer.count * MemoryLayout<DeclaredPerson>.stride
+            try buffer.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < bytes {
+                    let n = write(fd, raw.baseAddress! + offset, bytes - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        let message = String(cString: strerror(errno))
+                        close(fd)
+                        throw LevyError("cannot spill persons to \(directory): \(message)")
+                    }
+                    offset += n
+                }
+            }
+            runs.append((fd, buffer.count))
+        } catch {
+            failure = error
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// An open file with no name: created, then unlinked at once.
+    static func anonymousFile(in directory: String) throws -> Int32 {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var template = Array((directory + "/persons-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw LevyError("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    /// A reader of every person in roster order. Errors reading a run are kept in ``failure``.
+    package func sortedReader() -> () -> DeclaredPerson? {
+        if !sortedTail {
+            buffer.sort(by: DeclaredPerson.precedes)
+            sortedTail = true
+        }
+        var sources: [RunReader] = runs.map { RunReader(fd: $0.fd, count: $0.count, owner: self) }
+        var tail = 0
+        let last = buffer
+        // A small binary heap of the sources' heads (index -1 is the in-memory tail).
+        var heads: [(person: DeclaredPerson, source: Int)] = []
+        for i in sources.indices { if let p = sources[i].next() { heads.append((p, i)) } }
+        if !last.isEmpty { heads.append((last[0], -1)); tail = 1 }
+        func less(_ a: Int, _ b: Int) -> Bool { DeclaredPerson.precedes(heads[a].person, heads[b].person) }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heads.count && less(l, m) { m = l }
+                if r < heads.count && less(r, m) { m = r }
+                if m == i { return }
+                heads.swapAt(i, m)
+                i = m
+            }
+        }
+        for i in stride(from: heads.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        return {
+            guard let top = heads.first else { return nil }
+            let refill: DeclaredPerson?
+            if top.source < 0 {
+                refill = tail < last.count ? last[tail] : nil
+                if refill != nil { tail += 1 }
+            } else {
+                refill = sources[top.source].next()
+            }
+            if let refill {
+                heads[0] = (refill, top.source)
+            } else {
+                heads[0] = heads[heads.count - 1]
+                heads.removeLast()
+            }
+            if !heads.isEmpty { siftDown(0) }
+            return top.person
+        }
+    }
+
+    fileprivate func fail(_ error: any Error) { if failure == nil { failure = error } }
+
+    /// Reads one spilled run with `pread` through a small buffer.
+    private struct RunReader {
+        let fd: Int32
+        let count: Int
+        unowned let owner: PersonSorter
+        var offset = 0
+        var buffer: [DeclaredPerson] = []
+        var index = 0
+        static let chunk = 2048
+
+        init(fd: Int32, count: Int, owner: PersonSorter) {
+            self.fd = fd
+            self.count = count
+            self.owner = owner
+        }
+
+        mutating func next() -> DeclaredPerson? {
+            if index == buffer.count {
+                let remaining = count - offset
+                guard remaining > 0 else { return nil }
+                let n = min(Self.chunk, remaining)
+                let stride = MemoryLayout<DeclaredPerson>.stride
+                let start = offset
+                var failed = false
+                buffer = [DeclaredPerson](unsafeUninitializedCapacity: n) { out, initialized in
+                    let raw = UnsafeMutableRawPointer(out.baseAddress!)
+                    var done = 0
+                    while done < n * stride {
+                        let got = pread(fd, raw + done, n * stride - done, off_t(start * stride + done))
+                        if got < 0 && errno == EINTR { continue }
+                        if got <= 0 { failed = true; break }
+                        done += got
+                    }
+                    initialized = failed ? 0 : n
+                }
+                if failed {
+                    owner.fail(LevyError("cannot read spilled persons back: \(String(cString: strerror(errno)))"))
+                    offset = count
+                    return nil
+                }
+                offset += n
+                index = 0
+            }
+            defer { index += 1 }
+            return buffer[index]
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyPipeline
+import Testing
+
+/// A file's persons are sorted in bounded runs spilled to disk and merged with the ledger's rosters,
+/// so memory does not grow with rows. These tests force tiny runs and compare with the unspilled path.
+@Suite struct BoundedMemoryTests {
+    @Test func sorterSpillsRunsAndMergesThemInRosterOrder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-spill-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var generator = SystemRandomNumberGenerator()
+        let sorter = PersonSorter(directory: dir, runLength: 7)
+        var all: [DeclaredPerson] = []
+        for i in 0..<1_000 {
+            // Few distinct keys, so duplicates land in different runs.
+            let p = DeclaredPerson(key: Int64.random(in: 0..<400, using: &generator), baseFen: Fen(i), line: Int32(i + 2),
+                                   ordinal: Int32(i + 1), change: RosterChange(rawValue: UInt8(i % 3))!)
+            sorter.append(p)
+            all.append(p)
+        }
+        #expect(sorter.spilledRuns == 1_000 / 7)
+        #expect(sorter.count == 1_000)
+        let expected = all.sorted(by: DeclaredPerson.precedes)
+        for _ in 0..<2 {  // readable twice: the check, then the ledger insert
+            let next = sorter.sortedReader()
+            var got: [DeclaredPerson] = []
+            while let p = next() { got.append(p) }
+            #expect(got == expected)
+        }
+        try sorter.checkFailure()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "spilled runs must have no name on disk")
+    }
+
+    /// The roster merge gives the same findings, lines and totals whether or not the persons spill.
+    @Test func spillingCheckFindsWhatTheInMemoryCheckFinds() throws {
+        let root = try TestRoot()
+        let oct = "2026-10", nov = "2026-11"
+        // October roster of the software company: persons 0..<300.
+        try root.drop(Sample.softwareCo, "oct.csv", csv(Sample.softwareCo, oct, (0..<300).map { (Sample.person($0), "甲", "6000", "") }))
+        // Another employer insures persons 1000..<1010 in November.
+        try root.drop(Sample.tradingCo, "nov.csv", csv(Sample.tradingCo, nov, (1000..<1010).map { (Sample.person($0), "乙", "6000", "") }))
+        try root.run("2026-11-02T09:00:00")
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(try root.receipts(Sample.tradingCo).count == 1)
+
+        // November: persons 0..<250 continue (250..<300 missing), 300..<310 unknown without A,
+        // 1000..<1005 added but insured elsewhere, 7 duplicated (the second far down the file).
+        var rows = (0..<250).map { (Sample.person($0), "甲", "6000", "") }
+        rows += (300..<310).map { (Sample.person($0), "丙", "6000", "") }
+        rows += (1000..<1005).map { (Sample.person($0), "丁", "6000", "A") }
+        rows.append((Sample.person(7), "甲", "6000", ""))
+        let text = csv(Sample.softwareCo, nov, rows.reversed())
+        let file = root.file("probe.csv")
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+
+        let levy = try root.levy()
+        let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
+        let employer = try #require(levy.loaded.rules.employer(Sample.softwareCo))
+        func check(runLength: Int) throws -> (findings: [String], totals: ContributionTotals, runs: Int) {
+            let fd = open(file, O_RDONLY)
+            defer { close(fd) }
+            let scanned = try scanFile(fd: fd)
+            let outcome = try DeclarationFileCheck(rules: levy.loaded.rules, schema: levy.loaded.declarationSchema, now: now,
+                                                   ledger: levy.ledger, spillDirectory: root.file(".levy/tmp"), runLength: runLength)
+                .check(fd: fd, name: "probe.csv", scanned: scanned, folderEmployer: employer)
+            let findings = outcome.check.findings.sorted.map { "\($0.code.rawValue)@\($0.line ?? 0):\($0.value ?? "")" }
+            return (findings, outcome.check.totals, outcome.persons.spilledRuns)
+        }
+        let spilled = try check(runLength: 3)
+        let inMemory = try check(runLength: 1 << 17)
+        #expect(spilled.runs > 80)
+        #expect(inMemory.runs == 0)
+        #expect(spilled.findings == inMemory.findings)
+        #expect(spilled.totals == inMemory.totals)
+
+        let codes = spilled.findings.map { String($0.prefix { $0 != "@" }) }
+        #expect(codes.filter { $0 == "E-ROSTER-MISSING" }.count == 50)
+        #expect(codes.filter { $0 == "E-ROSTER-UNKNOWN" }.count == 10)
+        #expect(codes.filter { $0 == "E-PERSON-INSURED-ELSEWHERE" }.count == 5)
+        // The file is reversed: person 7's extra row is line 2, so its row in the 0..<250 block is the duplicate.
+        let duplicate = try #require(spilled.findings.first { $0.hasPrefix("E-PERSON-DUPLICATE") })
+        #expect(duplicate == "E-PERSON-DUPLICATE@\(rows.count + 1 - 7):\(PersonID.mask(Sample.person(7)))")
+    }
+
+    /// More than 2,000 additions take the ledger's merge path (the period's rosters read in person order).
+    @Test func largeFirstDeclarationFindsPersonsInsuredElsewhere() throws {
+        let root = try TestRoot()
+        let nov = "2026-11"
+        try root.drop(Sample.tradingCo, "t.csv", csv(Sample.tradingCo, nov, [(Sample.person(17), "乙", "6000", ""), (Sample.person(2_400), "乙", "6000", "")]))
+        try root.run("2026-11-02T09:00:00")
+        try root.drop(Sample.softwareCo, "big.csv", csv(Sample.softwareCo, nov, (0..<2_500).map { (Sample.person($0), "甲", "6000", "") }))
+        try root.run("2026-11-02T09:05:00")
+        let report = try root.rejection(Sample.softwareCo)
+        let found = errors(report, "E-PERSON-INSURED-ELSEWHERE")
+        #expect(found.map { $0["line"] as? Int } == [19, 2_402])
+        #expect(codes(report).allSatisfy { $0 == "E-PERSON-INSURED-ELSEWHERE" })
+    }
+
+    @Test func acceptedRosterIsStoredFromTheSpilledRuns() throws {
+        // Accepted by the pipeline with runs of 16 persons, the roster stored in the ledger is the next
+        // month's reference: the same persons in another order are accepted, one left out is missing.
+        let root = try TestRoot()
+        func run(_ asOf: String) throws {
+            let levy = try root.levy()
+            levy.personRunLength = 16
+            try levy.run(now: try #require(levy.loaded.clock.parseAsOf(asOf)))
+        }
+        let persons = (0..<3_000).map { (Sample.person($0), "甲", "6000", "") }
+        try root.drop(Sample.softwareCo, "oct.csv", csv(Sample.softwareCo, "2026-10", persons))
+        try run("2026-10-02T09:00:00")
+        try root.drop(Sample.softwareCo, "nov.csv", csv(Sample.softwareCo, "2026-11", persons.shuffled()))
+        try run("2026-11-02T09:00:00")
+        let receipts = try root.receipts(Sample.softwareCo)
+        #expect(receipts.count == 2)
+        #expect(receipts.allSatisfy { $0["headcount"] as? Int == 3_000 })
+
+        try root.drop(Sample.softwareCo, "nov-2.csv", csv(Sample.softwareCo, "2026-11", Array(persons.dropFirst())))
+        try run("2026-11-03T09:00:00")
+        let report = try root.rejection(Sample.softwareCo)
+        #expect(codes(report) == ["E-ROSTER-MISSING"])
+        #expect(errors(report, "E-ROSTER-MISSING").first?["value"] as? String == PersonID.mask(Sample.person(0)))
+        #expect(root.files(under: ".levy/tmp").isEmpty)
+    }
+}
