@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "levy", targets: ["levy"]),
+        .executable(name: "levy-fuzz", targets: ["LevyFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,12 @@ let package = Package(
         .executableTarget(name: "levy", dependencies: [
             "LevyPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: settings),
+        // Fuzz targets: a corpus replayer, or a libFuzzer binary built by Tests/Fuzz/run.sh.
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "LevyFuzz", dependencies: [
+            "CFuzzerDriver", "LevyPipeline", "LevyDomain", "LevyLedger",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: settings),
         .testTarget(name: "LevyDomainTests", dependencies: ["LevyDomain"], swiftSettings: settings),

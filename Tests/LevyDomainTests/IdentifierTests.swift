@@ -4,6 +4,16 @@ import Testing
 @Suite struct PersonIDTests {
     let today = CivilDate(year: 2026, month: 11, day: 22)
 
+    @Test func idsInsideFreeTextAreMasked() {
+        #expect(PersonID.redactEmbedded("未知列名“11010519491231002x”") == "未知列名“110105********002x”")
+        #expect(PersonID.redactEmbedded("a370102900101123b") == "a370102*****1123b")   // old 15-digit
+        #expect(PersonID.redactEmbedded("line 12, 6000.00 yuan, 91370100MA3C5X123P") == "line 12, 6000.00 yuan, 91370100MA3C5X123P")
+        #expect(PersonID.redactEmbedded("12345678901234") == "12345678901234")      // 14 digits: not an ID
+        let finding = Finding(code: .csvHeader, field: "370102199001011231", value: "370102199001011231",
+                              message: "未知列名“370102199001011231”")
+        #expect([finding.field, finding.value, finding.message].allSatisfy { !($0 ?? "").contains("370102199001011231") })
+    }
+
     @Test(arguments: ["11010519491231002X", "11010519491231002x", "440524188001010014", "370102199001011231"])
     func acceptsValidIDs(_ id: String) throws {
         let parsed = try PersonID.parse(Substring(id), today: today).get()

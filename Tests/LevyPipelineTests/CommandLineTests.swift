@@ -4,19 +4,19 @@ import LevyPipeline
 import Testing
 
 /// The real `levy` binary, built beside the test bundle.
-func levyBinary() throws -> String {
+func levyBinary(_ name: String = "levy") throws -> String {
     let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("levy").path,
-        repository.appendingPathComponent(".build/debug/levy").path,
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path,
+        repository.appendingPathComponent(".build/debug/\(name)").path,
     ]
-    return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "build the levy executable first (swift build)")
+    return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "build the \(name) executable first (swift build)")
 }
 
 struct Output { var status: Int32; var stdout: String; var stderr: String }
 
-func levy(_ args: [String], cwd: String? = nil) throws -> Output {
+func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws -> Output {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: try levyBinary())
+    p.executableURL = URL(fileURLWithPath: try levyBinary(binary))
     p.arguments = args
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     var env = ProcessInfo.processInfo.environment

@@ -54,6 +54,20 @@ import Testing
         #expect(errors(report, "E-CSV-ROW").first?["line"] as? Int == 2)
     }
 
+    /// Found by libFuzzer: a file without its header row made the first person's ID a "column name",
+    /// printed unmasked in the rejection report.
+    @Test func aHeaderlessFileLeaksNoPersonID() throws {
+        let root = try TestRoot()
+        let rows = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", ""), (Sample.persons[7], "李四", "6000", "")])
+        try root.drop(Sample.softwareCo, "noheader.csv", String(rows.drop { $0 != "\n" }.dropFirst()))
+        try root.run("2026-11-02T09:00:00")
+        #expect(codes(try root.rejection(Sample.softwareCo)).contains("E-CSV-HEADER"))
+        for f in root.files(under: "Outbox/rejections") where !f.hasSuffix(".errors.csv") {  // the .errors.csv is the employer's own rows
+            let text = try String(contentsOfFile: root.file("Outbox/rejections/\(f)"), encoding: .utf8)
+            #expect(!text.contains(Sample.persons[0]) && !text.contains(Sample.persons[7]), "\(f) shows a person ID")
+        }
+    }
+
     @Test func outputsAreNotWorldReadableAndTheLedgerIsPrivate() throws {
         let root = try TestRoot()
         try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))

@@ -1,5 +1,6 @@
 import Foundation
 import LevyDomain
+import LevyLedger
 import LevyPipeline
 import Testing
 
@@ -141,6 +142,23 @@ import Testing
         let missing = errors(report, "E-ROSTER-MISSING")
         #expect(missing.count == 1)
         #expect(missing.first?["value"] as? String == PersonID.mask(Sample.persons[1]))
+    }
+
+    /// Everyone left: a declaration of removals only is accepted, owes nothing, and is never debited
+    /// (a bank refuses a 0.00 debit) nor made overdue.
+    @Test func removalsOnlyOweNothingAndAreNeverCollected() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "oct.csv", csv(Sample.softwareCo, oct, [(Sample.persons[0], "张三", "6000", ""), (Sample.persons[1], "李四", "6000", "")]))
+        try root.run("2026-10-02T09:00:00")
+        try root.drop(Sample.softwareCo, "nov.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "", "R"), (Sample.persons[1], "李四", "", "R")]))
+        try root.run("2026-11-02T09:00:00")
+        let receipt = try #require(try root.receipts(Sample.softwareCo).first { $0["period"] as? String == nov })
+        #expect(receipt["total_fen"] as? Int == 0 && receipt["headcount"] as? Int == 0)
+        #expect((receipt["instructions"] as? String ?? "").contains("Nothing is due"))
+        for asOf in ["2026-11-06T17:30:00", "2026-11-10T17:30:00", "2026-11-20T09:00:00"] { try root.run(asOf) }
+        #expect(!root.files(under: "Outbox/debits").contains { $0.contains("202611") })
+        #expect(root.files(under: "Outbox/notices").filter { $0.contains("202611") }.isEmpty)
+        #expect(try root.ledger().declaration(id: "\(Sample.softwareCo)-202611-01")?.state == .accepted)
     }
 
     @Test func removalsAreRefusedWhileInArrears() throws {

@@ -77,4 +77,36 @@ package struct PersonID: Sendable, Hashable, Codable, Comparable, CustomStringCo
         guard chars.count > 10 else { return String(repeating: "*", count: chars.count) }
         return String(chars[0..<6]) + String(repeating: "*", count: chars.count - 10) + String(chars[(chars.count - 4)...])
     }
+
+    /// Masks every run of 15 or more digits (an `X` may end it) inside free text: a person ID can
+    /// turn up anywhere a file is wrong — a headerless file's first row read as column names, a
+    /// shifted column — and must not reach a report unmasked.
+    package static func redactEmbedded(_ text: String) -> String {
+        var run = 0
+        var longest = 0
+        for b in text.utf8 {
+            run = (b >= 0x30 && b <= 0x39) ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        guard longest >= 15 else { return text }
+        var out = ""
+        var pending = ""
+        func flush() {
+            out += pending.count >= 15 ? mask(pending) : pending
+            pending = ""
+        }
+        for c in text {
+            if c.isASCII, c.isNumber {
+                pending.append(c)
+            } else if (c == "X" || c == "x") && pending.count >= 14 {
+                pending.append(c)
+                flush()
+            } else {
+                flush()
+                out.append(c)
+            }
+        }
+        flush()
+        return out
+    }
 }

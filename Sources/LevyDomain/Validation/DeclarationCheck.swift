@@ -332,6 +332,8 @@ package struct DeclarationCheck {
                 }
                 isAddition = person.change == .added
             } else {
+                // A first declaration sets the roster (SPEC §3): its R rows are people who left before
+                // levy knew the employer, so they are accepted and kept off the roster.
                 isAddition = person.change != .removed
             }
             if isAddition, let other = insuredElsewhere(person.key) {

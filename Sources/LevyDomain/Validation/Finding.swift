@@ -52,9 +52,10 @@ package struct Finding: Sendable, Hashable, Codable {
         self.code = code
         self.line = line
         self.path = path
-        self.field = field
-        self.value = value
-        self.message = message
+        // Whatever a broken file puts where: no person ID leaves levy unmasked (see PersonID.redactEmbedded).
+        self.field = field.map(PersonID.redactEmbedded)
+        self.value = value.map(PersonID.redactEmbedded)
+        self.message = PersonID.redactEmbedded(message)
     }
 }
 

@@ -22,7 +22,8 @@ extension Levy {
         guard now.time >= schedule.cutoffTime, schedule.calendar.isWorkingDay(now.date),
               try !ledger.cutDone(collectionDate: now.date.description) else { return }
         let candidates = try ledger.declarations(states: [.accepted], period: nil).filter { d in
-            guard d.collection == "debit", let period = Period(d.period) else { return false }
+            // Nothing to collect from a declaration of removals only: a bank refuses a 0.00 debit.
+            guard d.collection == "debit", d.totalFen > 0, let period = Period(d.period) else { return false }
             return schedule.debitWindow(of: period).contains(now.date)
         }
         let day = now.date.description
@@ -76,7 +77,7 @@ extension Levy {
     func markOverdue(now: AgencyTime) throws {
         let schedule = loaded.rules.schedule
         for var d in try ledger.declarations(states: [.accepted, .failed], period: nil) {
-            guard let period = Period(d.period), schedule.isAfterDue(now, period: period) else { continue }
+            guard d.totalFen > 0, let period = Period(d.period), schedule.isAfterDue(now, period: period) else { continue }
             let reason = d.state == .failed ? "debit_failed:\(d.failReason ?? "")" : (d.collection == "debit" ? "not_collected" : "not_paid_by_due_date")
             d.state = .overdue
             var change = LedgerChange()

@@ -130,7 +130,7 @@ extension Levy {
         let schedule = loaded.rules.schedule
         let dueDay = schedule.dueDay(of: period)
         let due = loaded.clock.at(dueDay, schedule.cutoffTime)
-        let late = schedule.isAfterDue(now, period: period)
+        let late = schedule.isAfterDue(now, period: period) && check.totals.totalFen > 0
         let collection = late ? "late" : (employer.mandate == nil ? "counter" : "debit")
         let seq = try ledger.nextSequence(employer: employer.id.text, period: period.description)
         let id = "\(employer.id.text)-\(period.compact)-\(seq < 10 ? "0" : "")\(seq)"
@@ -153,7 +153,7 @@ extension Levy {
             totalFen: totals.totalFen, contributions: contributions, warnings: warnings.map(FindingJSON.init),
             warningsOmitted: check.findings.omitted > 0 ? check.findings.omitted : nil, collection: collection,
             due: due.iso8601, supersedes: outcome.replaces?.id, receivedAt: now.iso8601, file: entry.name, sha256: sha256,
-            instructions: instructions(collection: collection, employer: employer, period: period, due: due))
+            instructions: instructions(collection: collection, employer: employer, period: period, due: due, totalFen: totals.totalFen))
 
         var change = LedgerChange()
         let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
@@ -187,7 +187,10 @@ extension Levy {
         ])
     }
 
-    func instructions(collection: String, employer: Employer, period: Period, due: AgencyTime) -> String {
+    func instructions(collection: String, employer: Employer, period: Period, due: AgencyTime, totalFen: Fen) -> String {
+        if totalFen == 0 {
+            return "本期应缴金额为零（仅有减员），无需缴费，不会扣款 / Nothing is due this period (removals only): nothing will be debited"
+        }
         switch collection {
         case "debit":
             let window = loaded.rules.schedule.debitWindow(of: period)
