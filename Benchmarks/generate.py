@@ -8,7 +8,9 @@
 Valid resident IDs and credit codes, Chinese names, a realistic wage spread (log-normal around
 7,000 yuan, some below the floor and above the ceiling), about 2 % A rows. Same seed, same bytes.
 """
-import argparse, os, random, shutil
+import argparse, datetime, os, random, shutil
+
+BIRTH0 = datetime.date(1960, 1, 1)
 
 ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 UW = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
@@ -21,24 +23,17 @@ def uscc(body17):
     return body17 + ALPHA[(31 - s % 31) % 31]
 
 def person_id(rng, n):
+    # Distinct for every n below 10^3 x 20,000 days: born on day n // 1000 after 1960-01-01,
+    # sequence n % 1000; the area varies but is not needed for uniqueness.
     area = rng.choice(["370102", "370103", "110105", "440524", "310104", "320106"])
-    year = 1960 + n % 45
-    body = f"{area}{year:04d}{(n // 45) % 12 + 1:02d}{(n // 540) % 28 + 1:02d}{n % 1000:03d}"
-    body = body[:17] if len(body) >= 17 else body.ljust(17, "0")
+    born = BIRTH0 + datetime.timedelta(days=(n // 1000) % 20000)
+    body = f"{area}{born:%Y%m%d}{n % 1000:03d}"
     s = sum(int(c) * w for c, w in zip(body, PW))
     return body + "10X98765432"[s % 11]
 
 def unique_ids(rng, count, offset):
-    # 17 digits must be unique: vary area/year/day/sequence deterministically
-    seen = set()
-    i = offset
-    while len(seen) < count:
-        pid = person_id(rng, i)
-        i += 1
-        if pid[:17] in seen:
-            continue
-        seen.add(pid[:17])
-        yield pid
+    for i in range(offset, offset + count):
+        yield person_id(rng, i)
 
 def wage(rng):
     w = rng.lognormvariate(8.85, 0.45)

@@ -53,8 +53,12 @@ struct Run: ParsableCommand {
     var asOf: String?
     @Flag(help: "Print the day's summary as JSON.")
     var json = false
+    @Flag(help: "Print wall and CPU time and peak memory to stderr at the end.")
+    var stats = false
 
     func run() throws {
+        let start = DispatchTime.now()
+        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n").utf8)) } }
         let root = Root(path: options.root)
         try failing {
             let loaded = try RulesLoader.load(from: root.rules)
@@ -80,6 +84,8 @@ struct Watch: ParsableCommand {
     @OptionGroup var options: RootOptions
     @Option(help: "Seconds between two looks at the inbox.")
     var interval: Double = 2
+    @Option(help: "Pretend it is this agency time for the whole watch (drills and tests), e.g. 2026-11-06T17:30:00.")
+    var asOf: String?
 
     func run() throws {
         let root = Root(path: options.root)
@@ -94,28 +100,36 @@ struct Watch: ParsableCommand {
         try failing {
             let logger = makeLogger()
             let loaded = try RulesLoader.load(from: root.rules)
-            let (lock, holder) = try RootLock.acquire(root)
-            guard let lock else {
-                print("levy: another levy (pid \(holder)) is working on \(root.path); not watching")
-                return
-            }
-            let levy = try Levy.start(root: root, loaded: loaded, logger: logger)
-            logger.info("watching", metadata: ["root": "\(root.path)"])
+            let fixedNow = try asOf.map { try loaded.now(asOf: $0) }
+            var levy: Levy?
             var previous: [String: String] = [:]
-            try withExtendedLifetime(lock) {
-                while stopRequested == 0 {
-                    // A file is complete when its size and mtime are the same across two looks (or a .done marker exists).
-                    let current = inboxFingerprints(root)
-                    levy.admit = { entry in
-                        let key = entry.path
-                        let fp = "\(entry.size):\(entry.mtime)"
-                        return previous[key] == fp || FileManager.default.fileExists(atPath: key + ".done")
+            var busySince: String?
+            logger.info("watching", metadata: ["root": "\(root.path)"])
+            while stopRequested == 0 {
+                // The root lock is taken per look, not for the watch's life: `levy pay`, `withdraw` or a
+                // manual `run` can work between two looks, and a look waits for them by skipping a turn.
+                let (lock, holder) = try RootLock.acquire(root)
+                if let lock {
+                    busySince = nil
+                    try withExtendedLifetime(lock) {
+                        let current = try levy ?? Levy.start(root: root, loaded: loaded, logger: logger)
+                        levy = current
+                        // A file is complete when its size and mtime are the same across two looks (or a .done marker exists).
+                        let seen = inboxFingerprints(root)
+                        // After SIGTERM the file in hand is finished and no other is started.
+                        current.admit = { entry in
+                            stopRequested == 0 && (previous[entry.path] == "\(entry.size):\(entry.mtime)"
+                                                   || FileManager.default.fileExists(atPath: entry.path + ".done"))
+                        }
+                        try current.run(now: fixedNow ?? current.loaded.clock.now)
+                        previous = seen
                     }
-                    try levy.run(now: levy.loaded.clock.now)
-                    previous = current
-                    var slept = 0.0
-                    while slept < interval && stopRequested == 0 { usleep(100_000); slept += 0.1 }
+                } else if busySince != holder {
+                    busySince = holder
+                    logger.info("root busy: another levy is working on it; next look in \(interval) s", metadata: ["pid": "\(holder)"])
                 }
+                var slept = 0.0
+                while slept < interval && stopRequested == 0 { usleep(100_000); slept += 0.1 }
             }
             logger.info("stopped cleanly")
         }
@@ -229,8 +243,11 @@ struct Check: ParsableCommand {
     @Option(help: "Check as if dropped in this employer's folder.") var employer: String?
     @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time).") var asOf: String?
     @Flag(help: "Print the reports as JSON.") var json = false
+    @Flag(help: "Print wall and CPU time and peak memory to stderr at the end.") var stats = false
 
     func run() throws {
+        let start = DispatchTime.now()
+        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n").utf8)) } }
         let root = Root(path: options.root)
         let rejected: Bool = try failing {
             let loaded = try RulesLoader.load(from: root.rules)

@@ -124,3 +124,67 @@ import Testing
         #expect(root.files(under: ".levy/tmp").isEmpty)
     }
 }
+
+/// Runs the real levy binary with `--stats` and returns its exit status and its own peak RSS
+/// (`VmHWM` of the levy image: a child's `ru_maxrss` on Linux includes the parent it was spawned from).
+func levyPeakRSS(_ args: [String]) throws -> (status: Int32, peakKiB: Int) {
+    let r = try levy(args + ["--stats"])
+    let line = try #require(r.stderr.split(separator: "\n").last { $0.hasPrefix("levy stats:") }, "no stats line in \(r.stderr)")
+    let kib = try #require(line.split(separator: " ").first { $0.hasPrefix("peak_rss_kib=") }.flatMap { Int($0.dropFirst(13)) })
+    return (r.status, kib)
+}
+
+extension BoundedMemoryTests {
+    /// Hostile files side by side in one run: each is rejected, and the process stays small. The bound
+    /// (160 MB) is ~4× what levy needs for the 1M-row benchmark; the inputs total ~130 MB.
+    @Test func hostileInputsAreRejectedInBoundedMemory() throws {
+        let root = try TestRoot()
+        let header = "employer_id,period,person_id,name,wage_base,change\n"
+        let row = "\(Sample.softwareCo),2026-11,\(Sample.persons[0]),张三,6000,\n"
+        // A 50 MB line, a million columns, and a 30 MB unclosed quote.
+        try root.drop(Sample.softwareCo, "line.csv", header + String(repeating: "9", count: 50_000_000) + "\n" + row)
+        try root.drop(Sample.softwareCo, "wide.csv", header + String(repeating: ",", count: 1_000_000) + "\n" + row)
+        try root.drop(Sample.softwareCo, "quote.csv", header + row + "\"" + String(repeating: "长", count: 10_000_000))
+        // Billion laughs, 10,000-deep nesting, a 20 MB attribute and a 20 MB text node.
+        let laughs = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+            + (1...9).map { "<!ENTITY lol\($0) \"" + String(repeating: "&lol\($0 - 1 == 0 ? "" : String($0 - 1));", count: 10) + "\">" }.joined()
+            + "]>\n<Declaration>&lol9;</Declaration>\n"
+        try root.drop(Sample.buildingCo, "laughs.xml", laughs)
+        try root.drop(Sample.buildingCo, "deep.xml", "<?xml version=\"1.0\"?>\n" + String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000))
+        try root.drop(Sample.buildingCo, "attr.xml", "<?xml version=\"1.0\"?>\n<Declaration x=\"" + String(repeating: "a", count: 20_000_000) + "\"/>")
+        try root.drop(Sample.buildingCo, "text.xml", "<?xml version=\"1.0\"?>\n<Declaration xmlns=\"urn:levy:declaration:1\"><EmployerId>"
+                      + String(repeating: "9", count: 20_000_000) + "</EmployerId></Declaration>")
+        let (status, peakKiB) = try levyPeakRSS(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        #expect(status == 0)
+        #expect(peakKiB < 160 * 1024, "levy run peaked at \(peakKiB / 1024) MB on hostile input")
+        #expect(root.files(under: "Inbox/declarations").isEmpty)
+        let reports = root.files(under: "Outbox/rejections").filter { $0.hasSuffix(".json") }
+        #expect(reports.count == 7, "\(reports)")
+        #expect(try root.receipts(Sample.softwareCo).isEmpty)
+    }
+
+    /// Peak RSS of `levy check` on 150,000 rows stays within a few MB of that on 1,000 (the persons
+    /// spill to disk in sorted runs; nothing else is kept per row).
+    @Test func memoryDoesNotGrowWithRows() throws {
+        let root = try TestRoot()
+        func file(_ rows: Int) throws -> String {
+            var text = "employer_id,period,person_id,name,wage_base,change\n"
+            text.reserveCapacity(rows * 64)
+            for i in 0..<rows {  // distinct persons: born on day i / 1000 of a calendar, sequence i % 1000
+                let day = i / 1_000
+                let body = "110105" + String(format: "%04d%02d%02d%03d", 1960 + day / 336, day / 28 % 12 + 1, day % 28 + 1, i % 1_000)
+                text += "\(Sample.softwareCo),2026-11,\(PersonID.withCheckCharacter(body)),某,\(5000 + i % 9000).00,\n"
+            }
+            let path = root.file("rows-\(rows).csv")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let small = try levyPeakRSS(["check", try file(1_000), "--root", root.path, "--employer", Sample.softwareCo,
+                                     "--as-of", "2026-11-02T09:00:00"])
+        let large = try levyPeakRSS(["check", try file(150_000), "--root", root.path, "--employer", Sample.softwareCo,
+                                     "--as-of", "2026-11-02T09:00:00"])
+        #expect(large.status == 0 && small.status == 0)
+        // 150,000 persons in a dictionary were ~7 MB more; one run of 131,072 is 4 MB, the rest spills.
+        #expect(large.peakKiB - small.peakKiB < 6 * 1024, "small \(small.peakKiB / 1024) MB, large \(large.peakKiB / 1024) MB")
+    }
+}

@@ -1,32 +1,66 @@
 import Foundation
 import LevyDomain
+import LevyLedger
 import LevyPipeline
 import Testing
 
 @Suite struct RobustnessTests {
-    @Test func twoRunsAtOnceNeverProcessAFileTwice() throws {
+    @Test func runsAndAWatchAtOnceNeverProcessAFileTwice() throws {
         let root = try TestRoot()
         for i in 0..<30 {
             try root.drop(i % 2 == 0 ? Sample.softwareCo : Sample.tradingCo, "d\(i).csv",
                           csv(i % 2 == 0 ? Sample.softwareCo : Sample.tradingCo, "2026-11", [(Sample.person(i), "员工", "\(6000 + i)", "")]))
         }
-        let procs: [Process] = try (0..<3).map { _ in
+        func start(_ args: [String]) throws -> Process {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: try levyBinary())
-            p.arguments = ["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]
+            p.arguments = args + ["--root", root.path, "--as-of", "2026-11-02T09:00:00"]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
+            try p.run()
             return p
         }
-        for p in procs { try p.run() }
-        for p in procs { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
-        _ = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        let watch = try start(["watch", "--interval", "0.1"])
+        defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL) } }
+        let runs = try (0..<3).map { _ in try start(["run"]) }
+        for p in runs { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
+        // Whoever got there first: the watch keeps looking until the inbox is empty.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !root.files(under: "Inbox/declarations").isEmpty { usleep(100_000) }
+        kill(watch.processIdentifier, SIGTERM)
+        watch.waitUntilExit()
+        #expect(watch.terminationReason == .exit && watch.terminationStatus == 0)
         // Each file once: 15 declarations each, every later one superseding the earlier (never a duplicate rejection).
         #expect(root.files(under: "Inbox/declarations").isEmpty)
         #expect(try root.receipts(Sample.softwareCo).count == 15)
         #expect(try root.receipts(Sample.tradingCo).count == 15)
         #expect(root.files(under: "Outbox/rejections").isEmpty)
         #expect(root.files(under: ".levy/archive").count == 30)
+        #expect(try root.ledger().integrityCheck().isEmpty)
+    }
+
+    /// The watch holds the root only while it looks: the counter can take a payment while it runs.
+    @Test func payWorksWhileWatchIsRunning() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.restaurant, "a.csv", csv(Sample.restaurant, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: try levyBinary())
+        watch.arguments = ["watch", "--root", root.path, "--as-of", "2026-11-03T09:00:00", "--interval", "0.2"]
+        watch.standardOutput = FileHandle.nullDevice
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(60)
+        while try Date() < deadline && root.receipts(Sample.restaurant).isEmpty { usleep(100_000) }
+        let due = try #require(try root.receipts(Sample.restaurant).first?["total_fen"] as? Int)
+        // pay waits for the root while the watch is mid-look, then gets it between two looks.
+        let paid = try levy(["pay", Sample.restaurant, "2026-11", "--amount", Yuan.format(Fen(due)), "--root", root.path,
+                             "--as-of", "2026-11-03T10:00:00"])
+        #expect(paid.status == 0, "\(paid.stderr)")
+        kill(watch.processIdentifier, SIGTERM)
+        watch.waitUntilExit()
+        #expect(watch.terminationStatus == 0)
+        #expect(try root.receipts(Sample.restaurant).contains { $0["kind"] as? String == "payment" })
     }
 
     @Test func oddFileNamesAreHandled() throws {
