@@ -217,6 +217,9 @@ extension Levy {
             try ErrorsCSV.write(sourceFD: fd, encoding: encoding, columns: columns, findings: check.findings,
                                 to: root.path(base + ".errors.csv"))
         }
+        var header: [String] = [], rows: [OffendingRow] = []
+        if fd >= 0, let encoding { (header, rows) = try RejectionPage.offendingRows(fd: fd, encoding: encoding, findings: check.findings) }
+        let page = RejectionPage.render(report, findings: check.findings, header: header, rows: rows)
         let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
         var change = LedgerChange()
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
@@ -225,6 +228,7 @@ extension Levy {
                                  archivePath: archiveRel)
         change.outputs.append(PendingOutput(path: base + ".json", content: jsonBytes(report)))
         change.outputs.append(PendingOutput(path: base + ".txt", content: Array(report.text.utf8)))
+        change.outputs.append(PendingOutput(path: base + ".html", content: Array(page.utf8)))
         change.events.append("rejected \(entry.folder)/\(entry.name): \(check.findings.errorCount) errors")
         try ledger.apply(change)
         try flushOutputs()

@@ -93,6 +93,23 @@ extension Levy {
             arrears.totalLateFeeFen += fee
         }
         arrears.employers.sort { ($0.employerID, $0.period) < ($1.employerID, $1.period) }
+        var banks: [SummaryPage.Bank] = []
+        for m in messages.sorted(by: { $0.bankCode < $1.bankCode }) {
+            banks.append(.init(code: m.bankCode, name: loaded.rules.banks[m.bankCode]?.name ?? m.bankCode,
+                               transactions: m.transactions.count, fen: m.transactions.reduce(0) { $0 + $1.amountFen }))
+        }
+        var rejected: [SummaryPage.Rejected] = []
+        for f in try ledger.files(receivedDate: day) where f.outcome == .rejected || f.outcome == .duplicate {
+            guard let json = f.reportPath else { continue }
+            let report = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root.path(json))))) as? [String: Any]
+            let codes = (report?["errors"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+            let page = String(json.dropFirst("Outbox/".count).dropLast(".json".count)) + ".html"
+            let href = "../" + (page.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? page)
+            rejected.append(.init(employerID: f.folder, file: f.name, href: href, codes: codes))
+        }
+        rejected.sort { ($0.employerID, $0.file) < ($1.employerID, $1.file) }
+        try DurableFile.write(Array(SummaryPage.render(s, banks: banks, rejected: rejected, arrears: arrears).utf8),
+                              to: root.path("Outbox/reports/summary-\(day).html"))
         try DurableFile.write(jsonBytes(s), to: root.path("Outbox/reports/summary-\(day).json"))
         try DurableFile.write(jsonBytes(arrears), to: root.path("Outbox/reports/arrears-\(day).json"))
     }

@@ -99,33 +99,17 @@ package enum ErrorsCSV {
             func quoted(_ s: String) -> [UInt8] { Array(("\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"").utf8) }
             if encoding == .utf8BOM { writer.write([0xEF, 0xBB, 0xBF]) }
             var first = true
-            func copy<S: ByteSource>(_ source: S) throws {
-                var reader = CSVReader(source: source)
-                while let record = reader.next() {
-                    var out = record.raw
-                    if first {
-                        out.append(contentsOf: Array(",errors".utf8))
-                        first = false
-                    } else {
-                        out.append(UInt8(ascii: ","))
-                        out.append(contentsOf: quoted((byLine[record.line] ?? []).joined(separator: "; ")))
-                    }
-                    out.append(contentsOf: [13, 10])
-                    try emit(out)
+            try forEachCSVRecord(fd: fd, encoding: encoding) { record in
+                var out = record.raw
+                if first {
+                    out.append(contentsOf: Array(",errors".utf8))
+                    first = false
+                } else {
+                    out.append(UInt8(ascii: ","))
+                    out.append(contentsOf: quoted((byLine[record.line] ?? []).joined(separator: "; ")))
                 }
-            }
-            switch encoding {
-            case .gb18030:
-                guard let source = TranscodingSource(FileSource(fd: fd), from: "GB18030") else { throw LevyError("no GB18030 converter") }
-                defer { source.close() }
-                try copy(source)
-            case .utf8BOM:
-                var source = FileSource(fd: fd)
-                var skip: [UInt8] = []
-                _ = source.read(into: &skip, max: 3)
-                try copy(source)
-            case .utf8:
-                try copy(FileSource(fd: fd))
+                out.append(contentsOf: [13, 10])
+                try emit(out)
             }
             if !general.isEmpty {
                 var out = [UInt8](repeating: UInt8(ascii: ","), count: max(columns, 1))
@@ -138,5 +122,27 @@ package enum ErrorsCSV {
             writer.abandon()
             throw error
         }
+    }
+}
+
+/// Reads a CSV declaration from the start, decoded to UTF-8 from its own encoding, record by record.
+func forEachCSVRecord(fd: Int32, encoding: TextEncoding, _ body: (CSVRecord) throws -> Void) throws {
+    guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind the declaration") }
+    func each<S: ByteSource>(_ source: S) throws {
+        var reader = CSVReader(source: source)
+        while let record = reader.next() { try body(record) }
+    }
+    switch encoding {
+    case .gb18030:
+        guard let source = TranscodingSource(FileSource(fd: fd), from: "GB18030") else { throw LevyError("no GB18030 converter") }
+        defer { source.close() }
+        try each(source)
+    case .utf8BOM:
+        var source = FileSource(fd: fd)
+        var skip: [UInt8] = []
+        _ = source.read(into: &skip, max: 3)
+        try each(source)
+    case .utf8:
+        try each(FileSource(fd: fd))
     }
 }
