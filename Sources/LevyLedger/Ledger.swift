@@ -203,7 +203,19 @@ package struct LedgerChange: Sendable {
     package var events: [String] = []
     /// Records that the debit cut of this collection date is done.
     package var cutDone: String?
+    /// Amounts added to named counters (metrics), in the same transaction.
+    package var counters: [String: Int64] = [:]
 
+    package init() {}
+}
+
+/// What the metrics file is made of: totals since the ledger began.
+package struct LedgerMetrics: Sendable {
+    package var files: [String: Int] = [:]
+    package var counters: [String: Int64] = [:]
+    package var debits: [(bank: String, transactions: Int, fen: Fen)] = []
+    package var returns: [(status: String, reason: String, count: Int)] = []
+    package var declarations: [(state: String, count: Int, fen: Fen)] = []
     package init() {}
 }
 
@@ -238,4 +250,5 @@ package protocol Ledger: Sendable {
     func files(receivedDate: String) throws -> [FileRecord]
     func cutDone(collectionDate: String) throws -> Bool
     func integrityCheck() throws -> [String]
+    func metrics() throws -> LedgerMetrics
 }

@@ -70,6 +70,11 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 CREATE TABLE cuts (collection_date TEXT PRIMARY KEY);
                 """)
         }
+        m.registerMigration("v2") { db in
+            // Monotonic counters for metrics (rows read, processing time), bumped in the same transaction
+            // as the file they count.
+            try db.execute(sql: "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return m
     }
 
@@ -137,6 +142,36 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             for e in change.events {
                 try db.execute(sql: "INSERT INTO events (text) VALUES (?)", arguments: [e])
             }
+            for (name, value) in change.counters.sorted(by: { $0.key < $1.key }) {
+                try db.execute(sql: "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                               arguments: [name, value])
+            }
+        }
+    }
+
+    package func metrics() throws -> LedgerMetrics {
+        try queue.read { db in
+            var m = LedgerMetrics()
+            for row in try Row.fetchAll(db, sql: "SELECT outcome, COUNT(*) FROM files GROUP BY outcome") {
+                m.files[row[0]] = row[1]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM counters") { m.counters[row[0]] = row[1] }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT m.bank_code, COUNT(*), SUM(t.amount_fen) FROM debit_transactions t JOIN debit_messages m ON m.msg_id = t.msg_id
+                GROUP BY m.bank_code ORDER BY m.bank_code
+                """) {
+                m.debits.append((bank: row[0], transactions: row[1], fen: row[2]))
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT status, COALESCE(reason, ''), COUNT(*) FROM debit_transactions WHERE status != 'sent'
+                GROUP BY status, reason ORDER BY status, reason
+                """) {
+                m.returns.append((status: row[0], reason: row[1], count: row[2]))
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*), SUM(total_fen) FROM declarations GROUP BY state ORDER BY state") {
+                m.declarations.append((state: row[0], count: row[1], fen: row[2]))
+            }
+            return m
         }
     }
 

@@ -13,6 +13,8 @@ package final class Levy {
     package var admit: ((InboxEntry) -> Bool)?
     /// Persons of a file held in memory before a sorted run is spilled to `.levy/tmp` (``PersonSorter``).
     package var personRunLength = 1 << 17
+    /// When the file in hand was opened (for the processing-latency metric).
+    var fileStarted = DispatchTime.now()
 
     package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
@@ -92,6 +94,7 @@ extension Levy {
         try intakeDeclarations(now: now)
         try collect(now: now)
         try writeDailyReports(now: now)
+        try writeMetrics(now: now)
     }
 }
 

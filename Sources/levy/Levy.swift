@@ -22,6 +22,10 @@ struct LevyCommand: ParsableCommand {
 struct RootOptions: ParsableArguments {
     @Option(help: "The levy root (Inbox/, Outbox/, Rules/, .levy/).")
     var root: String = FileManager.default.currentDirectoryPath
+    @Option(help: "Log lines as text (people) or json (one object per line, for log shippers).")
+    var logFormat: LogFormat = .text
+
+    mutating func validate() throws { levy.logFormat = logFormat }
 }
 
 /// Runs a body, turning levy's own failures into exit 1 with a message that says what to do.
@@ -40,8 +44,17 @@ func failing<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
+/// How levy logs: `text` for people at a terminal, `json` (one object per line) for log shippers.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+nonisolated(unsafe) var logFormat = LogFormat.text
+
 func makeLogger() -> Logger {
-    var logger = Logger(label: "levy") { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: "levy") { label -> any LogHandler in
+        logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+    }
     logger.logLevel = ProcessInfo.processInfo.environment["LEVY_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger
 }

@@ -62,6 +62,7 @@ extension Levy {
     }
 
     func intakeDeclaration(_ entry: InboxEntry, now: AgencyTime) throws {
+        fileStarted = DispatchTime.now()
         let rules = loaded.rules
         guard let employer = rules.employer(entry.folder), employer.id.text == entry.folder else {
             try quarantine(entry, kind: "declarations", now: now,
@@ -112,6 +113,8 @@ extension Levy {
                        earlier: nil, now: now)
         }
     }
+
+    var secondsSinceFileStarted: Double { Double(DispatchTime.now().uptimeNanoseconds - fileStarted.uptimeNanoseconds) / 1e9 }
 
     func archivePath(for entry: InboxEntry, kind: String, sha256: String, now: AgencyTime) -> String {
         let d = now.date
@@ -178,11 +181,12 @@ extension Levy {
             change.outputs.append(contentsOf: overdueNotice(record, reason: "late_declaration", now: now))
         }
         change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
+        change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         try ledger.apply(change)
         try flushOutputs()
         try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
         logger.info("declaration accepted", metadata: [
-            "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
+            "outcome": "accepted", "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
             "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection)",
         ])
     }
@@ -230,11 +234,12 @@ extension Levy {
         change.outputs.append(PendingOutput(path: base + ".txt", content: Array(report.text.utf8)))
         change.outputs.append(PendingOutput(path: base + ".html", content: Array(page.utf8)))
         change.events.append("rejected \(entry.folder)/\(entry.name): \(check.findings.errorCount) errors")
+        change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         try ledger.apply(change)
         try flushOutputs()
         try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
         logger.info("declaration rejected", metadata: [
-            "employer": "\(entry.folder)", "file": "\(entry.name)", "errors": "\(check.findings.errorCount)",
+            "outcome": "\(outcome.rawValue)", "employer": "\(entry.folder)", "file": "\(entry.name)", "errors": "\(check.findings.errorCount)",
             "codes": "\(Set(check.findings.items.filter { $0.code.isError }.map(\.code.rawValue)).sorted().joined(separator: ","))",
         ])
     }
@@ -260,7 +265,7 @@ extension Levy {
         change.events.append("quarantined \(kind)/\(entry.folder)/\(entry.name): \(reason)")
         try ledger.apply(change)
         try ledger.markArchived(sha256: "", folder: entry.folder)
-        logger.warning("input quarantined", metadata: ["folder": "\(entry.folder)", "file": "\(entry.name)", "reason": "\(reason)"])
+        logger.warning("input quarantined", metadata: ["outcome": "quarantined", "folder": "\(entry.folder)", "file": "\(entry.name)", "reason": "\(reason)"])
     }
 
     /// Moves a processed input into the archive and records that it is there.

@@ -1,0 +1,69 @@
+import Foundation
+import LevyDomain
+import Logging
+
+/// One JSON object per line on stderr, for log shippers (`--log-format json`):
+/// `{"ts":"2026-11-06T17:30:00.123+08:00","level":"info","msg":"declaration accepted","employer":"…",…}`.
+/// Metadata values are strings; person IDs never reach a log (levy logs employers, files and
+/// declaration ids only), and any 15+ digit run is masked as a second guard.
+package struct JSONLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
+    let label: String
+    let write: @Sendable (String) -> Void
+
+    package init(label: String, write: @escaping @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data(line.utf8))
+    }) {
+        self.label = label
+        self.write = write
+    }
+
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    package func log(event: LogEvent) {
+        var fields: [(String, String)] = [("ts", Self.timestamp()), ("level", event.level.rawValue), ("msg", "\(event.message)")]
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        for key in merged.keys.sorted() where !["ts", "level", "msg"].contains(key) {
+            fields.append((key, "\(merged[key]!)"))
+        }
+        fields.append(("logger", label))
+        let body = fields.map { "\(Self.quote($0.0)):\(Self.quote(PersonID.redactEmbedded($0.1)))" }.joined(separator: ",")
+        write("{" + body + "}\n")
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var t = time_t(tv.tv_sec)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let length = buffer.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { strftime($0, b.count, "%Y-%m-%dT%H:%M:%S", &parts) }
+        }
+        let offset = parts.tm_gmtoff
+        let sign = offset < 0 ? "-" : "+"
+        let zone = String(format: "%@%02d:%02d", sign, abs(offset) / 3600, abs(offset) % 3600 / 60)
+        return String(decoding: buffer.prefix(length), as: UTF8.self) + String(format: ".%03d", Int(tv.tv_usec) / 1000) + zone
+    }
+}

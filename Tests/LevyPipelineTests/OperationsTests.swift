@@ -1,0 +1,68 @@
+import Foundation
+import LevyDomain
+import LevyPipeline
+import Testing
+
+/// What an operator's tools read: JSON log lines and the Prometheus metrics file.
+@Suite struct OperationsTests {
+    func sampleRoot() throws -> TestRoot {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", ""), (Sample.persons[1], "李四", "8000.50", "")]))
+        try root.drop(Sample.buildingCo, "b.xml", xml(Sample.buildingCo, "2026-11", [(Sample.persons[3], "赵六", "7000.00", "")]))
+        try root.drop(Sample.tradingCo, "bad.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[2], "王五", "abc", "")]))
+        try root.drop("91370100MA3C5X1230", "stray.csv", "x")   // unknown folder: quarantined
+        return root
+    }
+
+    @Test func jsonLogsAreOneObjectPerLineWithoutPersonIDs() throws {
+        let root = try sampleRoot()
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-06T17:30:00", "--log-format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count >= 5)
+        var outcomes: [String: [String: Any]] = [:]
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            #expect(object["ts"] is String && object["level"] is String && object["msg"] is String)
+            if let outcome = object["outcome"] as? String { outcomes[outcome] = object }
+        }
+        let accepted = try #require(outcomes["accepted"])
+        #expect(accepted["employer"] != nil && accepted["file"] != nil && accepted["declaration"] != nil)
+        #expect(outcomes["rejected"]?["codes"] as? String == "E-BASE-FORMAT")
+        #expect(outcomes["quarantined"] != nil)
+        for id in Sample.persons { #expect(!r.stderr.contains(id)) }
+    }
+
+    @Test func metricsFileAgreesWithTheLedgerAndReports() throws {
+        let root = try sampleRoot()
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-06T17:30:00"]).status == 0)
+        let text = try String(contentsOfFile: root.file(".levy/metrics/levy.prom"), encoding: .utf8)
+        var samples: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            #expect(parts.count == 2, "malformed sample: \(line)")
+            samples[String(parts[0])] = parts.count == 2 ? String(parts[1]) : nil
+        }
+        #expect(samples["levy_files_total{outcome=\"accepted\"}"] == "2")
+        #expect(samples["levy_files_total{outcome=\"rejected\"}"] == "1")
+        #expect(samples["levy_files_total{outcome=\"quarantined\"}"] == "1")
+        #expect(samples["levy_rows_total"] == "4")
+        let summary = try root.json("Outbox/reports/summary-2026-11-06.json")
+        let debited = Fen(summary["debited_fen"] as? Int ?? -1)
+        let perBank = ["ICBC01", "CCB01"].compactMap { samples["levy_debit_yuan_total{bank=\"\($0)\"}"] }
+            .compactMap { try? Yuan.parse($0).get() }.reduce(0, +)
+        #expect(perBank == debited && debited > 0)
+        #expect(samples["levy_file_processing_seconds_count"] == "3")
+        #expect(samples["levy_file_processing_seconds_bucket{le=\"+Inf\"}"] == "3")
+        #expect(samples["levy_declarations{state=\"in_flight\"}"] == "2")
+
+        // A bank answers: returns are counted by status and reason, and counters never go backwards.
+        let debit = root.file("Outbox/debits/ICBC01/LEVY-ICBC01-20261106.xml")
+        try root.write("Inbox/bank/ICBC01/r.xml", try BankSimulator.returnFile(for: debit, reportID: "R1") { _ in "RJCT:AM04" })
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-07T09:00:00"]).status == 0)
+        let after = try String(contentsOfFile: root.file(".levy/metrics/levy.prom"), encoding: .utf8)
+        #expect(after.contains("levy_bank_returns_total{status=\"RJCT\",reason=\"AM04\"} 1"))
+        #expect(after.contains("levy_files_total{outcome=\"accepted\"} 2"))
+        #expect(after.contains("levy_files_total{outcome=\"applied\"} 1"))
+    }
+}
