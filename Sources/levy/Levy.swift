@@ -165,15 +165,21 @@ struct Status: ParsableCommand {
     var period: String?
     @Flag(help: "Print JSON.")
     var json = false
+    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time) for the next cut.") var asOf: String?
 
     func run() throws {
         let root = Root(path: options.root)
         try failing {
+            let loaded = try RulesLoader.load(from: root.rules)
+            let now = try loaded.now(asOf: asOf)
             var statuses: [PeriodStatus] = []
+            var ledger: SQLiteLedger?
             if FileManager.default.fileExists(atPath: root.ledger) {
-                let ledger = try SQLiteLedger(path: root.ledger, readOnly: true)
-                statuses = try ledger.status(period: period.flatMap { Period($0)?.description } ?? period)
+                ledger = try SQLiteLedger(path: root.ledger, readOnly: true)
+                statuses = try ledger!.status(period: period.flatMap { Period($0)?.description } ?? period)
             }
+            let nextCut = try loaded.nextCut(after: now) { day in try ledger?.cutDone(collectionDate: day.description) ?? false }
+            let waiting = root.filesWaiting(), quarantined = root.quarantinedFiles()
             let states: [DeclarationState] = [.accepted, .inFlight, .paid, .overdue, .failed, .withdrawn]
             if json {
                 var periods: [[String: Any]] = []
@@ -190,10 +196,14 @@ struct Status: ParsableCommand {
                     entry["sums_fen"] = sums
                     periods.append(entry)
                 }
-                let data = try JSONSerialization.data(withJSONObject: ["periods": periods], options: [.prettyPrinted, .sortedKeys])
+                let top: [String: Any] = ["periods": periods, "next_cut": nextCut?.iso8601 ?? NSNull(), "files_waiting": waiting,
+                                          "quarantined": quarantined, "as_of": now.iso8601]
+                let data = try JSONSerialization.data(withJSONObject: top, options: [.prettyPrinted, .sortedKeys])
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
                 return
             }
+            print("下次扣款 next debit cut: \(nextCut.map { "\($0.date) \($0.time)" } ?? "none within two months")   "
+                  + "待处理 files waiting: \(waiting)   隔离 quarantined: \(quarantined)\(quarantined > 0 ? " (see .levy/quarantine/*.reason.txt)" : "")")
             if statuses.isEmpty { print("No declarations\(period.map { " for \($0)" } ?? "") yet."); return }
             print("period   " + states.map { $0.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
             for s in statuses {

@@ -65,4 +65,27 @@ import Testing
         #expect(after.contains("levy_files_total{outcome=\"accepted\"} 2"))
         #expect(after.contains("levy_files_total{outcome=\"applied\"} 1"))
     }
+
+    @Test func statusTellsTheNextCutWhatIsWaitingAndWhatIsQuarantined() throws {
+        let root = try sampleRoot()
+        func status(_ asOf: String) throws -> [String: Any] {
+            let r = try levy(["status", "--root", root.path, "--as-of", asOf, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let before = try status("2026-11-06T09:00:00")
+        #expect(before["next_cut"] as? String == "2026-11-06T17:00:00+08:00")
+        #expect(before["files_waiting"] as? Int == 4)
+        #expect(before["quarantined"] as? Int == 0)
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-06T17:30:00"]).status == 0)
+        let after = try status("2026-11-06T17:45:00")
+        #expect(after["next_cut"] as? String == "2026-11-09T17:00:00+08:00", "November 7 and 8 are a weekend")
+        #expect(after["files_waiting"] as? Int == 0)
+        #expect(after["quarantined"] as? Int == 1)
+        let periods = try #require(after["periods"] as? [[String: Any]])
+        #expect((periods.first?["in_flight"] as? [String: Any])?["count"] as? Int == 2)
+        let table = try levy(["status", "--root", root.path, "--as-of", "2026-11-06T17:45:00"])
+        #expect(table.stdout.contains("next debit cut: 2026-11-09 17:00"))
+        #expect(table.stdout.contains("quarantined: 1"))
+    }
 }

@@ -98,3 +98,38 @@ extension Levy {
         return nil
     }
 }
+
+extension LoadedRules {
+    /// When the next debit cut will happen: the first window day at or after `now` whose cut is not
+    /// done yet (`isCut`), at the cutoff time; nil when no window day is within two months.
+    package func nextCut(after now: AgencyTime, isCut: (CivilDate) throws -> Bool) rethrows -> AgencyTime? {
+        let schedule = rules.schedule
+        for offset in 0..<62 {
+            let day = now.date.adding(days: offset)
+            guard schedule.debitWindow(of: day.period).contains(day) else { continue }
+            if offset == 0, try isCut(day) { continue }
+            return clock.at(day, schedule.cutoffTime)
+        }
+        return nil
+    }
+}
+
+extension Root {
+    /// Complete or not, the files waiting in `Inbox/` (declarations and bank returns).
+    package func filesWaiting() -> Int {
+        [declarationsInbox, bankInbox].reduce(0) { total, dir in
+            let (folders, strays) = listInbox(dir)
+            return total + strays.count + folders.values.reduce(0) { $0 + $1.count }
+        }
+    }
+
+    /// Quarantined inputs (each has a `.reason.txt` beside it).
+    package func quarantinedFiles() -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: quarantine) else { return 0 }
+        var n = 0
+        while let path = walker.nextObject() as? String {
+            if path.hasSuffix(".reason.txt") { n += 1 }
+        }
+        return n
+    }
+}
