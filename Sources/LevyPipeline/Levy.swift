@@ -13,6 +13,8 @@ package final class Levy {
     package var admit: ((InboxEntry) -> Bool)?
     /// Persons of a file held in memory before a sorted run is spilled to `.levy/tmp` (``PersonSorter``).
     package var personRunLength = 1 << 17
+    /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
+    package var showsProgress = false
     /// When the file in hand was opened (for the processing-latency metric).
     var fileStarted = DispatchTime.now()
 

@@ -81,7 +81,11 @@ struct Run: ParsableCommand {
                 print("levy: another levy (pid \(holder)) is working on \(root.path); nothing done — it will pick up everything")
                 return
             }
-            try withExtendedLifetime(lock) { try Levy.start(root: root, loaded: loaded, logger: makeLogger()).run(now: now) }
+            try withExtendedLifetime(lock) {
+                let levy = try Levy.start(root: root, loaded: loaded, logger: makeLogger())
+                levy.showsProgress = logFormat == .text
+                try levy.run(now: now)
+            }
             let summary = root.path("Outbox/reports/summary-\(now.date).json")
             if json, let data = FileManager.default.contents(atPath: summary) {
                 FileHandle.standardOutput.write(data)
@@ -303,7 +307,8 @@ struct Check: ParsableCommand {
         let name = (path as NSString).lastPathComponent
         var st = stat()
         guard lstat(path, &st) == 0 else { throw LevyError("\(path): no such file — give the path of a declaration") }
-        let fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger)
+        var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger)
+            fileCheck.showsProgress = !json
         var findings = FindingList()
         var outcome: DeclarationFileCheck.Outcome?
         var sha = ""

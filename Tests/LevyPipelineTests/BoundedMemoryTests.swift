@@ -167,18 +167,7 @@ extension BoundedMemoryTests {
     /// spill to disk in sorted runs; nothing else is kept per row).
     @Test func memoryDoesNotGrowWithRows() throws {
         let root = try TestRoot()
-        func file(_ rows: Int) throws -> String {
-            var text = "employer_id,period,person_id,name,wage_base,change\n"
-            text.reserveCapacity(rows * 64)
-            for i in 0..<rows {  // distinct persons: born on day i / 1000 of a calendar, sequence i % 1000
-                let day = i / 1_000
-                let body = "110105" + String(format: "%04d%02d%02d%03d", 1960 + day / 336, day / 28 % 12 + 1, day % 28 + 1, i % 1_000)
-                text += "\(Sample.softwareCo),2026-11,\(PersonID.withCheckCharacter(body)),某,\(5000 + i % 9000).00,\n"
-            }
-            let path = root.file("rows-\(rows).csv")
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
+        func file(_ rows: Int) throws -> String { try bigDeclaration(in: root, rows: rows) }
         let small = try levyPeakRSS(["check", try file(1_000), "--root", root.path, "--employer", Sample.softwareCo,
                                      "--as-of", "2026-11-02T09:00:00"])
         let large = try levyPeakRSS(["check", try file(150_000), "--root", root.path, "--employer", Sample.softwareCo,
@@ -187,4 +176,18 @@ extension BoundedMemoryTests {
         // 150,000 persons in a dictionary were ~7 MB more; one run of 131,072 is 4 MB, the rest spills.
         #expect(large.peakKiB - small.peakKiB < 6 * 1024, "small \(small.peakKiB / 1024) MB, large \(large.peakKiB / 1024) MB")
     }
+}
+
+/// A valid declaration of `rows` distinct persons for the software company, written into the root.
+func bigDeclaration(in root: TestRoot, rows: Int) throws -> String {
+    var text = "employer_id,period,person_id,name,wage_base,change\n"
+    text.reserveCapacity(rows * 64)
+    for i in 0..<rows {  // distinct persons: born on day i / 1000 of a calendar, sequence i % 1000
+        let day = i / 1_000
+        let body = "110105" + String(format: "%04d%02d%02d%03d", 1960 + day / 336, day / 28 % 12 + 1, day % 28 + 1, i % 1_000)
+        text += "\(Sample.softwareCo),2026-11,\(PersonID.withCheckCharacter(body)),某,\(5000 + i % 9000).00,\n"
+    }
+    let path = root.file("rows-\(rows).csv")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
 }

@@ -88,4 +88,31 @@ import Testing
         #expect(table.stdout.contains("next debit cut: 2026-11-09 17:00"))
         #expect(table.stdout.contains("quarantined: 1"))
     }
+
+    /// On a terminal a large file shows a progress bar with rows/s; in a pipe or a log, nothing.
+    @Test func progressBarOnlyOnATerminal() throws {
+        let root = try TestRoot()
+        let file = try bigDeclaration(in: root, rows: 140_000)
+        let args = ["check", file, "--root", root.path, "--employer", Sample.softwareCo, "--as-of", "2026-11-02T09:00:00"]
+        let piped = try levy(args)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(!piped.stderr.contains("rows/s") && !piped.stdout.contains("rows/s"))
+        // util-linux `script` runs the command on a pseudo-terminal.
+        let command = ([try levyBinary()] + args).map { "'" + $0 + "'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(text.contains("131,072 rows") && text.contains("rows/s"), "\(text.prefix(300))")
+        #expect(text.contains("\r\u{1B}[K"), "the bar is erased when the file is done")
+        #expect(ProgressBar.line(name: "工资表.csv", fraction: 0.52, rows: 1_048_576, rowsPerSecond: 812_345.6)
+                == "工资表.csv [##########··········]  52%  1,048,576 rows  812,345 rows/s")
+    }
 }

@@ -102,8 +102,9 @@ extension Levy {
                        earlier: earlier, now: now, outcome: .duplicate)
             return
         }
-        let fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
+        var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
                                              spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+        fileCheck.showsProgress = showsProgress
         let outcome = try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
         if outcome.isAccepted {
             try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)

@@ -56,6 +56,8 @@ package struct DeclarationFileCheck {
     package let spillDirectory: String
     /// Persons held in memory before a sorted run is spilled (tests make it tiny to force spilling).
     package let runLength: Int
+    /// Draw a progress bar for large files when stderr is a terminal.
+    package var showsProgress = false
 
     package init(rules: Rules, schema: XMLSchema, now: AgencyTime, ledger: (any Ledger)?,
                  spillDirectory: String = NSTemporaryDirectory(), runLength: Int = 1 << 17) {
@@ -84,6 +86,9 @@ package struct DeclarationFileCheck {
     package func check(fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?) throws -> Outcome {
         let format = DeclarationFormat(fileName: name)
         let persons = PersonSorter(directory: spillDirectory, runLength: runLength)
+        let bar = showsProgress ? ProgressBar.forFile(name: name, fd: fd, size: scanned.size) : nil
+        if let bar { persons.onProgress = { bar.update(rows: $0) } }
+        defer { bar?.finish() }
         var check = DeclarationCheck(format: format == .xml ? .xml : .csv, rules: rules, now: now, folderEmployer: folderEmployer,
                                      persons: persons)
         var outcome = Outcome(check: check, persons: persons, format: format)

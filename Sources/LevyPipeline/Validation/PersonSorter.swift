@@ -31,8 +31,12 @@ package final class PersonSorter: PersonLog {
         for run in runs { close(run.fd) }
     }
 
+    /// Called every 65,536 persons with the count so far (the progress bar).
+    package var onProgress: ((Int) -> Void)?
+
     package func append(_ person: DeclaredPerson) {
         count += 1
+        if count & 0xFFFF == 0, let onProgress { onProgress(count) }
         buffer.append(person)
         if buffer.count >= runLength { spill() }
     }
