@@ -121,7 +121,11 @@ struct Watch: ParsableCommand {
             var levy: Levy?
             var previous: [String: String] = [:]
             var busySince: String?
-            logger.info("watching", metadata: ["root": "\(root.path)"])
+            try root.prepare()
+            // inotify wakes the watch when a file arrives; the interval stays as the safety net.
+            let watcher = InboxWatcher(inboxes: [root.declarationsInbox, root.bankInbox])
+            var unstable = false
+            logger.info("watching", metadata: ["root": "\(root.path)", "inotify": "\(watcher != nil)"])
             while stopRequested == 0 {
                 // The root lock is taken per look, not for the watch's life: `levy pay`, `withdraw` or a
                 // manual `run` can work between two looks, and a look waits for them by skipping a turn.
@@ -133,20 +137,36 @@ struct Watch: ParsableCommand {
                         levy = current
                         // A file is complete when its size and mtime are the same across two looks (or a .done marker exists).
                         let seen = inboxFingerprints(root)
+                        let renamedIn = watcher?.take() ?? []
+                        var taken = Set<String>()
+                        // Complete: the same size and mtime on two looks, renamed in, or a .done marker.
                         // After SIGTERM the file in hand is finished and no other is started.
                         current.admit = { entry in
-                            stopRequested == 0 && (previous[entry.path] == "\(entry.size):\(entry.mtime)"
-                                                   || FileManager.default.fileExists(atPath: entry.path + ".done"))
+                            let complete = previous[entry.path] == "\(entry.size):\(entry.mtime)" || renamedIn.contains(entry.path)
+                                || FileManager.default.fileExists(atPath: entry.path + ".done")
+                            if complete && stopRequested == 0 { taken.insert(entry.path) }
+                            return complete && stopRequested == 0
                         }
                         try current.run(now: fixedNow ?? current.loaded.clock.now)
+                        // Files seen but not yet stable: look again soon rather than after the whole interval.
+                        unstable = seen.keys.contains { !taken.contains($0) }
                         previous = seen
                     }
                 } else if busySince != holder {
                     busySince = holder
                     logger.info("root busy: another levy is working on it; next look in \(interval) s", metadata: ["pid": "\(holder)"])
                 }
+                // Sleep in short slices so SIGTERM is noticed at once; an inbox event ends the sleep early.
+                let pause = unstable ? min(interval, 0.5) : interval
                 var slept = 0.0
-                while slept < interval && stopRequested == 0 { usleep(100_000); slept += 0.1 }
+                while slept < pause && stopRequested == 0 {
+                    if let watcher {
+                        if watcher.wait(timeout: 0.1) { break }
+                    } else {
+                        usleep(100_000)
+                    }
+                    slept += 0.1
+                }
             }
             logger.info("stopped cleanly")
         }

@@ -14,6 +14,17 @@ func levyBinary(_ name: String = "levy") throws -> String {
 
 struct Output { var status: Int32; var stdout: String; var stderr: String }
 
+/// Starts the real levy binary in the background, output discarded (a `watch`, or runs that race).
+func startLevy(_ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try levyBinary())
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
+
 func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws -> Output {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try levyBinary(binary))
@@ -22,13 +33,22 @@ func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws 
     var env = ProcessInfo.processInfo.environment
     env["TZ"] = "America/New_York"   // the machine's timezone must not matter
     p.environment = env
-    let out = Pipe(), err = Pipe()
+    // Both streams go to files: reading two pipes one after the other deadlocks once the child
+    // fills the second pipe's buffer (300 files' log lines did).
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-out-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
     p.standardOutput = out
     p.standardError = err
     try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
+    try out.close()
+    try err.close()
+    let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
     return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
 

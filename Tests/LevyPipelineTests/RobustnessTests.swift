@@ -12,13 +12,7 @@ import Testing
                           csv(i % 2 == 0 ? Sample.softwareCo : Sample.tradingCo, "2026-11", [(Sample.person(i), "员工", "\(6000 + i)", "")]))
         }
         func start(_ args: [String]) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: try levyBinary())
-            p.arguments = args + ["--root", root.path, "--as-of", "2026-11-02T09:00:00"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
+            try startLevy(args + ["--root", root.path, "--as-of", "2026-11-02T09:00:00"])
         }
         let watch = try start(["watch", "--interval", "0.1"])
         defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL) } }
@@ -43,12 +37,7 @@ import Testing
     @Test func payWorksWhileWatchIsRunning() throws {
         let root = try TestRoot()
         try root.drop(Sample.restaurant, "a.csv", csv(Sample.restaurant, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
-        let watch = Process()
-        watch.executableURL = URL(fileURLWithPath: try levyBinary())
-        watch.arguments = ["watch", "--root", root.path, "--as-of", "2026-11-03T09:00:00", "--interval", "0.2"]
-        watch.standardOutput = FileHandle.nullDevice
-        watch.standardError = FileHandle.nullDevice
-        try watch.run()
+        let watch = try startLevy(["watch", "--root", root.path, "--as-of", "2026-11-03T09:00:00", "--interval", "0.2"])
         defer { if watch.isRunning { kill(watch.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(60)
         while try Date() < deadline && root.receipts(Sample.restaurant).isEmpty { usleep(100_000) }

@@ -7,12 +7,7 @@ import Testing
     /// Polls with a generous deadline: it asserts the outcome, never the speed.
     @Test func watchPicksUpAFileAndStopsCleanlyOnSIGTERM() throws {
         let root = try TestRoot()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try levyBinary())
-        p.arguments = ["watch", "--root", root.path, "--interval", "0.2"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startLevy(["watch", "--root", root.path, "--interval", "0.2"])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         // A partial upload under a temporary name is left alone; the renamed, complete file is taken.
         try root.drop(Sample.softwareCo, "upload.csv.part", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
@@ -26,6 +21,31 @@ import Testing
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
         #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 0)
+    }
+
+    /// inotify: with a 10-minute interval, a file renamed into the inbox and one written in place are
+    /// both taken within a couple of looks (polling alone would wait out the interval).
+    @Test func inotifyWakesTheWatchLongBeforeTheInterval() throws {
+        let root = try TestRoot()
+        let p = try startLevy(["watch", "--root", root.path, "--interval", "600", "--as-of", "2026-11-03T09:00:00"])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        usleep(500_000)  // let it take its first look and set up its watches
+        // Renamed in, as a careful sender delivers (the new employer folder is watched as it appears).
+        try root.write("staging/a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try FileManager.default.createDirectory(atPath: root.file("Inbox/declarations/\(Sample.softwareCo)"), withIntermediateDirectories: true)
+        usleep(200_000)
+        try FileManager.default.moveItem(atPath: root.file("staging/a.csv"), toPath: root.file("Inbox/declarations/\(Sample.softwareCo)/a.csv"))
+        // Written in place.
+        try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
+        let deadline = Date().addingTimeInterval(120)  // far below the 600 s interval, far above what it takes
+        while try Date() < deadline && (root.receipts(Sample.softwareCo).isEmpty || root.receipts(Sample.tradingCo).isEmpty) {
+            usleep(100_000)
+        }
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(try root.receipts(Sample.tradingCo).count == 1)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
         #expect(p.terminationStatus == 0)
     }
 }
