@@ -5,21 +5,7 @@ import LevyLedger
 /// Self-contained HTML pages for people: no script, no external asset, inline CSS and SVG only,
 /// so they open from a shared folder or an e-mail attachment and render the same everywhere.
 enum HTML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { escapeMarkup(text) }
 
     /// Text shown from an employer's file: IDs masked, length bounded.
     static func shown(_ text: String, limit: Int = 200) -> String {
