@@ -30,16 +30,13 @@ package protocol PersonLog: AnyObject {
     func append(_ person: DeclaredPerson)
 }
 
-/// A ``PersonLog`` that keeps everything in memory: for small inputs and tests.
+/// A ``PersonLog`` that keeps everything in memory: the default for checks that end at file level
+/// (wrong type, duplicate, non-regular file) and never read a row. Files that are read use the
+/// pipeline's spilling sorter.
 package final class PersonsInMemory: PersonLog {
     package private(set) var persons: [DeclaredPerson] = []
     package init() {}
     package func append(_ person: DeclaredPerson) { persons.append(person) }
-    /// The persons in roster order, as ``DeclarationCheck/finish`` reads them.
-    package func sortedReader() -> () -> DeclaredPerson? {
-        var iterator = persons.sorted(by: DeclaredPerson.precedes).makeIterator()
-        return { iterator.next() }
-    }
 }
 
 /// The check of one declaration file, fed row by row so a file is never held in memory.

@@ -217,13 +217,13 @@ extension Levy {
         let report = RejectionReport(file: entry.name, sha256: sha256, employerID: check.employer?.id.text ?? entry.folder,
                                      period: check.period?.description, receivedAt: now.iso8601, findings: check.findings,
                                      encoding: encoding, earlier: earlier)
+        var header: [String] = [], rows: [OffendingRow] = []
         if fd >= 0, let encoding {
             // Large and derived from the input: written before commit, rewritten identically by a re-run.
-            try ErrorsCSV.write(sourceFD: fd, encoding: encoding, columns: columns, findings: check.findings,
-                                to: root.path(base + ".errors.csv"))
+            // The same pass picks the offending rows for the HTML page.
+            (header, rows) = try ErrorsCSV.write(sourceFD: fd, encoding: encoding, columns: columns, findings: check.findings,
+                                                 to: root.path(base + ".errors.csv"))
         }
-        var header: [String] = [], rows: [OffendingRow] = []
-        if fd >= 0, let encoding { (header, rows) = try RejectionPage.offendingRows(fd: fd, encoding: encoding, findings: check.findings) }
         let page = RejectionPage.render(report, findings: check.findings, header: header, rows: rows)
         let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
         var change = LedgerChange()

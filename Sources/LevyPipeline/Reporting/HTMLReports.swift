@@ -45,7 +45,7 @@ enum HTML {
 }
 
 /// A row of the employer's file shown on the rejection page.
-struct OffendingRow {
+package struct OffendingRow {
     var line: Int
     var cells: [String]
     var problems: [Finding]
@@ -91,26 +91,6 @@ enum RejectionPage {
             b += "</table>\n"
         }
         return HTML.page(title: "申报退回 \(report.file)", body: b)
-    }
-
-    /// The header and the rows that have findings (at most the 1,000 kept), read again from the file.
-    static func offendingRows(fd: Int32, encoding: TextEncoding, findings: FindingList) throws -> (header: [String], rows: [OffendingRow]) {
-        var byLine: [Int: [Finding]] = [:]
-        for f in findings.items where f.code.isError { if let line = f.line { byLine[line, default: []].append(f) } }
-        var header: [String] = []
-        var rows: [OffendingRow] = []
-        var first = true
-        try forEachCSVRecord(fd: fd, encoding: encoding) { record in
-            if first {
-                header = Array(record.fields.prefix(40))
-                first = false
-                return
-            }
-            if let problems = byLine[record.line] {
-                rows.append(OffendingRow(line: record.line, cells: Array(record.fields.prefix(40)), problems: problems))
-            }
-        }
-        return (header, rows)
     }
 }
 

@@ -38,10 +38,9 @@ enum Metrics {
         family("levy_declarations_yuan", "gauge", "Contributions of the declarations in each state, in yuan.")
         for d in m.declarations { out += "levy_declarations_yuan{state=\"\(label(d.state))\"} \(Yuan.format(d.fen))\n" }
         family("levy_file_processing_seconds", "histogram", "Time from opening a declaration file to its receipt or rejection being recorded.")
-        var cumulative: Int64 = 0
+        // Each file bumps every bucket whose bound it is under, so the stored counts are already cumulative.
         for (i, bound) in latencyBuckets.enumerated() {
-            cumulative = m.counters["processing_bucket_\(i)"] ?? 0
-            out += "levy_file_processing_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            out += "levy_file_processing_seconds_bucket{le=\"\(bound)\"} \(m.counters["processing_bucket_\(i)"] ?? 0)\n"
         }
         let count = m.counters["processing_files"] ?? 0
         out += "levy_file_processing_seconds_bucket{le=\"+Inf\"} \(count)\n"

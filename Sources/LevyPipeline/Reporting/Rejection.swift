@@ -77,13 +77,20 @@ package struct RejectionReport: Encodable, Sendable {
 
 /// Writes the employer's rows as sent plus an `errors` column, in the file's own encoding.
 package enum ErrorsCSV {
-    package static func write(sourceFD fd: Int32, encoding: TextEncoding, columns: Int, findings: FindingList, to path: String) throws {
+    /// Also returns, from the same pass, the header and the rows with an error (for the HTML page).
+    @discardableResult
+    package static func write(sourceFD fd: Int32, encoding: TextEncoding, columns: Int, findings: FindingList,
+                              to path: String) throws -> (header: [String], rows: [OffendingRow]) {
         var byLine: [Int: [String]] = [:]
+        var errorsByLine: [Int: [Finding]] = [:]
         var general: [String] = []
         for f in findings.sorted {
             let text = "[\(f.code.rawValue)]" + (f.field.map { " \($0)" } ?? "") + (f.value.map { "=\($0)" } ?? "") + " " + f.message
             if let line = f.line { byLine[line, default: []].append(text) } else { general.append(text) }
+            if let line = f.line, f.code.isError { errorsByLine[line, default: []].append(f) }
         }
+        var header: [String] = []
+        var offending: [OffendingRow] = []
         if findings.omitted > 0 { general.append("…另有 \(findings.omitted) 个问题 / \(findings.omitted) more problems") }
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind the declaration for its .errors.csv") }
         let writer = try DurableWriter(path: path)
@@ -103,8 +110,12 @@ package enum ErrorsCSV {
                 var out = record.raw
                 if first {
                     out.append(contentsOf: Array(",errors".utf8))
+                    header = Array(record.fields.prefix(40))
                     first = false
                 } else {
+                    if let problems = errorsByLine[record.line] {
+                        offending.append(OffendingRow(line: record.line, cells: Array(record.fields.prefix(40)), problems: problems))
+                    }
                     out.append(UInt8(ascii: ","))
                     out.append(contentsOf: quoted((byLine[record.line] ?? []).joined(separator: "; ")))
                 }
@@ -122,6 +133,7 @@ package enum ErrorsCSV {
             writer.abandon()
             throw error
         }
+        return (header, offending)
     }
 }
 
