@@ -4,13 +4,15 @@ import LevyDomain
 import LevyLedger
 import LevyPipeline
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 @main
-struct LevyCommand: ParsableCommand {
+struct LevyCommand: AsyncParsableCommand {
     /// Everything levy creates is readable by its group at most (outbox 0640, ledger 0600).
-    static func main() {
+    static func main() async {
         umask(0o027)
-        Self.main(nil)
+        await Self.main(nil)
     }
 
     static let configuration = CommandConfiguration(
@@ -94,9 +96,7 @@ struct Run: ParsableCommand {
     }
 }
 
-nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
-
-struct Watch: ParsableCommand {
+struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Process new files as they arrive and cut debits at batch times; SIGINT/SIGTERM stop cleanly.")
     @OptionGroup var options: RootOptions
     @Option(help: "Seconds between two looks at the inbox.")
@@ -104,81 +104,30 @@ struct Watch: ParsableCommand {
     @Option(help: "Pretend it is this agency time for the whole watch (drills and tests), e.g. 2026-11-06T17:30:00.")
     var asOf: String?
 
-    func run() throws {
+    func run() async throws {
         let root = Root(path: options.root)
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
-        // A parent may hand us a mask with these blocked (seen with Foundation's Process): unblock them.
+        // A parent may hand us a mask with these blocked (seen with Foundation's Process): unblock them
+        // so the service group's signal sources hear them.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         sigaddset(&stopSignals, SIGINT)
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        try failing {
-            let logger = makeLogger()
+        let logger = makeLogger()
+        let (loaded, fixedNow) = try failing {
             let loaded = try RulesLoader.load(from: root.rules)
-            let fixedNow = try asOf.map { try loaded.now(asOf: $0) }
-            var levy: Levy?
-            var previous: [String: String] = [:]
-            var busySince: String?
-            try root.prepare()
-            // inotify wakes the watch when a file arrives; the interval stays as the safety net.
-            let watcher = InboxWatcher(inboxes: [root.declarationsInbox, root.bankInbox])
-            var unstable = false
-            logger.info("watching", metadata: ["root": "\(root.path)", "inotify": "\(watcher != nil)"])
-            while stopRequested == 0 {
-                // The root lock is taken per look, not for the watch's life: `levy pay`, `withdraw` or a
-                // manual `run` can work between two looks, and a look waits for them by skipping a turn.
-                let (lock, holder) = try RootLock.acquire(root)
-                if let lock {
-                    busySince = nil
-                    try withExtendedLifetime(lock) {
-                        let current = try levy ?? Levy.start(root: root, loaded: loaded, logger: logger)
-                        levy = current
-                        // A file is complete when its size and mtime are the same across two looks (or a .done marker exists).
-                        let seen = inboxFingerprints(root)
-                        let renamedIn = watcher?.take() ?? []
-                        var taken = Set<String>()
-                        // Complete: the same size and mtime on two looks, renamed in, or a .done marker.
-                        // After SIGTERM the file in hand is finished and no other is started.
-                        current.admit = { entry in
-                            let complete = previous[entry.path] == "\(entry.size):\(entry.mtime)" || renamedIn.contains(entry.path)
-                                || FileManager.default.fileExists(atPath: entry.path + ".done")
-                            if complete && stopRequested == 0 { taken.insert(entry.path) }
-                            return complete && stopRequested == 0
-                        }
-                        try current.run(now: fixedNow ?? current.loaded.clock.now)
-                        // Files seen but not yet stable: look again soon rather than after the whole interval.
-                        unstable = seen.keys.contains { !taken.contains($0) }
-                        previous = seen
-                    }
-                } else if busySince != holder {
-                    busySince = holder
-                    logger.info("root busy: another levy is working on it; next look in \(interval) s", metadata: ["pid": "\(holder)"])
-                }
-                // Sleep in short slices so SIGTERM is noticed at once; an inbox event ends the sleep early.
-                let pause = unstable ? min(interval, 0.5) : interval
-                var slept = 0.0
-                while slept < pause && stopRequested == 0 {
-                    if let watcher {
-                        if watcher.wait(timeout: 0.1) { break }
-                    } else {
-                        usleep(100_000)
-                    }
-                    slept += 0.1
-                }
-            }
-            logger.info("stopped cleanly")
+            return (loaded, try asOf.map { try loaded.now(asOf: $0) })
         }
-    }
-
-    func inboxFingerprints(_ root: Root) -> [String: String] {
-        var result: [String: String] = [:]
-        for dir in [root.declarationsInbox, root.bankInbox] {
-            let (folders, strays) = listInbox(dir)
-            for e in folders.values.flatMap({ $0 }) + strays { result[e.path] = "\(e.size):\(e.mtime)" }
+        let service = WatchService(root: root, loaded: loaded, interval: interval, fixedNow: fixedNow, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            _ = try failing { throw error }
         }
-        return result
     }
 }
 

@@ -15,12 +15,17 @@ func levyBinary(_ name: String = "levy") throws -> String {
 struct Output { var status: Int32; var stdout: String; var stderr: String }
 
 /// Starts the real levy binary in the background, output discarded (a `watch`, or runs that race).
-func startLevy(_ args: [String]) throws -> Process {
+func startLevy(_ args: [String], stderrTo logPath: String? = nil) throws -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try levyBinary())
     p.arguments = args
     p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
+    if let logPath {
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+    } else {
+        p.standardError = FileHandle.nullDevice
+    }
     try p.run()
     return p
 }

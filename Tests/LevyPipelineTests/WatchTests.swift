@@ -48,4 +48,41 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
     }
+
+    /// SIGTERM and SIGINT while a large file is in hand: the service group asks the watch to stop,
+    /// the file is finished (receipt, archive, ledger), no other file is started, levy exits 0;
+    /// a later `levy run` takes what was left, and every file ends with exactly one receipt.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func stopDuringALargeFileFinishesItAndStartsNoOther(signal: Int32) throws {
+        let root = try TestRoot()
+        let big = try bigDeclaration(in: root, rows: 150_000)
+        let log = root.file("watch.log")
+        let p = try startLevy(["watch", "--root", root.path, "--interval", "0.2", "--as-of", "2026-11-03T09:00:00"], stderrTo: log)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        try FileManager.default.createDirectory(atPath: root.file("Inbox/declarations/\(Sample.softwareCo)"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: big, toPath: root.file("Inbox/declarations/\(Sample.softwareCo)/big.csv"))
+        let deadline = Date().addingTimeInterval(120)
+        func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        while Date() < deadline && !logText().contains("declaration file taken") { usleep(20_000) }
+        // A second file arrives while the first is in hand, then the stop signal.
+        try root.drop(Sample.tradingCo, "small.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
+        kill(p.processIdentifier, signal)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 0)
+        let text = logText()
+        #expect(text.contains("stop requested"))
+        #expect(text.contains("stopped cleanly"))
+        // The file in hand was finished, not abandoned.
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(!root.exists("Inbox/declarations/\(Sample.softwareCo)/big.csv"))
+        // Nothing half-written anywhere in the outbox.
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: root.file("Outbox")).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty)
+        // Nothing lost: the next run takes the small file if the watch had not, and nothing twice.
+        let after = try levy(["run", "--root", root.path, "--as-of", "2026-11-03T09:05:00"])
+        #expect(after.status == 0)
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(try root.receipts(Sample.tradingCo).count == 1)
+    }
 }

@@ -93,6 +93,7 @@ extension Levy {
             return
         }
 
+        logger.info("declaration file taken", metadata: ["employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "bytes": "\(st.st_size)"])
         let scanned = try scanFile(fd: fd)
         if let earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder) {
             var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
