@@ -23,7 +23,20 @@ package enum Yuan {
         return parseUnsigned(bytes)
     }
 
-    private static func parseUnsigned(_ bytes: Substring.UTF8View.SubSequence) -> Result<Fen, Problem> {
+    /// The same as ``parse(_:)`` on UTF-8 bytes (the CSV hot path).
+    package static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Result<Fen, Problem> {
+        var bytes = bytes[...]
+        while let f = bytes.first, f == 32 || f == 9 { bytes = bytes.dropFirst() }
+        while let l = bytes.last, l == 32 || l == 9 { bytes = bytes.dropLast() }
+        guard !bytes.isEmpty else { return .failure(.notANumber) }
+        if bytes.first == UInt8(ascii: "-") {
+            return parseUnsigned(bytes.dropFirst()).flatMap { _ in .failure(.negative) }
+        }
+        if bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        return parseUnsigned(bytes)
+    }
+
+    private static func parseUnsigned<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Result<Fen, Problem> {
         var whole: Int64 = 0
         var fraction: Int64 = 0
         var decimals = 0

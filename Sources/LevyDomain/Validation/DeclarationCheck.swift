@@ -71,6 +71,9 @@ package struct DeclarationCheck {
     package private(set) var addedCount = 0
 
     private var employerText: String?
+    /// The first row's employer and period bytes: a row repeating them needs no check (CSV hot path).
+    private var employerSeen: [UInt8]?
+    private var periodSeen: [UInt8]?
     private var employerRaw: Substring?
     private var periodRaw: Substring?
     private var periodText: String?
@@ -166,24 +169,31 @@ package struct DeclarationCheck {
 
     // MARK: Rows
 
-    package func path(of row: DeclarationRow, _ field: DeclarationField) -> String? {
-        guard let base = row.path else { return nil }
-        return field == .change ? base + "/@change" : base + "/" + field.xmlName
-    }
-
     /// Checks one person's row and adds it to the roster and totals.
     package mutating func row(_ row: DeclarationRow) {
+        row.withBytes { self.row(bytes: $0) }
+    }
+
+    /// Checks one person's row, given as bytes borrowed for the call (see ``RowBytes``), and adds it
+    /// to the roster and totals. Text is made only for what is reported.
+    package mutating func row(bytes row: RowBytes) {
         rowCount += 1
-        if let e = row.employerID { employer(e, line: row.line, path: nil) }
-        if let p = row.period { period(p, line: row.line, path: nil) }
+        if let e = row.employerID, !Self.same(e, employerSeen) {
+            employer(Substring(e.text), line: row.line, path: nil)
+            if employerSeen == nil { employerSeen = Array(e) }
+        }
+        if let p = row.period, !Self.same(p, periodSeen) {
+            period(Substring(p.text), line: row.line, path: nil)
+            if periodSeen == nil { periodSeen = Array(p) }
+        }
 
         var change = RosterChange.continuing
         if let raw = row.change {
-            if let c = RosterChange(raw) {
+            if let c = RosterChange(bytes: raw) {
                 change = c
             } else {
                 add(Finding(code: format == .csv ? .csvRow : .xmlSchema, line: row.line, path: path(of: row, .change),
-                            field: "change", value: String(raw),
+                            field: "change", value: raw.text,
                             message: "变动类型只能为空（续保）、A（增员）或 R（减员） / change must be empty (continuing), A (added) or R (removed)"))
             }
         }
@@ -211,12 +221,29 @@ package struct DeclarationCheck {
                                       ordinal: Int32(clamping: rowCount), change: change))
     }
 
-    private mutating func checkPersonID(_ row: DeclarationRow) -> PersonID? {
-        let raw = String(row.personID ?? "").trimmingSpaces
+    /// The bytes equal those already seen (the employer or period of the first row).
+    private static func same(_ bytes: RowBytes.Field, _ seen: [UInt8]?) -> Bool {
+        guard let seen, seen.count == bytes.count else { return false }
+        return seen.withUnsafeBufferPointer { s in
+            for i in 0..<bytes.count where s[i] != bytes[i] { return false }
+            return true
+        }
+    }
+
+    private func path(of row: RowBytes, _ field: DeclarationField) -> String? {
+        guard let base = row.path else { return nil }
+        return field == .change ? base + "/@change" : base + "/" + field.xmlName
+    }
+
+    private mutating func checkPersonID(_ row: RowBytes) -> PersonID? {
+        let field = (row.personID ?? RowBytes.Field(start: nil, count: 0)).trimmingSpaces
+        let parsed = field.baseAddress == nil ? .failure(.malformed) : PersonID.parse(bytes: field, today: now.date)
+        if case .success(let id) = parsed { return id }
+        let raw = field.text
         let where_ = (line: row.line, path: path(of: row, .personID))
-        switch PersonID.parse(Substring(raw), today: now.date) {
-        case .success(let id):
-            return id
+        switch parsed {
+        case .success:
+            break
         case .failure(.old15):
             add(Finding(code: .idOld15, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
                         message: "15位旧身份证号码不能使用：请提供该人员现行的18位公民身份号码 / Old 15-digit ID: ask the person for the 18-digit resident ID"))
@@ -234,12 +261,11 @@ package struct DeclarationCheck {
     }
 
     /// Returns the declared base in fen when it is a valid amount.
-    private mutating func checkBase(_ row: DeclarationRow, change: RosterChange) -> Fen? {
-        let raw = String(row.wageBase ?? "").trimmingSpaces
-        let path = path(of: row, .wageBase)
-        if change == .removed && raw.isEmpty { return nil }
+    private mutating func checkBase(_ row: RowBytes, change: RosterChange) -> Fen? {
+        let field = (row.wageBase ?? RowBytes.Field(start: nil, count: 0)).trimmingSpaces
+        if change == .removed && field.isEmpty { return nil }
         let declared: Fen
-        switch Yuan.parse(raw) {
+        switch field.baseAddress == nil ? .failure(.notANumber) : Yuan.parse(bytes: field) {
         case .success(let fen): declared = fen
         case .failure(let problem):
             let (zh, en): (String, String)
@@ -249,13 +275,17 @@ package struct DeclarationCheck {
             case .tooManyDecimals: (zh, en) = ("最多两位小数", "more than 2 decimals")
             case .tooLarge: (zh, en) = ("数额过大", "too large")
             }
-            add(Finding(code: .baseFormat, line: row.line, path: path, field: "wage_base", value: raw,
+            add(Finding(code: .baseFormat, line: row.line, path: path(of: row, .wageBase), field: "wage_base", value: field.text,
                         message: "缴费工资\(zh)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(en): write yuan with up to 2 decimals, e.g. 6000.00"))
             return nil
         }
         guard change != .removed, let schedule else { return declared }
         let p = schedule.parameters
-        switch schedule.adjust(declared).adjustment {
+        let adjustment = schedule.adjust(declared).adjustment
+        if adjustment == .none { return declared }
+        let raw = field.text
+        let path = path(of: row, .wageBase)
+        switch adjustment {
         case .belowFloor:
             add(Finding(code: .baseBelowFloor, line: row.line, path: path, field: "wage_base", value: raw,
                         message: "缴费工资低于 \(p.from) 起执行的缴费基数下限 \(Yuan.format(p.floor)) 元：请按不低于下限申报 / Below the floor of \(Yuan.format(p.floor)) yuan in force from \(p.from): declare at least the floor"))

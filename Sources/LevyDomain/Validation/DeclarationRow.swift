@@ -17,6 +17,16 @@ package enum RosterChange: UInt8, Sendable, Hashable, Codable {
         }
     }
 
+    /// The same as ``init(_:)`` on UTF-8 bytes: empty, `A`, `R` without making text.
+    package init?(bytes: UnsafeBufferPointer<UInt8>) {
+        switch bytes.count {
+        case 0: self = .continuing
+        case 1 where bytes[0] == UInt8(ascii: "A") || bytes[0] == UInt8(ascii: "a"): self = .added
+        case 1 where bytes[0] == UInt8(ascii: "R") || bytes[0] == UInt8(ascii: "r"): self = .removed
+        default: self.init(bytes.text)
+        }
+    }
+
     package var letter: String {
         switch self {
         case .continuing: ""
@@ -91,5 +101,76 @@ package enum DeclarationField: String, Sendable, CaseIterable {
         if let f = DeclarationField(rawValue: h.lowercased()) { self = f; return }
         guard let f = DeclarationField.allCases.first(where: { $0.chinese == h }) else { return nil }
         self = f
+    }
+}
+
+/// One row's fields as UTF-8 bytes borrowed from the reader's buffer, valid only for the length of
+/// the ``DeclarationCheck/row(bytes:)`` call that receives them. The CSV hot path: a valid row is
+/// checked without making a single `String`; text is made only for what is reported.
+package struct RowBytes {
+    package typealias Field = UnsafeBufferPointer<UInt8>
+    package var line: Int
+    package var path: String?
+    package var employerID: Field?
+    package var period: Field?
+    package var personID: Field?
+    package var name: Field?
+    package var wageBase: Field?
+    package var change: Field?
+
+    package init(line: Int, path: String? = nil, employerID: Field? = nil, period: Field? = nil, personID: Field? = nil,
+                 name: Field? = nil, wageBase: Field? = nil, change: Field? = nil) {
+        self.line = line
+        self.path = path
+        self.employerID = employerID
+        self.period = period
+        self.personID = personID
+        self.name = name
+        self.wageBase = wageBase
+        self.change = change
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Without spaces, tabs and ideographic spaces (U+3000) at either end, like `String.trimmingSpaces`.
+    package var trimmingSpaces: UnsafeBufferPointer<UInt8> {
+        guard let base = baseAddress else { return self }
+        var lo = 0
+        var hi = count
+        while lo < hi {
+            if base[lo] == 32 || base[lo] == 9 { lo += 1 } else if hi - lo >= 3 && base[lo] == 0xE3 && base[lo + 1] == 0x80 && base[lo + 2] == 0x80 {
+                lo += 3
+            } else { break }
+        }
+        while hi > lo {
+            if base[hi - 1] == 32 || base[hi - 1] == 9 { hi -= 1 } else if hi - lo >= 3 && base[hi - 3] == 0xE3 && base[hi - 2] == 0x80 && base[hi - 1] == 0x80 {
+                hi -= 3
+            } else { break }
+        }
+        return UnsafeBufferPointer(start: base + lo, count: hi - lo)
+    }
+
+    /// The bytes as text (invalid UTF-8 repaired), for findings.
+    package var text: String { String(decoding: self, as: UTF8.self) }
+}
+
+extension DeclarationRow {
+    /// The row's fields packed into one buffer and handed over as ``RowBytes`` (XML and tests).
+    package func withBytes<T>(_ body: (RowBytes) -> T) -> T {
+        let fields = [employerID, period, personID, name, wageBase, change]
+        var arena: [UInt8] = []
+        var ranges: [Range<Int>?] = []
+        for field in fields {
+            guard let field else { ranges.append(nil); continue }
+            let start = arena.count
+            arena.append(contentsOf: field.utf8)
+            ranges.append(start..<arena.count)
+        }
+        arena.append(0)  // a non-empty buffer, so every view has a base address
+        return arena.withUnsafeBufferPointer { all in
+            func view(_ i: Int) -> RowBytes.Field? { ranges[i].map { UnsafeBufferPointer(rebasing: all[$0]) } }
+            return body(RowBytes(line: line, path: path, employerID: view(0), period: view(1), personID: view(2),
+                                 name: view(3), wageBase: view(4), change: view(5)))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LevyDomain
 
 /// One record of a CSV file (RFC 4180), with its raw text for the `.errors.csv` copy.
@@ -24,6 +25,10 @@ package struct CSVReader<Source: ByteSource> {
     var pos = 0
     var done = false
     var line = 1
+    // The hot path's field ranges (reused, so a row costs no allocation).
+    var starts: [Int] = []
+    var ends: [Int] = []
+    var scratch: [UInt8] = []
 
     package init(source: Source) { self.source = source }
 
@@ -133,5 +138,115 @@ package struct CSVReader<Source: ByteSource> {
     private func finish(_ line: Int, _ fields: [String], _ raw: [UInt8], _ problem: String?, _ tooMany: Bool) -> CSVRecord {
         CSVRecord(line: line, fields: fields, raw: raw,
                   problem: problem ?? (tooMany ? "字段过多（超过 \(Self.maxFields) 个） / more than \(Self.maxFields) fields" : nil))
+    }
+
+    // MARK: Hot path
+
+    /// Reads the next record and hands its fields to `body` as bytes borrowed from the reader's buffer
+    /// (valid only during the call); nil at the end. A plain record (no quotes, no bare CR) is split
+    /// in place without copying or making text; any other record goes through ``next()`` and gets
+    /// exactly the same fields and problems.
+    package mutating func nextRow<T>(_ body: (CSVRow) -> T) -> T? {
+        guard let lineEnd = completeLine() else { return slowRow(body) }
+        var end = lineEnd
+        if end > pos && buffer[end - 1] == 13 { end -= 1 }
+        let start = pos
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        let plain: Bool = buffer.withUnsafeBufferPointer { all in
+            let base = all.baseAddress!
+            var fieldStart = start
+            var i = start
+            while i < end {
+                let b = base[i]
+                if b == 44 {  // ,
+                    starts.append(fieldStart)
+                    ends.append(i)
+                    fieldStart = i + 1
+                } else if b == 34 || b == 13 {  // a quote or a bare CR: the careful path
+                    return false
+                }
+                i += 1
+            }
+            starts.append(fieldStart)
+            ends.append(end)
+            return starts.count <= Self.maxFields
+        }
+        guard plain else { return slowRow(body) }
+        pos = lineEnd < buffer.count ? lineEnd + 1 : lineEnd
+        let recordLine = line
+        line += 1
+        return buffer.withUnsafeBufferPointer { all in
+            starts.withUnsafeBufferPointer { s in
+                ends.withUnsafeBufferPointer { e in
+                    body(CSVRow(line: recordLine, problem: nil, base: all.baseAddress!, starts: s, ends: e))
+                }
+            }
+        }
+    }
+
+    /// Makes sure the current line is whole in the buffer; returns the index of its LF (or the end of
+    /// the data when the file ends without one). nil when nothing is left, or the line is over
+    /// ``maxRecordBytes`` (``next()`` then cuts it off and reports it in bounded memory).
+    mutating func completeLine() -> Int? {
+        var from = pos
+        while true {
+            let found: Int? = buffer.withUnsafeBufferPointer { all in
+                guard from < all.count, let base = all.baseAddress,
+                      let hit = memchr(base + from, 10, all.count - from) else { return nil }
+                return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            }
+            if let found { return found - pos > Self.maxRecordBytes ? nil : found }
+            if done { return pos < buffer.count && buffer.count - pos <= Self.maxRecordBytes ? buffer.count : nil }
+            if buffer.count - pos > Self.maxRecordBytes { return nil }
+            if pos > 0 {
+                buffer.removeSubrange(0..<pos)
+                pos = 0
+            }
+            from = buffer.count
+            if source.read(into: &buffer, max: 1 << 20) == 0 { done = true }
+        }
+    }
+
+    private mutating func slowRow<T>(_ body: (CSVRow) -> T) -> T? {
+        guard let record = next() else { return nil }
+        scratch.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        for field in record.fields {
+            starts.append(scratch.count)
+            scratch.append(contentsOf: field.utf8)
+            ends.append(scratch.count)
+        }
+        scratch.append(0)  // never empty: every view has a base address
+        return scratch.withUnsafeBufferPointer { all in
+            starts.withUnsafeBufferPointer { s in
+                ends.withUnsafeBufferPointer { e in
+                    body(CSVRow(line: record.line, problem: record.problem, base: all.baseAddress!, starts: s, ends: e))
+                }
+            }
+        }
+    }
+}
+
+/// One CSV record's fields as bytes borrowed from the reader (see ``CSVReader/nextRow(_:)``).
+package struct CSVRow {
+    package let line: Int
+    /// Bad quoting or an over-long record (see ``CSVRecord/problem``).
+    package let problem: String?
+    let base: UnsafePointer<UInt8>
+    let starts: UnsafeBufferPointer<Int>
+    let ends: UnsafeBufferPointer<Int>
+
+    package var count: Int { starts.count }
+    package subscript(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + starts[i], count: ends[i] - starts[i])
+    }
+    /// Every field empty or spaces and tabs only.
+    package var isBlank: Bool {
+        for i in 0..<count {
+            for b in self[i] where b != 32 && b != 9 { return false }
+        }
+        return true
     }
 }

@@ -201,27 +201,29 @@ package struct DeclarationFileCheck {
                               message: "缺少列 \(field.rawValue)（\(field.chinese)）：请在表头加上该列 / Missing column \(field.rawValue): add it to the header"))
         }
         let count = header.fields.count
+        let employerColumn = columns[.employerID], periodColumn = columns[.period], personColumn = columns[.personID]
+        let nameColumn = columns[.name], baseColumn = columns[.wageBase], changeColumn = columns[.change]
         var pendingBlank: [Int] = []
-        while let record = reader.next() {
-            if record.isBlank && record.problem == nil { pendingBlank.append(record.line); continue }
+        while reader.nextRow({ record in
+            if record.problem == nil && record.isBlank { pendingBlank.append(record.line); return }
             for line in pendingBlank {
                 check.add(Finding(code: .csvRow, line: line, message: "空行：请删除文件中间的空行 / Blank line in the middle of the file: delete it"))
             }
             pendingBlank.removeAll()
             if let problem = record.problem {
                 check.add(Finding(code: .csvRow, line: record.line, message: problem))
-                continue
+                return
             }
-            guard record.fields.count == count else {
-                check.add(Finding(code: .csvRow, line: record.line, value: "\(record.fields.count)",
-                                  message: "本行有 \(record.fields.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.fields.count) fields but the header has \(count): quote fields that contain commas"))
-                continue
+            guard record.count == count else {
+                check.add(Finding(code: .csvRow, line: record.line, value: "\(record.count)",
+                                  message: "本行有 \(record.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.count) fields but the header has \(count): quote fields that contain commas"))
+                return
             }
-            func value(_ f: DeclarationField) -> Substring? { columns[f].map { Substring(record.fields[$0]) } }
-            check.row(DeclarationRow(line: record.line, employerID: value(.employerID), period: value(.period),
-                                     personID: value(.personID), name: value(.name), wageBase: value(.wageBase),
-                                     change: value(.change)))
-        }
+            check.row(bytes: RowBytes(line: record.line, employerID: employerColumn.map { record[$0] },
+                                      period: periodColumn.map { record[$0] }, personID: personColumn.map { record[$0] },
+                                      name: nameColumn.map { record[$0] }, wageBase: baseColumn.map { record[$0] },
+                                      change: changeColumn.map { record[$0] }))
+        }) != nil {}
         return count
     }
 
