@@ -94,9 +94,11 @@ extension Levy {
         try recover()
         try intakeBankReturns(now: now)
         try intakeDeclarations(now: now)
-        try collect(now: now)
-        try writeDailyReports(now: now)
-        try writeMetrics(now: now)
+        try StageClock.measure(.outputs) {
+            try collect(now: now)
+            try writeDailyReports(now: now)
+            try writeMetrics(now: now)
+        }
     }
 }
 

@@ -73,7 +73,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n").utf8)) } }
+        StageClock.enabled = stats
+        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8)) } }
         let root = Root(path: options.root)
         try failing {
             let loaded = try RulesLoader.load(from: root.rules)
@@ -243,7 +244,8 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n").utf8)) } }
+        StageClock.enabled = stats
+        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8)) } }
         let root = Root(path: options.root)
         let rejected: Bool = try failing {
             let loaded = try RulesLoader.load(from: root.rules)
@@ -287,9 +289,9 @@ struct Check: ParsableCommand {
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
             guard fd >= 0 else { throw LevyError("\(path): cannot open (\(String(cString: strerror(errno))))") }
             defer { close(fd) }
-            let scanned = try scanFile(fd: fd)
+            let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
             sha = scanned.sha256
-            outcome = try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer)
+            outcome = try StageClock.measure(.parse) { try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) }
             findings = outcome!.check.findings
         }
         let accepted = !findings.hasErrors

@@ -94,7 +94,7 @@ extension Levy {
         }
 
         logger.info("declaration file taken", metadata: ["employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "bytes": "\(st.st_size)"])
-        let scanned = try scanFile(fd: fd)
+        let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
         if let earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder) {
             var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
             check.add(Finding(code: .fileDuplicate, value: earlier.name,
@@ -106,13 +106,17 @@ extension Levy {
         var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
                                              spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
         fileCheck.showsProgress = showsProgress
-        let outcome = try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
+        let outcome = try StageClock.measure(.parse) {
+            try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
+        }
         if outcome.isAccepted {
-            try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)
+            try StageClock.measure(.outputs) {
+                try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)
+            }
         } else {
-            try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: outcome.check, encoding: outcome.encoding,
+            try StageClock.measure(.outputs) { try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: outcome.check, encoding: outcome.encoding,
                        fd: outcome.format == .csv && outcome.csvColumns > 0 ? fd : -1, columns: outcome.csvColumns,
-                       earlier: nil, now: now)
+                       earlier: nil, now: now) }
         }
     }
 
@@ -184,7 +188,7 @@ extension Levy {
         }
         change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
-        try ledger.apply(change)
+        try StageClock.measure(.ledger) { try ledger.apply(change) }
         try flushOutputs()
         try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
         logger.info("declaration accepted", metadata: [

@@ -49,6 +49,10 @@ package final class PersonSorter: PersonLog {
     }
 
     private func spill() {
+        StageClock.measure(.sort) { spillRun() }
+    }
+
+    private func spillRun() {
         buffer.sort(by: DeclaredPerson.precedes)
         guard failure == nil else { buffer.removeAll(keepingCapacity: true); return }
         do {
@@ -87,7 +91,7 @@ package final class PersonSorter: PersonLog {
     /// A reader of every person in roster order. Errors reading a run are kept in ``failure``.
     package func sortedReader() -> () -> DeclaredPerson? {
         if !sortedTail {
-            buffer.sort(by: DeclaredPerson.precedes)
+            StageClock.measure(.sort) { buffer.sort(by: DeclaredPerson.precedes) }
             sortedTail = true
         }
         var sources: [RunReader] = runs.map { RunReader(fd: $0.fd, count: $0.count, owner: self) }
