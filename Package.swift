@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "LevyDomainTests", dependencies: ["LevyDomain"], swiftSettings: settings),
         .testTarget(name: "LevyPipelineTests", dependencies: [
             "LevyPipeline", "LevyDomain", "LevyXML", "LevyLedger",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ], resources: [.copy("Fixtures")], swiftSettings: settings),
     ]
 )
