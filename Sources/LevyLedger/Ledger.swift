@@ -205,6 +205,10 @@ package struct LedgerChange: Sendable {
     package var cutDone: String?
     /// Amounts added to named counters (metrics), in the same transaction.
     package var counters: [String: Int64] = [:]
+    /// Commit without fsync: survives a crash of levy (the WAL is in the kernel's cache) but not of the
+    /// machine until the next ``Ledger/barrier()``. Declarations of a batch use it; their inputs stay in
+    /// the inbox until the barrier, so a power loss can only make levy process them again.
+    package var deferSync = false
 
     package init() {}
 }
@@ -230,6 +234,10 @@ package protocol Ledger: Sendable {
     func markArchived(sha256: String, folder: String) throws
     func pendingOutputs() throws -> [PendingOutput]
     func markWritten(paths: [String]) throws
+    /// Makes every earlier commit durable (commits with ``LedgerChange/deferSync`` are not fsynced alone).
+    func barrier() throws
+    /// After a batch's outputs are durable and its inputs archived: one transaction marks them all.
+    func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws
     func outputExists(path: String) throws -> Bool
 
     func declaration(id: String) throws -> DeclarationRecord?

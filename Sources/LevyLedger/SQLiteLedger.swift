@@ -107,6 +107,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     // MARK: Mutations
 
     package func apply(_ change: LedgerChange) throws {
+        if change.deferSync { try queue.inDatabase { try $0.execute(sql: "PRAGMA synchronous=NORMAL") } }
+        defer { if change.deferSync { try? queue.inDatabase { try $0.execute(sql: "PRAGMA synchronous=FULL") } } }
         try queue.write { db in
             if let f = change.file {
                 try db.execute(sql: """
@@ -193,6 +195,26 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         try queue.write { db in
             try db.execute(sql: "UPDATE files SET archived = 1 WHERE sha256 = ? AND folder = ? AND archived = 0",
                            arguments: [sha256, folder])
+        }
+    }
+
+    package func barrier() throws {
+        // A commit in FULL mode fsyncs the WAL, and with it every frame written before it.
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO counters (name, value) VALUES ('durability_barriers', 1)
+                ON CONFLICT(name) DO UPDATE SET value = value + 1
+                """)
+        }
+    }
+
+    package func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws {
+        guard !written.isEmpty || !archived.isEmpty else { return }
+        try queue.write { db in
+            let output = try db.cachedStatement(sql: "UPDATE outputs SET written = 1, content = NULL WHERE path = ?")
+            for p in written { try output.execute(arguments: [p]) }
+            let file = try db.cachedStatement(sql: "UPDATE files SET archived = 1 WHERE sha256 = ? AND folder = ? AND archived = 0")
+            for a in archived { try file.execute(arguments: [a.sha256, a.folder]) }
         }
     }
 
@@ -344,10 +366,12 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 }
             } else {
                 let statement = try db.cachedStatement(sql: """
-                    SELECT d.employer_id FROM insured i JOIN declarations d ON d.no = i.decl_no
+                    SELECT d.employer_id FROM insured i CROSS JOIN declarations d ON d.no = i.decl_no
                     WHERE i.person_key = ? AND d.period = ? AND d.employer_id != ?
                       AND d.state IN (\(Self.currentStates)) LIMIT 1
                     """)
+                // CROSS JOIN keeps `insured` outside: a seek by person, not a scan of the period's declarations
+                // (which made each probe cost O(employers) and a day of small files quadratic).
                 elsewhere = { key in try String.fetchOne(statement, arguments: [key, period, employer]) }
             }
             return try body(RosterReaders(previous: previousReader, insuredElsewhere: elsewhere))

@@ -17,6 +17,10 @@ package final class Levy {
     package var showsProgress = false
     /// When the file in hand was opened (for the processing-latency metric).
     var fileStarted = DispatchTime.now()
+    /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
+    var batch = DurabilityBatch()
+    /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
+    package var batchSize = 256
 
     package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
@@ -69,6 +73,8 @@ extension Levy {
 
     /// Finishes what a crash left half-done: outputs not yet written, inputs not yet archived, temp files.
     package func recover() throws {
+        // Commits a crash left unsynced become durable before any input they name leaves the inbox.
+        try ledger.barrier()
         DurableFile.removeLeftoverTemps(under: root.path("Outbox"))
         DurableFile.removeLeftoverTemps(under: root.path(".levy/archive"))
         try flushOutputs()
@@ -128,5 +134,58 @@ package final class RootLock {
     deinit {
         flock(fd, LOCK_UN)
         close(fd)
+    }
+}
+
+/// What a batch of accepted declarations left to make durable: outputs written without fsync, inputs
+/// still in the inbox. See docs/DESIGN.md, "Batched durability".
+struct DurabilityBatch {
+    var written: [String] = []
+    var files: [String] = []
+    var dirs: Set<String> = []
+    var archives: [(from: String, to: String, sha256: String, folder: String)] = []
+    var archiveTargets: Set<String> = []
+    var isEmpty: Bool { written.isEmpty && archives.isEmpty }
+}
+
+extension Levy {
+    /// Writes a committed change's outputs without fsync and queues its input's archive move.
+    func deferOutputs(_ outputs: [PendingOutput], archive: (inboxRel: String, archiveRel: String, sha256: String, folder: String)) throws {
+        for output in outputs {
+            let path = root.path(output.path)
+            try DurableFile.write(output.content, to: path, sync: false)
+            batch.written.append(output.path)
+            batch.files.append(path)
+            batch.dirs.insert((path as NSString).deletingLastPathComponent)
+        }
+        batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
+        batch.archiveTargets.insert(archive.archiveRel)
+        if batch.archives.count >= batchSize { try finishBatch() }
+    }
+
+    /// Makes a batch durable, in the order that never loses a file: the ledger's commits (fsync of the
+    /// WAL), then the outputs and their folders, then the inputs leave the inbox, then one commit says so.
+    package func finishBatch() throws {
+        guard !batch.isEmpty else { return }
+        try StageClock.measure(.ledger) { try ledger.barrier() }
+        for file in batch.files { DurableFile.syncFile(file) }
+        for dir in batch.dirs { DurableFile.syncDirectory(dir) }
+        var moved = Set<String>()
+        for a in batch.archives {
+            var st = stat()
+            guard lstat(a.from, &st) == 0 else { continue }
+            let dir = (a.to as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            guard rename(a.from, a.to) == 0 else {
+                throw LevyError("cannot move \(a.from) to \(a.to): \(String(cString: strerror(errno))) — both must be on one file system")
+            }
+            moved.insert(dir)
+            moved.insert((a.from as NSString).deletingLastPathComponent)
+        }
+        for dir in moved { DurableFile.syncDirectory(dir) }
+        try StageClock.measure(.ledger) {
+            try ledger.finishBatch(written: batch.written, archived: batch.archives.map { ($0.sha256, $0.folder) })
+        }
+        batch = DurabilityBatch()
     }
 }

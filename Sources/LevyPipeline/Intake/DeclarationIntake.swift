@@ -59,6 +59,7 @@ extension Levy {
                 try intakeDeclaration(entry, now: now)
             }
         }
+        try finishBatch()
     }
 
     func intakeDeclaration(_ entry: InboxEntry, now: AgencyTime) throws {
@@ -128,7 +129,9 @@ extension Levy {
         let base = ".levy/archive/\(day)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/"
         let plain = base + safeFileName(entry.name)
         var st = stat()
-        if lstat(root.path(plain), &st) != 0 && safeFileName(entry.name) == entry.name { return plain }
+        if lstat(root.path(plain), &st) != 0 && safeFileName(entry.name) == entry.name && !batch.archiveTargets.contains(plain) {
+            return plain
+        }
         return base + String(sha256.prefix(12)) + "-" + safeFileName(entry.name)
     }
 
@@ -188,9 +191,9 @@ extension Levy {
         }
         change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
+        change.deferSync = true
         try StageClock.measure(.ledger) { try ledger.apply(change) }
-        try flushOutputs()
-        try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
+        try deferOutputs(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
         logger.info("declaration accepted", metadata: [
             "outcome": "accepted", "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
             "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection)",

@@ -4,7 +4,9 @@ import Crypto
 /// Writes and moves files so that readers never see half a file and a crash never loses one.
 package enum DurableFile {
     /// Writes temp (same folder) → fsync → rename → fsync(folder). Mode 0640.
-    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640) throws {
+    /// `sync: false` leaves both fsyncs to the caller's batch (``Levy/finishBatch()``): the rename
+    /// still makes the file appear whole or not at all.
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, sync: Bool = true) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let name = (path as NSString).lastPathComponent
@@ -20,7 +22,7 @@ package enum DurableFile {
                 offset += n
             }
         }
-        if ok { ok = fsync(fd) == 0 }
+        if ok && sync { ok = fsync(fd) == 0 }
         fchmod(fd, mode)
         close(fd)
         guard ok else {
@@ -31,7 +33,13 @@ package enum DurableFile {
             unlink(temp)
             throw LevyError("cannot rename into \(path): \(String(cString: strerror(errno)))")
         }
-        syncDirectory(dir)
+        if sync { syncDirectory(dir) }
+    }
+
+    /// fsync of a file already written (a batch's outputs).
+    package static func syncFile(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
     }
 
     /// Moves a file (never following a symlink) and makes both folders durable.
