@@ -111,18 +111,18 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         defer { if change.deferSync { try? queue.inDatabase { try $0.execute(sql: "PRAGMA synchronous=FULL") } } }
         try queue.write { db in
             if let f = change.file {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO files (sha256, folder, name, received_at, received_date, outcome, employer_id, period,
                       declaration_id, report_path, inbox_path, archive_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-                    """, arguments: [f.sha256, f.folder, f.name, f.receivedAt, f.receivedDate, f.outcome.rawValue, f.employerID,
+                    """).execute(arguments: [f.sha256, f.folder, f.name, f.receivedAt, f.receivedDate, f.outcome.rawValue, f.employerID,
                                      f.period, f.declarationID, f.reportPath, f.inboxPath, f.archivePath])
             }
             if let (d, roster) = change.newDeclaration {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO declarations (id, employer_id, period, seq, state, headcount, total_base_fen, employer_fen,
                       employee_fen, total_fen, contributions, collection, due, due_date, received_at, supersedes)
                     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                    """, arguments: [d.id, d.employerID, d.period, d.seq, d.state.rawValue, d.headcount, d.totalBaseFen,
+                    """).execute(arguments: [d.id, d.employerID, d.period, d.seq, d.state.rawValue, d.headcount, d.totalBaseFen,
                                      d.employerFen, d.employeeFen, d.totalFen, d.contributionsJSON, d.collection, d.due,
                                      d.dueDate, d.receivedAt, d.supersedes])
                 var writer = try RosterBlockWriter(db, declaration: db.lastInsertedRowID)
@@ -130,10 +130,10 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 try writer.finish()
             }
             for d in change.declarationUpdates {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE declarations SET state = ?, collection = ?, paid_fen = ?, late_fee_fen = ?, paid_at = ?, channel = ?,
                       debit_date = ?, debit_msg_id = ?, fail_reason = ? WHERE id = ?
-                    """, arguments: [d.state.rawValue, d.collection, d.paidFen, d.lateFeeFen, d.paidAt, d.channel, d.debitDate,
+                    """).execute(arguments: [d.state.rawValue, d.collection, d.paidFen, d.lateFeeFen, d.paidAt, d.channel, d.debitDate,
                                      d.debitMsgID, d.failReason, d.id])
             }
             if let m = change.debitMessage {
@@ -153,10 +153,10 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                                arguments: [o.path, Data(o.content)])
             }
             if let day = change.cutDone {
-                try db.execute(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)", arguments: [day])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)").execute(arguments: [day])
             }
             for e in change.events {
-                try db.execute(sql: "INSERT INTO events (text) VALUES (?)", arguments: [e])
+                try db.cachedStatement(sql: "INSERT INTO events (text) VALUES (?)").execute(arguments: [e])
             }
             for (name, value) in change.counters.sorted(by: { $0.key < $1.key }) {
                 try db.execute(sql: "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
@@ -222,7 +222,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         guard !paths.isEmpty else { return }
         try queue.write { db in
             for p in paths {
-                try db.execute(sql: "UPDATE outputs SET written = 1, content = NULL WHERE path = ?", arguments: [p])
+                try db.cachedStatement(sql: "UPDATE outputs SET written = 1, content = NULL WHERE path = ?").execute(arguments: [p])
             }
         }
     }
@@ -238,9 +238,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func file(sha256: String, folder: String) throws -> FileRecord? {
         try queue.read { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM files WHERE sha256 = ? AND folder = ? AND outcome IN ('accepted','rejected','applied') LIMIT 1
-                """, arguments: [sha256, folder]).map(Self.fileRecord)
+                """), arguments: [sha256, folder]).map(Self.fileRecord)
         }
     }
 
@@ -250,7 +250,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func files(receivedDate: String) throws -> [FileRecord] {
         try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM files WHERE received_date = ? ORDER BY id", arguments: [receivedDate])
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM files WHERE received_date = ? ORDER BY id"), arguments: [receivedDate])
                 .map(Self.fileRecord)
         }
     }
@@ -265,7 +265,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func outputExists(path: String) throws -> Bool {
-        try queue.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM outputs WHERE path = ?", arguments: [path]) ?? false }
+        try queue.read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM outputs WHERE path = ?"), arguments: [path]) ?? false }
     }
 
     static func declarationRecord(_ row: Row) -> DeclarationRecord {
@@ -289,16 +289,16 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func declaration(id: String) throws -> DeclarationRecord? {
         try queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM declarations WHERE id = ?", arguments: [id]).map(Self.declarationRecord)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM declarations WHERE id = ?"), arguments: [id]).map(Self.declarationRecord)
         }
     }
 
     package func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord? {
         try queue.read { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM declarations WHERE employer_id = ? AND period = ? AND state IN (\(Self.currentStates))
                 ORDER BY seq DESC LIMIT 1
-                """, arguments: [employer, period]).map(Self.declarationRecord)
+                """), arguments: [employer, period]).map(Self.declarationRecord)
         }
     }
 
@@ -323,10 +323,10 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func previousDeclaration(employer: String, before period: String) throws -> Int64? {
         try queue.read { db in
-            try Int64.fetchOne(db, sql: """
+            try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT no FROM declarations WHERE employer_id = ? AND period < ? AND state IN (\(Self.currentStates))
                 ORDER BY period DESC, seq DESC LIMIT 1
-                """, arguments: [employer, period])
+                """), arguments: [employer, period])
         }
     }
 
@@ -390,7 +390,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     static func message(_ db: Database, msgID: String) throws -> DebitMessage? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM debit_messages WHERE msg_id = ?", arguments: [msgID]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM debit_messages WHERE msg_id = ?"), arguments: [msgID]) else { return nil }
         let txs = try Row.fetchAll(db, sql: "SELECT * FROM debit_transactions WHERE msg_id = ? ORDER BY declaration_id",
                                    arguments: [msgID]).map {
             DebitTransaction(declarationID: $0["declaration_id"], amountFen: $0["amount_fen"], status: $0["status"], reason: $0["reason"])
@@ -426,7 +426,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func cutDone(collectionDate: String) throws -> Bool {
         try queue.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM cuts WHERE collection_date = ?", arguments: [collectionDate]) ?? false
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM cuts WHERE collection_date = ?"), arguments: [collectionDate]) ?? false
         }
     }
 

@@ -175,7 +175,7 @@ extension Levy {
             var st = stat()
             guard lstat(a.from, &st) == 0 else { continue }
             let dir = (a.to as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Folders.ensure(dir)
             guard rename(a.from, a.to) == 0 else {
                 throw LevyError("cannot move \(a.from) to \(a.to): \(String(cString: strerror(errno))) — both must be on one file system")
             }

@@ -8,10 +8,15 @@ package enum DurableFile {
     /// still makes the file appear whole or not at all.
     package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, sync: Bool = true) throws {
         let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Folders.ensure(dir)
         let name = (path as NSString).lastPathComponent
         let temp = dir + "/." + name + ".\(getpid()).tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        var fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        if fd < 0 && errno == ENOENT {  // the folder was removed while levy ran: make it again
+            Folders.forget(dir)
+            try Folders.ensure(dir)
+            fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        }
         guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno))) — check the folder's permissions and free space") }
         var ok = true
         bytes.withUnsafeBytes { raw in
@@ -45,7 +50,7 @@ package enum DurableFile {
     /// Moves a file (never following a symlink) and makes both folders durable.
     package static func move(_ from: String, to: String) throws {
         let dir = (to as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Folders.ensure(dir)
         guard rename(from, to) == 0 else {
             throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system")
         }
@@ -80,4 +85,34 @@ package func safeFileName(_ name: String) -> String {
     if s.isEmpty { s = "_" }
     if s.utf8.count > 120 { s = String(s.prefix(60)) }
     return s
+}
+
+/// Creates folders (and their parents) as `mkdir -p` does, remembering the ones known to exist:
+/// a day of small files writes thousands of outputs into a few hundred folders, and Foundation's
+/// `createDirectory(withIntermediateDirectories:)` looked at every path component each time.
+package enum Folders {
+    nonisolated(unsafe) private static var known = Set<String>()
+    private static let lock = NSLock()
+
+    package static func ensure(_ dir: String, mode: mode_t = 0o750) throws {
+        if lock.withLock({ known.contains(dir) }) { return }
+        if mkdir(dir, mode) != 0 && errno != EEXIST {
+            guard errno == ENOENT else {
+                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions")
+            }
+            let parent = (dir as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != dir else { throw LevyError("cannot create folder \(dir)") }
+            try ensure(parent, mode: mode)
+            if mkdir(dir, mode) != 0 && errno != EEXIST {
+                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions")
+            }
+        }
+        var st = stat()
+        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw LevyError("\(dir) exists and is not a folder") }
+        lock.withLock { _ = known.insert(dir) }
+    }
+
+    package static func forget(_ dir: String) {
+        lock.withLock { _ = known.remove(dir) }
+    }
 }

@@ -11,7 +11,7 @@ package final class DurableWriter {
     package init(path: String, mode: mode_t = 0o640) throws {
         self.path = path
         let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Folders.ensure(dir)
         temp = dir + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno)))") }

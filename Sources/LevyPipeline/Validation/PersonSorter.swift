@@ -80,7 +80,7 @@ package final class PersonSorter: PersonLog {
 
     /// An open file with no name: created, then unlinked at once.
     static func anonymousFile(in directory: String) throws -> Int32 {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Folders.ensure(directory)
         var template = Array((directory + "/persons-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw LevyError("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))") }
