@@ -3,6 +3,11 @@
 CSV declaration (csv module + sqlite3), used as the peer in levy's benchmark.
 
     python3 Benchmarks/peers/levy_peer.py FILE.csv [--db /tmp/peer.sqlite] [--risk-class 1]
+    python3 Benchmarks/peers/levy_peer.py --root ROOT     # every Inbox/declarations/<employer>/*.csv of a root
+
+With --root each file is checked, its roster committed (sqlite3, one transaction per file), a receipt
+written durably (temp, fsync, rename) and the file moved to an archive folder: what levy does per
+file, done the plain way.
 
 Prints rows, errors, headcount and totals in fen (the benchmark runner compares them with levy's receipt).
 """
@@ -37,7 +42,76 @@ def fen(text):
         return None
     return int(whole) * 100 + int((frac + "00")[:2])
 
+def check_file(path, today, rates):
+    """Rows, errors, headcount, total base, per-insurance totals and the roster batch of one file."""
+    totals = {k: [0, 0] for k in rates}
+    seen, errors, rows, headcount, total_base = set(), 0, 0, 0, 0
+    batch = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            rows += 1
+            pid = row["person_id"]
+            ok = valid_id(pid, today)
+            base = fen(row["wage_base"]) if row["change"] != "R" else 0
+            if not ok or base is None or pid in seen:
+                errors += 1
+                continue
+            seen.add(pid)
+            if row["change"] != "R":
+                if base < FLOOR:
+                    errors += 1
+                    continue
+                base = min(base, CEIL)
+                headcount += 1
+                total_base += base
+                for k, ((en, ed), (pn, pd)) in rates.items():
+                    totals[k][0] += half_up(base * en, ed)
+                    totals[k][1] += half_up(base * pn, pd)
+            batch.append((pid, base, row["change"]))
+    return rows, errors, headcount, total_base, totals, batch
+
+def run_root(root, risk_class):
+    import json
+    db_path = os.path.join(root, "peer.sqlite")
+    if os.path.exists(db_path):
+        os.remove(db_path)
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE roster (file TEXT, person_id TEXT, base_fen INTEGER, change TEXT, PRIMARY KEY(file, person_id))")
+    db.execute("CREATE TABLE declarations (file TEXT PRIMARY KEY, headcount INTEGER, total_fen INTEGER)")
+    today = datetime.date(2026, 11, 22)
+    with open(os.path.join(root, "Rules", "employers.csv"), encoding="utf-8") as f:
+        risk = {r["employer_id"]: int(r["risk_class"]) for r in csv.DictReader(f)}
+    inbox = os.path.join(root, "Inbox", "declarations")
+    files, grand = 0, 0
+    for employer in sorted(os.listdir(inbox)):
+        for name in sorted(os.listdir(os.path.join(inbox, employer))):
+            path = os.path.join(inbox, employer, name)
+            rates = dict(RATES, work_injury=(INJURY[risk.get(employer, risk_class)], (0, 1)))
+            rows, errors, headcount, total_base, totals, batch = check_file(path, today, rates)
+            total = sum(a + b for a, b in totals.values())
+            key = employer + "/" + name
+            db.executemany("INSERT INTO roster VALUES (?,?,?,?)", [(key,) + b for b in batch])
+            db.execute("INSERT INTO declarations VALUES (?,?,?)", (key, headcount, total))
+            db.commit()
+            out_dir = os.path.join(root, "Outbox", "receipts", employer)
+            os.makedirs(out_dir, exist_ok=True)
+            receipt = os.path.join(out_dir, name + ".json")
+            with open(receipt + ".tmp", "w") as f:
+                json.dump({"file": name, "headcount": headcount, "total_fen": total, "errors": errors}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(receipt + ".tmp", receipt)
+            archive = os.path.join(root, "archive", employer)
+            os.makedirs(archive, exist_ok=True)
+            os.rename(path, os.path.join(archive, name))
+            files += 1
+            grand += total
+    print(f"files={files} total_fen={grand}")
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--root":
+        run_root(sys.argv[2], 1)
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--db", default="/tmp/levy-peer.sqlite")
