@@ -1,4 +1,5 @@
 import CLibXML2
+import Glibc
 import LevyDomain
 
 /// A compiled XSD, loaded once and shared by every document of a run.
@@ -107,15 +108,36 @@ package enum DeclarationXMLReader {
             validation = ctxt
         }
 
-        var stack: [String] = []
+        // Names are compared as libxml2's interned pointers (a string compare only for a name it did not
+        // intern), text is kept as bytes, and a person's fields go to the check as bytes: no `String`
+        // per node (the reader made three per element before, and most of the time went there).
+        let tags: [(name: String, pointer: UnsafePointer<xmlChar>?, tag: Tag)] = Tag.named.map {
+            ($0.name, xmlTextReaderConstString(reader, $0.name), $0.tag)
+        }
+        let ourNamespace = xmlTextReaderConstString(reader, namespace)
+        func tag(_ p: UnsafePointer<xmlChar>?) -> Tag {
+            guard let p else { return .other }
+            for t in tags where t.pointer == p { return t.tag }
+            for t in tags where strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), t.name) == 0 { return t.tag }
+            return .other
+        }
+        func isOurs(_ p: UnsafePointer<xmlChar>?) -> Bool {
+            guard let p else { return false }
+            return p == ourNamespace || strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), namespace) == 0
+        }
+        func append(_ p: UnsafePointer<xmlChar>?, to bytes: inout [UInt8]) {
+            guard let p, bytes.count < maxText else { return }
+            let n = min(strlen(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self)), maxText - bytes.count)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        }
+
+        var stack: [Tag] = []
         var personCount = 0
-        var text = ""
-        var row: DeclarationRow?
-        var rowPath = ""
+        var text: [UInt8] = []
+        text.reserveCapacity(maxText)
+        var person = PersonFields()
         var elementLine = 0
         var status: Int32 = 1
-
-        func string(_ p: UnsafePointer<xmlChar>?) -> String { p.map { String(cString: $0) } ?? "" }
 
         while true {
             status = xmlTextReaderRead(reader)
@@ -123,51 +145,50 @@ package enum DeclarationXMLReader {
             let type = xmlTextReaderNodeType(reader)
             switch type {
             case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-                let name = string(xmlTextReaderConstLocalName(reader))
-                let ours = string(xmlTextReaderConstNamespaceUri(reader)) == namespace
+                let name = tag(xmlTextReaderConstLocalName(reader))
                 let empty = xmlTextReaderIsEmptyElement(reader) == 1
                 let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
                 elementLine = line
-                text = ""
-                let depth = stack.count
-                if ours && depth == 2 && name == "Person" && stack == ["Declaration", "Persons"] {
+                text.removeAll(keepingCapacity: true)
+                if name == .person && stack.count == 2 && stack[0] == .declaration && stack[1] == .persons
+                    && isOurs(xmlTextReaderConstNamespaceUri(reader)) {
                     personCount += 1
-                    rowPath = "/Declaration/Persons/Person[\(personCount)]"
-                    var r = DeclarationRow(line: line, path: rowPath)
+                    person.start(line: line, ordinal: personCount)
                     if xmlTextReaderMoveToAttribute(reader, "change") == 1 {
-                        r.change = Substring(string(xmlTextReaderConstValue(reader)).prefix(maxText))
+                        var value: [UInt8] = []
+                        append(xmlTextReaderConstValue(reader), to: &value)
+                        person.set(.change, value)
                         _ = xmlTextReaderMoveToElement(reader)
                     }
-                    row = r
-                    if empty { finishRow(&row, into: &check); progress?(personCount) }
+                    if empty { person.finish(into: &check); progress?(personCount) }
                 }
                 if !empty { stack.append(name) }
             case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue),
                  Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue), Int32(XML_READER_TYPE_WHITESPACE.rawValue):
-                if text.utf8.count < maxText { text += string(xmlTextReaderConstValue(reader)).prefix(maxText) }
+                append(xmlTextReaderConstValue(reader), to: &text)
             case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
                 guard let name = stack.popLast() else { break }
-                let value = Substring(text)
+                let atTop = stack.count == 1 && stack[0] == .declaration
                 switch (stack.count, name) {
-                case (1, "EmployerId") where stack == ["Declaration"]:
-                    check.employer(value, line: elementLine, path: "/Declaration/EmployerId")
-                case (1, "Period") where stack == ["Declaration"]:
-                    check.period(value, line: elementLine, path: "/Declaration/Period")
-                case (1, "Headcount") where stack == ["Declaration"]:
-                    totals.headcount = Int(String(value).trimmingSpaces)
+                case (1, .employerId) where atTop:
+                    check.employer(Substring(String(decoding: text, as: UTF8.self)), line: elementLine, path: "/Declaration/EmployerId")
+                case (1, .period) where atTop:
+                    check.period(Substring(String(decoding: text, as: UTF8.self)), line: elementLine, path: "/Declaration/Period")
+                case (1, .headcount) where atTop:
+                    totals.headcount = Int(String(decoding: text, as: UTF8.self).trimmingSpaces)
                     totals.headcountLine = elementLine
-                case (1, "TotalWageBase") where stack == ["Declaration"]:
-                    if case .success(let fen) = Yuan.parse(value) { totals.totalWageBase = fen }
+                case (1, .totalWageBase) where atTop:
+                    if case .success(let fen) = text.withUnsafeBufferPointer({ Yuan.parse(bytes: $0) }) { totals.totalWageBase = fen }
                     totals.totalLine = elementLine
-                case (3, "Id") where row != nil: row?.personID = value
-                case (3, "Name") where row != nil: row?.name = value
-                case (3, "WageBase") where row != nil: row?.wageBase = value
-                case (2, "Person") where row != nil:
-                    finishRow(&row, into: &check)
+                case (3, .id) where person.open: person.set(.personID, text)
+                case (3, .name) where person.open: person.set(.name, text)
+                case (3, .wageBase) where person.open: person.set(.wageBase, text)
+                case (2, .person) where person.open:
+                    person.finish(into: &check)
                     progress?(personCount)
                 default: break
                 }
-                text = ""
+                text.removeAll(keepingCapacity: true)
             default:
                 break
             }
@@ -182,9 +203,49 @@ package enum DeclarationXMLReader {
         return (collector.issues, totals)
     }
 
-    private static func finishRow(_ row: inout DeclarationRow?, into check: inout DeclarationCheck) {
-        guard let r = row else { return }
-        check.row(r)
-        row = nil
+    /// The elements the reader acts on (by local name).
+    enum Tag: UInt8 {
+        case declaration, persons, person, employerId, period, headcount, totalWageBase, id, name, wageBase, other
+        static let named: [(name: String, tag: Tag)] = [
+            ("Declaration", .declaration), ("Persons", .persons), ("Person", .person), ("EmployerId", .employerId),
+            ("Period", .period), ("Headcount", .headcount), ("TotalWageBase", .totalWageBase), ("Id", .id),
+            ("Name", .name), ("WageBase", .wageBase),
+        ]
+    }
+
+    /// One `Person`'s fields as bytes in one buffer, handed to the check as ``RowBytes`` when it ends.
+    struct PersonFields {
+        enum Field: Int { case personID, name, wageBase, change }
+        private(set) var open = false
+        var line = 0
+        var ordinal = 0
+        var arena: [UInt8] = []
+        var ranges: [Range<Int>?] = [nil, nil, nil, nil]
+
+        mutating func start(line: Int, ordinal: Int) {
+            open = true
+            self.line = line
+            self.ordinal = ordinal
+            arena.removeAll(keepingCapacity: true)
+            ranges = [nil, nil, nil, nil]
+        }
+
+        mutating func set(_ field: Field, _ bytes: [UInt8]) {
+            let from = arena.count
+            arena.append(contentsOf: bytes)
+            ranges[field.rawValue] = from..<arena.count
+        }
+
+        mutating func finish(into check: inout DeclarationCheck) {
+            guard open else { return }
+            open = false
+            arena.append(0)  // never empty: every view has a base address
+            let (line, ordinal, ranges) = (line, ordinal, ranges)
+            arena.withUnsafeBufferPointer { all in
+                func view(_ f: Field) -> RowBytes.Field? { ranges[f.rawValue].map { UnsafeBufferPointer(rebasing: all[$0]) } }
+                check.row(bytes: RowBytes(line: line, xmlPerson: ordinal, personID: view(.personID), name: view(.name),
+                                          wageBase: view(.wageBase), change: view(.change)))
+            }
+        }
     }
 }

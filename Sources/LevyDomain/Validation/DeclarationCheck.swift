@@ -170,10 +170,6 @@ package struct DeclarationCheck {
     // MARK: Rows
 
     /// Checks one person's row and adds it to the roster and totals.
-    package mutating func row(_ row: DeclarationRow) {
-        row.withBytes { self.row(bytes: $0) }
-    }
-
     /// Checks one person's row, given as bytes borrowed for the call (see ``RowBytes``), and adds it
     /// to the roster and totals. Text is made only for what is reported.
     package mutating func row(bytes row: RowBytes) {

@@ -36,33 +36,6 @@ package enum RosterChange: UInt8, Sendable, Hashable, Codable {
     }
 }
 
-/// One person's row of a declaration, as read from CSV or XML, not yet checked.
-package struct DeclarationRow: Sendable {
-    /// 1-based line of the row (CSV record start; XML `Person` element).
-    package var line: Int
-    /// XML path of the `Person` element (`/Declaration/Persons/Person[3]`); nil for CSV.
-    package var path: String?
-    /// CSV only: the row's employer and period columns (nil when the column is absent or XML).
-    package var employerID: Substring?
-    package var period: Substring?
-    package var personID: Substring?
-    package var name: Substring?
-    package var wageBase: Substring?
-    package var change: Substring?
-
-    package init(line: Int, path: String? = nil, employerID: Substring? = nil, period: Substring? = nil,
-                 personID: Substring? = nil, name: Substring? = nil, wageBase: Substring? = nil, change: Substring? = nil) {
-        self.line = line
-        self.path = path
-        self.employerID = employerID
-        self.period = period
-        self.personID = personID
-        self.name = name
-        self.wageBase = wageBase
-        self.change = change
-    }
-}
-
 /// A declaration field: its English column name, Chinese header and XML element.
 package enum DeclarationField: String, Sendable, CaseIterable {
     case employerID = "employer_id"
@@ -110,7 +83,10 @@ package enum DeclarationField: String, Sendable, CaseIterable {
 package struct RowBytes {
     package typealias Field = UnsafeBufferPointer<UInt8>
     package var line: Int
-    package var path: String?
+    /// XML only: the position of the `Person` element (1-based), for the findings' paths.
+    package var xmlPerson: Int?
+    /// XML path of the `Person` element (`/Declaration/Persons/Person[3]`), made only for a finding; nil for CSV.
+    package var path: String? { xmlPerson.map { "/Declaration/Persons/Person[\($0)]" } }
     package var employerID: Field?
     package var period: Field?
     package var personID: Field?
@@ -118,10 +94,10 @@ package struct RowBytes {
     package var wageBase: Field?
     package var change: Field?
 
-    package init(line: Int, path: String? = nil, employerID: Field? = nil, period: Field? = nil, personID: Field? = nil,
+    package init(line: Int, xmlPerson: Int? = nil, employerID: Field? = nil, period: Field? = nil, personID: Field? = nil,
                  name: Field? = nil, wageBase: Field? = nil, change: Field? = nil) {
         self.line = line
-        self.path = path
+        self.xmlPerson = xmlPerson
         self.employerID = employerID
         self.period = period
         self.personID = personID
@@ -152,25 +128,4 @@ extension UnsafeBufferPointer<UInt8> {
 
     /// The bytes as text (invalid UTF-8 repaired), for findings.
     package var text: String { String(decoding: self, as: UTF8.self) }
-}
-
-extension DeclarationRow {
-    /// The row's fields packed into one buffer and handed over as ``RowBytes`` (XML and tests).
-    package func withBytes<T>(_ body: (RowBytes) -> T) -> T {
-        let fields = [employerID, period, personID, name, wageBase, change]
-        var arena: [UInt8] = []
-        var ranges: [Range<Int>?] = []
-        for field in fields {
-            guard let field else { ranges.append(nil); continue }
-            let start = arena.count
-            arena.append(contentsOf: field.utf8)
-            ranges.append(start..<arena.count)
-        }
-        arena.append(0)  // a non-empty buffer, so every view has a base address
-        return arena.withUnsafeBufferPointer { all in
-            func view(_ i: Int) -> RowBytes.Field? { ranges[i].map { UnsafeBufferPointer(rebasing: all[$0]) } }
-            return body(RowBytes(line: line, path: path, employerID: view(0), period: view(1), personID: view(2),
-                                 name: view(3), wageBase: view(4), change: view(5)))
-        }
-    }
 }
