@@ -291,7 +291,7 @@ struct Check: ParsableCommand {
             defer { close(fd) }
             let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
             sha = scanned.sha256
-            outcome = try StageClock.measure(.parse) { try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) }
+            outcome = try StageClock.measure(.parseAndCheck) { try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) }
             findings = outcome!.check.findings
         }
         let accepted = !findings.hasErrors

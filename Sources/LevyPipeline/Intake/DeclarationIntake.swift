@@ -107,7 +107,7 @@ extension Levy {
         var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
                                              spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
         fileCheck.showsProgress = showsProgress
-        let outcome = try StageClock.measure(.parse) {
+        let outcome = try StageClock.measure(.parseAndCheck) {
             try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
         }
         if outcome.isAccepted {
