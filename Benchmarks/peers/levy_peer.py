@@ -123,31 +123,7 @@ def main():
     db.execute("CREATE TABLE roster (person_id TEXT PRIMARY KEY, base_fen INTEGER, change TEXT)")
     today = datetime.date(2026, 11, 22)
     rates = dict(RATES, work_injury=(INJURY[a.risk_class], (0, 1)))
-    totals = {k: [0, 0] for k in rates}
-    seen, errors, rows, headcount, total_base = set(), 0, 0, 0, 0
-    batch = []
-    with open(a.file, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        for row in reader:
-            rows += 1
-            pid = row["person_id"]
-            ok = valid_id(pid, today)
-            base = fen(row["wage_base"]) if row["change"] != "R" else 0
-            if not ok or base is None or pid in seen:
-                errors += 1
-                continue
-            seen.add(pid)
-            if row["change"] != "R":
-                if base < FLOOR:
-                    errors += 1
-                    continue
-                base = min(base, CEIL)
-                headcount += 1
-                total_base += base
-                for k, ((en, ed), (pn, pd)) in rates.items():
-                    totals[k][0] += half_up(base * en, ed)
-                    totals[k][1] += half_up(base * pn, pd)
-            batch.append((pid, base, row["change"]))
+    rows, errors, headcount, total_base, totals, batch = check_file(a.file, today, rates)
     db.executemany("INSERT INTO roster VALUES (?,?,?)", batch)
     db.commit()
     employer = sum(v[0] for v in totals.values())

@@ -12,15 +12,8 @@ package enum Yuan {
 
     /// Parses a non-negative yuan amount with at most two decimals into fen.
     package static func parse(_ text: some StringProtocol) -> Result<Fen, Problem> {
-        var bytes = Substring(text).utf8[...]
-        while let f = bytes.first, f == 32 || f == 9 { bytes = bytes.dropFirst() }
-        while let l = bytes.last, l == 32 || l == 9 { bytes = bytes.dropLast() }
-        guard !bytes.isEmpty else { return .failure(.notANumber) }
-        if bytes.first == UInt8(ascii: "-") {
-            return parseUnsigned(bytes.dropFirst()).flatMap { _ in .failure(.negative) }
-        }
-        if bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
-        return parseUnsigned(bytes)
+        var text = String(text)
+        return text.withUTF8 { parse(bytes: $0) }
     }
 
     /// The same as ``parse(_:)`` on UTF-8 bytes (the CSV hot path).
