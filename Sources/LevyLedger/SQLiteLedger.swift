@@ -201,11 +201,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func markArchived(sha256: String, folder: String) throws {
-        try queue.write { db in
-            try db.execute(sql: "UPDATE files SET archived = 1 WHERE sha256 = ? AND folder = ? AND archived = 0",
-                           arguments: [sha256, folder])
-        }
+        try finishBatch(written: [], archived: [(sha256, folder)])
     }
+
 
     package func barrier() throws {
         // A commit in FULL mode fsyncs the WAL, and with it every frame written before it.
@@ -228,12 +226,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func markWritten(paths: [String]) throws {
-        guard !paths.isEmpty else { return }
-        try queue.write { db in
-            for p in paths {
-                try db.cachedStatement(sql: "UPDATE outputs SET written = 1, content = NULL WHERE path = ?").execute(arguments: [p])
-            }
-        }
+        try finishBatch(written: paths, archived: [])
     }
 
     // MARK: Queries
@@ -526,13 +519,11 @@ struct RosterBlockWriter {
 
 /// Reads `roster_blocks` rows back as entries, in key order.
 struct RosterBlockReader {
-    let blocks: FetchableCursor
+    let blocks: DatabaseValueCursor<Data>
     var current: [Int64] = []
     var index = 0
 
-    typealias FetchableCursor = DatabaseValueCursor<Data>
-
-    init(_ blocks: FetchableCursor) { self.blocks = blocks }
+    init(_ blocks: DatabaseValueCursor<Data>) { self.blocks = blocks }
 
     mutating func next() throws -> RosterEntry? {
         while index >= current.count {

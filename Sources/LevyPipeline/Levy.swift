@@ -137,11 +137,10 @@ package final class RootLock {
     }
 }
 
-/// What a batch of accepted declarations left to make durable: outputs written without fsync, inputs
-/// still in the inbox. See docs/DESIGN.md, "Batched durability".
+/// What a batch of accepted declarations left to make durable: folders of outputs not yet synced,
+/// inputs still in the inbox. See docs/DESIGN.md, "Batched durability".
 struct DurabilityBatch {
     var written: [String] = []
-    var files: [String] = []
     var dirs: Set<String> = []
     var archives: [(from: String, to: String, sha256: String, folder: String)] = []
     var archiveTargets: Set<String> = []
@@ -149,13 +148,13 @@ struct DurabilityBatch {
 }
 
 extension Levy {
-    /// Writes a committed change's outputs without fsync and queues its input's archive move.
+    /// Writes a committed change's outputs (each fsynced; their folders later, once) and queues its
+    /// input's archive move.
     func deferOutputs(_ outputs: [PendingOutput], archive: (inboxRel: String, archiveRel: String, sha256: String, folder: String)) throws {
         for output in outputs {
             let path = root.path(output.path)
-            try DurableFile.write(output.content, to: path, sync: false)
+            try DurableFile.write(output.content, to: path, syncFolder: false)
             batch.written.append(output.path)
-            batch.files.append(path)
             batch.dirs.insert((path as NSString).deletingLastPathComponent)
         }
         batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
@@ -164,25 +163,18 @@ extension Levy {
     }
 
     /// Makes a batch durable, in the order that never loses a file: the ledger's commits (fsync of the
-    /// WAL), then the outputs and their folders, then the inputs leave the inbox, then one commit says so.
+    /// WAL), then the outputs' folders, then the inputs leave the inbox, then one commit says so.
     package func finishBatch() throws {
         guard !batch.isEmpty else { return }
         try StageClock.measure(.ledger) { try ledger.barrier() }
-        for file in batch.files { DurableFile.syncFile(file) }
-        for dir in batch.dirs { DurableFile.syncDirectory(dir) }
+        batch.dirs.forEach(DurableFile.syncDirectory)
         var moved = Set<String>()
         for a in batch.archives {
             var st = stat()
             guard lstat(a.from, &st) == 0 else { continue }
-            let dir = (a.to as NSString).deletingLastPathComponent
-            try Folders.ensure(dir)
-            guard rename(a.from, a.to) == 0 else {
-                throw LevyError("cannot move \(a.from) to \(a.to): \(String(cString: strerror(errno))) — both must be on one file system")
-            }
-            moved.insert(dir)
-            moved.insert((a.from as NSString).deletingLastPathComponent)
+            moved.formUnion(try DurableFile.move(a.from, to: a.to, syncFolders: false))
         }
-        for dir in moved { DurableFile.syncDirectory(dir) }
+        moved.forEach(DurableFile.syncDirectory)
         try StageClock.measure(.ledger) {
             try ledger.finishBatch(written: batch.written, archived: batch.archives.map { ($0.sha256, $0.folder) })
         }

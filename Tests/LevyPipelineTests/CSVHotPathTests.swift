@@ -5,7 +5,7 @@ import Testing
 
 /// The CSV hot path splits plain records in place; quoted records, bare CRs and over-long lines take
 /// the careful state machine. Both must give the same fields, findings and totals, wherever records
-/// fall across the reader's 1 MiB refills.
+/// fall across the reader's 256 KiB refills.
 @Suite struct CSVHotPathTests {
     /// Every field of `text`'s records as the hot path sees them, and as `next()` sees them.
     func bothWays(_ text: [UInt8]) -> (hot: [[String]], careful: [[String]], hotLines: [Int], carefulLines: [Int]) {
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func recordsAcrossRefillsAndOverLongLines() {
-        // ~2.5 MiB of records whose lengths vary, so many straddle the 1 MiB refills; one over-long line.
+        // ~2.5 MiB of records whose lengths vary, so many straddle the 256 KiB refills; one over-long line.
         var text = ""
         var i = 0
         while text.utf8.count < 2_600_000 {

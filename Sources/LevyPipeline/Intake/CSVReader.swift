@@ -176,11 +176,14 @@ package struct CSVReader<Source: ByteSource> {
         pos = lineEnd < buffer.count ? lineEnd + 1 : lineEnd
         let recordLine = line
         line += 1
-        return buffer.withUnsafeBufferPointer { all in
-            starts.withUnsafeBufferPointer { s in
-                ends.withUnsafeBufferPointer { e in
-                    body(CSVRow(line: recordLine, problem: nil, base: all.baseAddress!, starts: s, ends: e))
-                }
+        return buffer.withUnsafeBufferPointer { deliver(line: recordLine, problem: nil, bytes: $0, body) }
+    }
+
+    /// Hands the fields in `starts`/`ends` (offsets into `bytes`) to `body`.
+    private func deliver<T>(line: Int, problem: String?, bytes: UnsafeBufferPointer<UInt8>, _ body: (CSVRow) -> T) -> T {
+        starts.withUnsafeBufferPointer { s in
+            ends.withUnsafeBufferPointer { e in
+                body(CSVRow(line: line, problem: problem, base: bytes.baseAddress!, starts: s, ends: e))
             }
         }
     }
@@ -204,7 +207,7 @@ package struct CSVReader<Source: ByteSource> {
                 pos = 0
             }
             from = buffer.count
-            if source.read(into: &buffer, max: 1 << 20) == 0 { done = true }
+            if source.read(into: &buffer, max: 1 << 18) == 0 { done = true }
         }
     }
 
@@ -219,13 +222,7 @@ package struct CSVReader<Source: ByteSource> {
             ends.append(scratch.count)
         }
         scratch.append(0)  // never empty: every view has a base address
-        return scratch.withUnsafeBufferPointer { all in
-            starts.withUnsafeBufferPointer { s in
-                ends.withUnsafeBufferPointer { e in
-                    body(CSVRow(line: record.line, problem: record.problem, base: all.baseAddress!, starts: s, ends: e))
-                }
-            }
-        }
+        return scratch.withUnsafeBufferPointer { deliver(line: record.line, problem: record.problem, bytes: $0, body) }
     }
 }
 

@@ -4,9 +4,9 @@ import Crypto
 /// Writes and moves files so that readers never see half a file and a crash never loses one.
 package enum DurableFile {
     /// Writes temp (same folder) → fsync → rename → fsync(folder). Mode 0640.
-    /// `sync: false` leaves both fsyncs to the caller's batch (``Levy/finishBatch()``): the rename
-    /// still makes the file appear whole or not at all.
-    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, sync: Bool = true) throws {
+    /// `syncFolder: false` leaves the folder's fsync to the caller's batch (``Levy/finishBatch()``),
+    /// which syncs each folder once for all the files it received.
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, syncFolder: Bool = true) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try Folders.ensure(dir)
         let name = (path as NSString).lastPathComponent
@@ -27,7 +27,7 @@ package enum DurableFile {
                 offset += n
             }
         }
-        if ok && sync { ok = fsync(fd) == 0 }
+        if ok { ok = fsync(fd) == 0 }
         fchmod(fd, mode)
         close(fd)
         guard ok else {
@@ -38,24 +38,21 @@ package enum DurableFile {
             unlink(temp)
             throw LevyError("cannot rename into \(path): \(String(cString: strerror(errno)))")
         }
-        if sync { syncDirectory(dir) }
+        if syncFolder { syncDirectory(dir) }
     }
 
-    /// fsync of a file already written (a batch's outputs).
-    package static func syncFile(_ path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
-
-    /// Moves a file (never following a symlink) and makes both folders durable.
-    package static func move(_ from: String, to: String) throws {
+    /// Moves a file (never following a symlink) and makes both folders durable (or, with
+    /// `syncFolders: false`, leaves that to the caller, who gets the folders back to sync once each).
+    @discardableResult
+    package static func move(_ from: String, to: String, syncFolders: Bool = true) throws -> [String] {
         let dir = (to as NSString).deletingLastPathComponent
         try Folders.ensure(dir)
         guard rename(from, to) == 0 else {
             throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system")
         }
-        syncDirectory(dir)
-        syncDirectory((from as NSString).deletingLastPathComponent)
+        let folders = [dir, (from as NSString).deletingLastPathComponent]
+        if syncFolders { folders.forEach(syncDirectory) }
+        return folders
     }
 
     package static func syncDirectory(_ dir: String) {
