@@ -28,6 +28,8 @@ let package = Package(
     targets: [
         // libxml2, used directly; the shim header switches off its ICU headers (see STYLE.md).
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // syncfs(2), which Swift's Glibc module does not export (batched durability, docs/DESIGN.md).
+        .target(name: "CSystemCalls"),
         // Pure domain: identifiers, money, calendar, rules, validation, contributions. No I/O.
         .target(name: "LevyDomain", swiftSettings: settings),
         // XML: streaming declaration reader, XSD validation, ISO 20022 pain.008 / pain.002.
@@ -40,7 +42,7 @@ let package = Package(
         ], swiftSettings: settings),
         // Intake, validation run, collection, bank exchange, reporting: the pipeline over the folders.
         .target(name: "LevyPipeline", dependencies: [
-            "LevyDomain", "LevyXML", "LevyLedger",
+            "LevyDomain", "LevyXML", "LevyLedger", "CSystemCalls",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

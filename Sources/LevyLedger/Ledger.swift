@@ -205,9 +205,10 @@ package struct LedgerChange: Sendable {
     package var cutDone: String?
     /// Amounts added to named counters (metrics), in the same transaction.
     package var counters: [String: Int64] = [:]
-    /// Commit without fsync: survives a crash of levy (the WAL is in the kernel's cache) but not of the
-    /// machine until the next ``Ledger/barrier()``. Declarations of a batch use it; their inputs stay in
-    /// the inbox until the barrier, so a power loss can only make levy process them again.
+    /// Part of a batch: the change joins the batch's open transaction, committed (with fsync) by the next
+    /// ``Ledger/barrier()`` or the next change that is not deferred. Until then no other connection sees
+    /// it and a crash forgets it; the pipeline keeps the change's input in the inbox and its outputs
+    /// unpublished until the barrier, so a crash or a power loss can only make levy process them again.
     package var deferSync = false
 
     package init() {}
@@ -234,9 +235,10 @@ package protocol Ledger: Sendable {
     func markArchived(sha256: String, folder: String) throws
     func pendingOutputs() throws -> [PendingOutput]
     func markWritten(paths: [String]) throws
-    /// Makes every earlier commit durable (commits with ``LedgerChange/deferSync`` are not fsynced alone).
+    /// Commits the open batch (changes with ``LedgerChange/deferSync``) and makes every earlier commit durable.
     func barrier() throws
-    /// After a batch's outputs are durable and its inputs archived: one transaction marks them all.
+    /// After a batch's outputs are durable and its inputs archived: one transaction marks them all
+    /// (not fsynced alone: losing it costs a rewrite of the same outputs).
     func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws
     func outputExists(path: String) throws -> Bool
 

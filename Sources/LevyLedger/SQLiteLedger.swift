@@ -15,6 +15,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(10)
+        // A batch of small declarations shares one transaction, left open between them (``apply(_:)``).
+        config.allowsUnsafeTransactions = true
         if !readOnly {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode=WAL")
@@ -115,10 +117,63 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     // MARK: Mutations
 
+    /// Runs a change in a savepoint of the open batch transaction (`deferred`: left open for the next
+    /// ``barrier()``), or in its own transaction, committed with fsync — which also commits a batch open
+    /// before it. A change that throws is rolled back alone; the batch around it stays.
+    private func write(deferred: Bool, counters: [String: Int64] = [:], _ body: (Database) throws -> Void) throws {
+        try queue.inDatabase { db in
+            if deferred && !db.isInsideTransaction { try db.beginTransaction(.immediate) }
+            guard db.isInsideTransaction else {
+                try db.inTransaction {
+                    try body(db)
+                    try Self.add(counters, db)
+                    return .commit
+                }
+                return
+            }
+            try db.inSavepoint { try body(db); return .commit }
+            // A batch's counters are summed here and written once, in the transaction that commits it.
+            batchCounters.merge(counters, uniquingKeysWith: +)
+            if !deferred {
+                do {
+                    try Self.add(batchCounters, db)
+                    batchCounters = [:]
+                    try db.commit()
+                } catch {
+                    batchCounters = [:]
+                    try? db.rollback()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Counters of the changes in the open batch transaction (touched only inside `queue`).
+    private var batchCounters: [String: Int64] = [:]
+
+    private static func add(_ counters: [String: Int64], _ db: Database) throws {
+        guard !counters.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value
+            """)
+        for (name, value) in counters.sorted(by: { $0.key < $1.key }) { try statement.execute(arguments: [name, value]) }
+    }
+
+    /// A read: inside the batch transaction as it is (it sees the batch's own changes); otherwise in a
+    /// read transaction of its own.
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.inDatabase { db in
+            if db.isInsideTransaction { return try body(db) }
+            return try db.readOnly { 
+                var result: T?
+                try db.inTransaction(.deferred) { result = try body(db); return .commit }
+                return result!
+            }
+        }
+    }
+
     package func apply(_ change: LedgerChange) throws {
-        if change.deferSync { try queue.inDatabase { try $0.execute(sql: "PRAGMA synchronous=NORMAL") } }
-        defer { if change.deferSync { try? queue.inDatabase { try $0.execute(sql: "PRAGMA synchronous=FULL") } } }
-        try queue.write { db in
+        try write(deferred: change.deferSync, counters: change.counters) { db in
             if let f = change.file {
                 try db.cachedStatement(sql: """
                     INSERT INTO files (sha256, folder, name, received_at, received_date, outcome, employer_id, period,
@@ -158,8 +213,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                                arguments: [t.status, t.reason, msgID, t.declarationID])
             }
             for o in change.outputs {
-                try db.execute(sql: "INSERT OR REPLACE INTO outputs (path, content, written) VALUES (?, ?, 0)",
-                               arguments: [o.path, Data(o.content)])
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO outputs (path, content, written) VALUES (?, ?, 0)")
+                    .execute(arguments: [o.path, Data(o.content)])
             }
             if let day = change.cutDone {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)").execute(arguments: [day])
@@ -167,15 +222,11 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             for e in change.events {
                 try db.cachedStatement(sql: "INSERT INTO events (text) VALUES (?)").execute(arguments: [e])
             }
-            for (name, value) in change.counters.sorted(by: { $0.key < $1.key }) {
-                try db.execute(sql: "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                               arguments: [name, value])
-            }
         }
     }
 
     package func metrics() throws -> LedgerMetrics {
-        try queue.read { db in
+        try read { db in
             var m = LedgerMetrics()
             for row in try Row.fetchAll(db, sql: "SELECT outcome, COUNT(*) FROM files GROUP BY outcome") {
                 m.files[row[0]] = row[1]
@@ -206,8 +257,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
 
     package func barrier() throws {
-        // A commit in FULL mode fsyncs the WAL, and with it every frame written before it.
-        try queue.write { db in
+        // A commit in FULL mode fsyncs the WAL: it commits the open batch, and makes every commit before it durable.
+        try write(deferred: false) { db in
             try db.execute(sql: """
                 INSERT INTO counters (name, value) VALUES ('durability_barriers', 1)
                 ON CONFLICT(name) DO UPDATE SET value = value + 1
@@ -215,9 +266,17 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
+    /// Marks outputs written and inputs archived. Lost in a power cut, they cost only a rewrite of the same
+    /// outputs (``Levy/recover()``), so the commit is not fsynced alone: the next barrier covers it.
     package func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws {
         guard !written.isEmpty || !archived.isEmpty else { return }
-        try queue.write { db in
+        let alone = try queue.inDatabase { db in
+            if db.isInsideTransaction { return false }
+            try db.execute(sql: "PRAGMA synchronous=NORMAL")
+            return true
+        }
+        defer { if alone { try? queue.inDatabase { try $0.execute(sql: "PRAGMA synchronous=FULL") } } }
+        try write(deferred: !alone) { db in
             let output = try db.cachedStatement(sql: "UPDATE outputs SET written = 1, content = NULL WHERE path = ?")
             for p in written { try output.execute(arguments: [p]) }
             let file = try db.cachedStatement(sql: "UPDATE files SET archived = 1 WHERE sha256 = ? AND folder = ? AND archived = 0")
@@ -239,7 +298,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func file(sha256: String, folder: String) throws -> FileRecord? {
-        try queue.read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM files WHERE sha256 = ? AND folder = ? AND outcome IN ('accepted','rejected','applied') LIMIT 1
                 """), arguments: [sha256, folder]).map(Self.fileRecord)
@@ -247,18 +306,18 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func filesNotArchived() throws -> [FileRecord] {
-        try queue.read { db in try Row.fetchAll(db, sql: "SELECT * FROM files INDEXED BY files_unarchived WHERE archived = 0 ORDER BY id").map(Self.fileRecord) }
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM files INDEXED BY files_unarchived WHERE archived = 0 ORDER BY id").map(Self.fileRecord) }
     }
 
     package func files(receivedDate: String) throws -> [FileRecord] {
-        try queue.read { db in
+        try read { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM files WHERE received_date = ? ORDER BY id"), arguments: [receivedDate])
                 .map(Self.fileRecord)
         }
     }
 
     package func pendingOutputs() throws -> [PendingOutput] {
-        try queue.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT path, content FROM outputs WHERE written = 0 ORDER BY path").map {
                 let data: Data = $0["content"] ?? Data()
                 return PendingOutput(path: $0["path"], content: [UInt8](data))
@@ -267,7 +326,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func outputExists(path: String) throws -> Bool {
-        try queue.read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM outputs WHERE path = ?"), arguments: [path]) ?? false }
+        try read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM outputs WHERE path = ?"), arguments: [path]) ?? false }
     }
 
     static func declarationRecord(_ row: Row) -> DeclarationRecord {
@@ -290,13 +349,13 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     static let currentStates = DeclarationState.current.map { "'\($0.rawValue)'" }.joined(separator: ",")
 
     package func declaration(id: String) throws -> DeclarationRecord? {
-        try queue.read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM declarations WHERE id = ?"), arguments: [id]).map(Self.declarationRecord)
         }
     }
 
     package func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord? {
-        try queue.read { db in
+        try read { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM declarations WHERE employer_id = ? AND period = ? AND state IN (\(Self.currentStates))
                 ORDER BY seq DESC LIMIT 1
@@ -305,15 +364,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func nextSequence(employer: String, period: String) throws -> Int {
-        try queue.read { db in
-            (try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM declarations WHERE employer_id = ? AND period = ?",
+        try read { db in
+            (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM declarations WHERE employer_id = ? AND period = ?"),
                               arguments: [employer, period]) ?? 0) + 1
         }
     }
 
     package func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord] {
         let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return try queue.read { db in
+        return try read { db in
             if let period {
                 return try Row.fetchAll(db, sql: "SELECT * FROM declarations WHERE state IN (\(list)) AND period = ? ORDER BY no",
                                         arguments: [period]).map(Self.declarationRecord)
@@ -324,7 +383,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func previousDeclaration(employer: String, before period: String) throws -> Int64? {
-        try queue.read { db in
+        try read { db in
             try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT no FROM declarations WHERE employer_id = ? AND period < ? AND state IN (\(Self.currentStates))
                 ORDER BY period DESC, seq DESC LIMIT 1
@@ -337,7 +396,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     /// in bounded memory.
     package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
                                       _ body: (RosterReaders) throws -> T) throws -> T {
-        try queue.read { db in
+        try read { db in
             var previousReader: (() throws -> Int64?)?
             if let previous {
                 var blocks = RosterBlockReader(try Data.fetchCursor(
@@ -381,14 +440,14 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func hasArrears(employer: String) throws -> Bool {
-        try queue.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM declarations WHERE employer_id = ? AND state IN ('overdue','failed') LIMIT 1",
+        try read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM declarations WHERE employer_id = ? AND state IN ('overdue','failed') LIMIT 1"),
                               arguments: [employer]) ?? false
         }
     }
 
     package func debitMessage(msgID: String) throws -> DebitMessage? {
-        try queue.read { db in try Self.message(db, msgID: msgID) }
+        try read { db in try Self.message(db, msgID: msgID) }
     }
 
     static func message(_ db: Database, msgID: String) throws -> DebitMessage? {
@@ -402,14 +461,14 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func debitMessages(collectionDate: String) throws -> [DebitMessage] {
-        try queue.read { db in
+        try read { db in
             try String.fetchAll(db, sql: "SELECT msg_id FROM debit_messages WHERE collection_date = ? ORDER BY msg_id",
                                 arguments: [collectionDate]).compactMap { try Self.message(db, msgID: $0) }
         }
     }
 
     package func status(period: String?) throws -> [PeriodStatus] {
-        try queue.read { db in
+        try read { db in
             var sql = "SELECT period, state, COUNT(*) AS n, SUM(total_fen) AS s FROM declarations"
             var args: StatementArguments = []
             if let period { sql += " WHERE period = ?"; args = [period] }
@@ -427,13 +486,13 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func cutDone(collectionDate: String) throws -> Bool {
-        try queue.read { db in
+        try read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM cuts WHERE collection_date = ?"), arguments: [collectionDate]) ?? false
         }
     }
 
     package func integrityCheck() throws -> [String] {
-        try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }.filter { $0 != "ok" }
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }.filter { $0 != "ok" }
     }
 }
 
@@ -475,24 +534,31 @@ struct RosterBlockWriter {
 
     mutating func finish() throws {
         if !words.isEmpty { try flush() }
-        // The last few persons, one statement each.
-        let single = try db.cachedStatement(sql: "INSERT INTO insured (person_key, decl_no) VALUES (?,?)")
-        for key in insured {
-            sqlite3_bind_int64(single.sqliteStatement, 1, key)
-            sqlite3_bind_int64(single.sqliteStatement, 2, declaration)
-            try step(single)
+        // The last persons (all of a small declaration's): 16 to a statement, then one by one.
+        var start = 0
+        for size in [16, 1] {
+            let statement = try db.cachedStatement(sql: "INSERT INTO insured (person_key, decl_no) VALUES "
+                                                   + Array(repeating: "(?,?)", count: size).joined(separator: ","))
+            while insured.count - start >= size {
+                try insert(insured[start..<start + size], with: statement)
+                start += size
+            }
         }
         insured.removeAll()
     }
 
     private mutating func flushInsured() throws {
-        let handle = insuredInsert.sqliteStatement
-        for (i, key) in insured.enumerated() {
+        try insert(insured[...], with: insuredInsert)
+        insured.removeAll(keepingCapacity: true)
+    }
+
+    private func insert(_ keys: ArraySlice<Int64>, with statement: Statement) throws {
+        let handle = statement.sqliteStatement
+        for (i, key) in keys.enumerated() {
             sqlite3_bind_int64(handle, Int32(2 * i + 1), key)
             sqlite3_bind_int64(handle, Int32(2 * i + 2), declaration)
         }
-        try step(insuredInsert)
-        insured.removeAll(keepingCapacity: true)
+        try step(statement)
     }
 
     private mutating func flush() throws {

@@ -137,24 +137,23 @@ package final class RootLock {
     }
 }
 
-/// What a batch of accepted declarations left to make durable: folders of outputs not yet synced,
-/// inputs still in the inbox. See docs/DESIGN.md, "Batched durability".
+/// What a batch of accepted declarations left to make durable: outputs written to temp files not yet
+/// renamed, inputs still in the inbox. See docs/DESIGN.md, "Batched durability".
 struct DurabilityBatch {
-    var written: [String] = []
+    var staged: [(temp: String, path: String, rel: String)] = []
     var dirs: Set<String> = []
     var archives: [(from: String, to: String, sha256: String, folder: String)] = []
     var archiveTargets: Set<String> = []
-    var isEmpty: Bool { written.isEmpty && archives.isEmpty }
+    var isEmpty: Bool { staged.isEmpty && archives.isEmpty }
 }
 
 extension Levy {
-    /// Writes a committed change's outputs (each fsynced; their folders later, once) and queues its
-    /// input's archive move.
+    /// Stages a change's outputs (temp files, not yet synced or renamed) and queues its input's archive
+    /// move; the change itself waits in the ledger's open batch transaction.
     func deferOutputs(_ outputs: [PendingOutput], archive: (inboxRel: String, archiveRel: String, sha256: String, folder: String)) throws {
         for output in outputs {
             let path = root.path(output.path)
-            try DurableFile.write(output.content, to: path, syncFolder: false)
-            batch.written.append(output.path)
+            batch.staged.append((try DurableFile.stage(output.content, for: path), path, output.path))
             batch.dirs.insert((path as NSString).deletingLastPathComponent)
         }
         batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
@@ -162,21 +161,24 @@ extension Levy {
         if batch.archives.count >= batchSize { try finishBatch() }
     }
 
-    /// Makes a batch durable, in the order that never loses a file: the ledger's commits (fsync of the
-    /// WAL), then the outputs' folders, then the inputs leave the inbox, then one commit says so.
+    /// Makes a batch durable, in the order that never loses a file and never shows a receipt the ledger
+    /// could forget: the ledger commits the batch (fsync of the WAL); the staged outputs are made durable
+    /// (syncfs: the fsync of every temp file at once) and only then renamed into place; the inputs leave
+    /// the inbox; a second syncfs makes the renames durable; one commit says so.
     package func finishBatch() throws {
         guard !batch.isEmpty else { return }
         try StageClock.measure(.ledger) { try ledger.barrier() }
-        batch.dirs.forEach(DurableFile.syncDirectory)
+        try DurableFile.syncFileSystems(holding: batch.dirs)
+        for s in batch.staged { try DurableFile.publish(s.temp, as: s.path) }
         var moved = Set<String>()
         for a in batch.archives {
             var st = stat()
             guard lstat(a.from, &st) == 0 else { continue }
             moved.formUnion(try DurableFile.move(a.from, to: a.to, syncFolders: false))
         }
-        moved.forEach(DurableFile.syncDirectory)
+        try DurableFile.syncFileSystems(holding: batch.dirs.union(moved))
         try StageClock.measure(.ledger) {
-            try ledger.finishBatch(written: batch.written, archived: batch.archives.map { ($0.sha256, $0.folder) })
+            try ledger.finishBatch(written: batch.staged.map(\.rel), archived: batch.archives.map { ($0.sha256, $0.folder) })
         }
         batch = DurabilityBatch()
     }

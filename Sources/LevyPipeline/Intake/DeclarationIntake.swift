@@ -54,10 +54,16 @@ extension Levy {
             try quarantine(stray, kind: "declarations", now: now,
                            reason: "不在单位目录中：申报文件须放在 Inbox/declarations/<统一社会信用代码>/ / Not inside an employer folder: files go in Inbox/declarations/<employer_id>/")
         }
-        for folder in folders.keys.sorted() {
-            for entry in folders[folder]! where admit?(entry) ?? true {
-                try intakeDeclaration(entry, now: now)
+        do {
+            for folder in folders.keys.sorted() {
+                for entry in folders[folder]! where admit?(entry) ?? true {
+                    try intakeDeclaration(entry, now: now)
+                }
             }
+        } catch {
+            // What the batch holds so far is whole (each file's change is all or nothing): keep it.
+            try? finishBatch()
+            throw error
         }
         try finishBatch()
     }
@@ -125,7 +131,7 @@ extension Levy {
 
     func archivePath(for entry: InboxEntry, kind: String, sha256: String, now: AgencyTime) -> String {
         let d = now.date
-        let day = String(format: "%04d/%02d/%02d", d.year, d.month, d.day)
+        let day = d.description.split(separator: "-").joined(separator: "/")  // YYYY/MM/DD
         let base = ".levy/archive/\(day)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/"
         let plain = base + safeFileName(entry.name)
         var st = stat()
@@ -219,6 +225,8 @@ extension Levy {
 
     func reject(_ entry: InboxEntry, inboxRel: String, sha256: String, check: DeclarationCheck, encoding: TextEncoding?,
                 fd: Int32, columns: Int, earlier: FileRecord?, now: AgencyTime, outcome: FileOutcome = .rejected) throws {
+        // A rejection is made durable on its own, after the batch before it (whose staged outputs it must not meet).
+        try finishBatch()
         let stem = safeFileName((entry.name as NSString).deletingPathExtension.isEmpty ? entry.name : (entry.name as NSString).deletingPathExtension)
         var base = "Outbox/rejections/\(entry.folder)/\(stem)"
         if try ledger.outputExists(path: base + ".json") { base += "-" + String(sha256.prefix(8)) }
@@ -255,6 +263,7 @@ extension Levy {
 
     /// Moves an input nobody can be held to (unknown folder, forged bank file) aside, with a reason beside it.
     func quarantine(_ entry: InboxEntry, kind: String, now: AgencyTime, reason: String) throws {
+        try finishBatch()
         let stamp = now.date.compact + "T" + now.time.description.filter { $0 != ":" }
         let target = "\(root.quarantine)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/\(stamp)-\(safeFileName(entry.name))"
         let text = """

@@ -1,12 +1,51 @@
 import Foundation
 import Crypto
+import CSystemCalls
 
 /// Writes and moves files so that readers never see half a file and a crash never loses one.
 package enum DurableFile {
     /// Writes temp (same folder) → fsync → rename → fsync(folder). Mode 0640.
-    /// `syncFolder: false` leaves the folder's fsync to the caller's batch (``Levy/finishBatch()``),
-    /// which syncs each folder once for all the files it received.
+    /// `syncFolder: false` leaves the folder's fsync to the caller.
     package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, syncFolder: Bool = true) throws {
+        let temp = try writeTemp(bytes, for: path, mode: mode, sync: true)
+        try publish(temp, as: path)
+        if syncFolder { syncDirectory((path as NSString).deletingLastPathComponent) }
+    }
+
+    /// Writes `bytes` to a temp file beside `path` without fsync and returns the temp's path: one output
+    /// of a batch, which ``syncFileSystems(holding:)`` makes durable all at once before ``publish(_:as:)``
+    /// renames each into place (``Levy/finishBatch()``). Until then readers see nothing.
+    package static func stage(_ bytes: [UInt8], for path: String, mode: mode_t = 0o640) throws -> String {
+        try writeTemp(bytes, for: path, mode: mode, sync: false)
+    }
+
+    /// Renames a written (and durable) temp file to its final name.
+    package static func publish(_ temp: String, as path: String) throws {
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw LevyError("cannot rename into \(path): \(reason)")
+        }
+    }
+
+    /// syncfs(2) once per file system holding one of `folders`: every file written there, and every
+    /// rename, is on disk when it returns. For a batch of outputs it is the fsync of each temp file and
+    /// of each folder, in one call (20,000 employers' receipts are 20,000 folders).
+    package static func syncFileSystems(holding folders: some Sequence<String>) throws {
+        var done = Set<UInt64>()
+        for folder in folders {
+            var st = stat()
+            guard stat(folder, &st) == 0, done.insert(UInt64(st.st_dev)).inserted else { continue }
+            let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw LevyError("cannot open \(folder) to sync it: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            guard levy_syncfs(fd) == 0 else {
+                throw LevyError("cannot make \(folder) durable (syncfs): \(String(cString: strerror(errno))) — check the disk and free space")
+            }
+        }
+    }
+
+    private static func writeTemp(_ bytes: [UInt8], for path: String, mode: mode_t, sync: Bool) throws -> String {
         let dir = (path as NSString).deletingLastPathComponent
         try Folders.ensure(dir)
         let name = (path as NSString).lastPathComponent
@@ -27,18 +66,14 @@ package enum DurableFile {
                 offset += n
             }
         }
-        if ok { ok = fsync(fd) == 0 }
+        if ok && sync { ok = fsync(fd) == 0 }
         fchmod(fd, mode)
         close(fd)
         guard ok else {
             unlink(temp)
             throw LevyError("cannot write \(path): \(String(cString: strerror(errno))) — check free space")
         }
-        guard rename(temp, path) == 0 else {
-            unlink(temp)
-            throw LevyError("cannot rename into \(path): \(String(cString: strerror(errno)))")
-        }
-        if syncFolder { syncDirectory(dir) }
+        return temp
     }
 
     /// Moves a file (never following a symlink) and makes both folders durable (or, with
@@ -72,7 +107,15 @@ package enum DurableFile {
 
 /// SHA-256 as lowercase hex.
 package func sha256Hex(_ bytes: some DataProtocol) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    hexString(SHA256.hash(data: bytes))
+}
+
+/// Bytes as lowercase hex (a digest's usual spelling).
+package func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// A file name safe to reuse in our folders: control characters and slashes replaced, length bounded.

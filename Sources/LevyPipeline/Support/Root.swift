@@ -3,13 +3,20 @@ import Foundation
 /// The folders of one levy root (SPEC §1).
 package struct Root: Sendable {
     package let url: URL
+    /// The root's absolute path, standardized once (every output path is made from it).
+    package let path: String
+    private let prefix: String
 
     package init(path: String) {
         url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+        self.path = url.path
+        prefix = self.path.hasSuffix("/") ? self.path : self.path + "/"
     }
 
-    package var path: String { url.path }
-    package func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
+    /// A path inside the root, from one relative to it (`Outbox/receipts/…`).
+    package func path(_ relative: String) -> String {
+        relative.hasPrefix("/") ? prefix + relative.drop { $0 == "/" } : prefix + relative
+    }
 
     package var declarationsInbox: String { path("Inbox/declarations") }
     package var bankInbox: String { path("Inbox/bank") }

@@ -41,7 +41,7 @@ package func scanFile(fd: Int32) throws -> ScannedFile {
         size += Int64(n)
     }
     scan.finish()
-    let hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    let hex = hexString(hasher.finalize())
     return ScannedFile(sha256: hex, size: size, encoding: scan)
 }
 
