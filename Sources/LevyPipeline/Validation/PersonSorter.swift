@@ -5,19 +5,27 @@ import LevyDomain
 ///
 /// Persons arrive in file order and are kept in a buffer of ``runLength``; a full buffer is sorted
 /// into roster order and written to an unlinked temporary file (a *run*). Reading back merges the
-/// runs and the last buffer, so a 10-million-row file needs ``runLength`` persons of memory plus one
-/// small read buffer per run. The runs vanish with the process: nothing to clean after a crash.
+/// runs and the last buffer, so a 10-million-row file needs two buffers of ``runLength`` persons
+/// plus one small read buffer per run. The runs vanish with the process: nothing to clean after a crash.
 /// Readable any number of times (the roster check, then the ledger insert).
-package final class PersonSorter: PersonLog {
+///
+/// A full buffer is sorted and spilled on a thread of its own while the parse fills the next one
+/// (the machine has two cores; the parse keeps one busy): at most one buffer is in the spiller's
+/// hands, so memory stays at two buffers. The `sort` stage counts only the time the parse waits.
+package final class PersonSorter: PersonLog, @unchecked Sendable {
     /// Persons kept in memory before a run is spilled (32 bytes each: 128 Ki persons = 4 MiB).
     package let runLength: Int
     private let directory: String
     private var buffer: [DeclaredPerson]
+    /// Touched by the spiller while a spill is in flight; read by the owner after ``waitForSpill()``.
     private var runs: [(fd: Int32, count: Int)] = []
     private var sortedTail = false
     /// The first I/O error, raised by ``checkFailure()``: `append` cannot throw mid-parse.
     package private(set) var failure: (any Error)?
     package private(set) var count = 0
+    /// The spiller: one buffer at a time, sorted and written while the next fills.
+    private lazy var spiller = DispatchQueue(label: "levy.person-sorter")
+    private var spilling = false
 
     /// - Parameter directory: where runs are spilled (a folder of the root, or the system's temp).
     package init(directory: String, runLength: Int = 1 << 17) {
@@ -28,6 +36,7 @@ package final class PersonSorter: PersonLog {
     }
 
     deinit {
+        waitForSpill()
         for run in runs { close(run.fd) }
     }
 
@@ -42,23 +51,43 @@ package final class PersonSorter: PersonLog {
     }
 
     /// Number of runs on disk (for tests and the benchmark).
-    package var spilledRuns: Int { runs.count }
+    package var spilledRuns: Int {
+        waitForSpill()
+        return runs.count
+    }
 
     package func checkFailure() throws {
+        waitForSpill()
         if let failure { throw failure }
     }
 
+    /// Hands the full buffer to the spiller (after the previous one is done) and starts a new one.
     private func spill() {
-        StageClock.measure(.sort) { spillRun() }
+        waitForSpill()
+        var full: [DeclaredPerson] = []
+        full.reserveCapacity(runLength)
+        swap(&full, &buffer)
+        spilling = true
+        spiller.async { [self, full] in
+            var run = full
+            spillRun(&run)
+        }
     }
 
-    private func spillRun() {
-        buffer.sort(by: DeclaredPerson.precedes)
-        guard failure == nil else { buffer.removeAll(keepingCapacity: true); return }
+    /// Waits until the spiller has finished the buffer it holds (charged to the `sort` stage).
+    private func waitForSpill() {
+        guard spilling else { return }
+        StageClock.measure(.sort) { spiller.sync {} }
+        spilling = false
+    }
+
+    private func spillRun(_ run: inout [DeclaredPerson]) {
+        guard failure == nil else { return }
+        run.sort(by: DeclaredPerson.precedes)
         do {
             let fd = try Self.anonymousFile(in: directory)
-            let bytes = buffer.count * MemoryLayout<DeclaredPerson>.stride
-            try buffer.withUnsafeBytes { raw in
+            let bytes = run.count * MemoryLayout<DeclaredPerson>.stride
+            try run.withUnsafeBytes { raw in
                 var offset = 0
                 while offset < bytes {
                     let n = write(fd, raw.baseAddress! + offset, bytes - offset)
@@ -71,11 +100,10 @@ package final class PersonSorter: PersonLog {
                     offset += n
                 }
             }
-            runs.append((fd, buffer.count))
+            runs.append((fd, run.count))
         } catch {
             failure = error
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     /// An open file with no name: created, then unlinked at once.
@@ -90,6 +118,7 @@ package final class PersonSorter: PersonLog {
 
     /// A reader of every person in roster order. Errors reading a run are kept in ``failure``.
     package func sortedReader() -> () -> DeclaredPerson? {
+        waitForSpill()
         if !sortedTail {
             StageClock.measure(.sort) { buffer.sort(by: DeclaredPerson.precedes) }
             sortedTail = true
