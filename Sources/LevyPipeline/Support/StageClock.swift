@@ -8,7 +8,8 @@ package enum Stage: Int, CaseIterable, Sendable {
     /// contribution arithmetic: one stage, because they alternate row by row and timing each row
     /// would cost more than the check itself (two clock reads per row doubled the row's cost).
     case parseAndCheck
-    /// Sorting the persons into runs (and spilling them) for the roster merge.
+    /// Sorting the persons into runs (and spilling them) for the roster merge: the time the parse waits
+    /// for the spiller thread, and the sort of the last, in-memory run.
     case sort
     /// The merge of the sorted persons with the ledger's rosters (roster, insured elsewhere).
     case roster
