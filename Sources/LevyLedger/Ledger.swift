@@ -250,8 +250,10 @@ package protocol Ledger: Sendable {
     func previousDeclaration(employer: String, before period: String) throws -> Int64?
     /// Streams for the roster merge: the roster of declaration `previous` and the other employers'
     /// rosters of `period`. `additions` is how many persons will be asked about (to pick a strategy).
+    /// `candidates` (ascending keys, optional): persons that may be asked about — a small file's
+    /// persons — looked up together instead of one query per person.
     func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
-                              _ body: (RosterReaders) throws -> T) throws -> T
+                              candidates: [Int64]?, _ body: (RosterReaders) throws -> T) throws -> T
     func hasArrears(employer: String) throws -> Bool
 
     func debitMessage(msgID: String) throws -> DebitMessage?
@@ -261,4 +263,11 @@ package protocol Ledger: Sendable {
     func cutDone(collectionDate: String) throws -> Bool
     func integrityCheck() throws -> [String]
     func metrics() throws -> LedgerMetrics
+}
+
+extension Ledger {
+    package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
+                                      _ body: (RosterReaders) throws -> T) throws -> T {
+        try withRosterReaders(previous: previous, period: period, except: employer, additions: additions, candidates: nil, body)
+    }
 }

@@ -395,7 +395,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     /// declaration) are merged with the period's other rosters read in person order, which SQLite sorts
     /// in bounded memory.
     package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
-                                      _ body: (RosterReaders) throws -> T) throws -> T {
+                                      candidates: [Int64]?, _ body: (RosterReaders) throws -> T) throws -> T {
         try read { db in
             var previousReader: (() throws -> Int64?)?
             if let previous {
@@ -433,10 +433,42 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                     """)
                 // CROSS JOIN keeps `insured` outside: a seek by person, not a scan of the period's declarations
                 // (which made each probe cost O(employers) and a day of small files quadratic).
-                elsewhere = { key in try String.fetchOne(statement, arguments: [key, period, employer]) }
+                let probe = { (key: Int64) in try String.fetchOne(statement, arguments: [key, period, employer]) }
+                if let candidates, !candidates.isEmpty {
+                    // A small file's persons, 64 to a query (unused slots hold -1, never a key); rows come
+                    // in (person, declaration) order, so the first per person is what the probe returns.
+                    let found = try Self.insuredElsewhere(candidates, period: period, except: employer, db)
+                    let asked = Set(candidates)
+                    elsewhere = { key in asked.contains(key) ? found[key] : try probe(key) }
+                } else {
+                    elsewhere = probe
+                }
             }
             return try body(RosterReaders(previous: previousReader, insuredElsewhere: elsewhere))
         }
+    }
+
+    static let probeWidth = 64
+
+    static func insuredElsewhere(_ keys: [Int64], period: String, except employer: String, _ db: Database) throws -> [Int64: String] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT i.person_key, d.employer_id FROM insured i CROSS JOIN declarations d ON d.no = i.decl_no
+            WHERE i.person_key IN (\(Array(repeating: "?", count: probeWidth).joined(separator: ",")))
+              AND d.period = ? AND d.employer_id != ? AND d.state IN (\(currentStates))
+            """)
+        var found: [Int64: String] = [:]
+        for start in stride(from: 0, to: keys.count, by: probeWidth) {
+            let chunk = keys[start..<min(start + probeWidth, keys.count)]
+            var values: [any DatabaseValueConvertible] = chunk.map { $0 }
+            values += Array(repeating: Int64(-1), count: probeWidth - chunk.count) as [any DatabaseValueConvertible]
+            values += [period, employer] as [any DatabaseValueConvertible]
+            let rows = try Row.fetchCursor(statement, arguments: StatementArguments(values))
+            while let row = try rows.next() {
+                let key: Int64 = row[0]
+                if found[key] == nil { found[key] = row[1] }
+            }
+        }
+        return found
     }
 
     package func hasArrears(employer: String) throws -> Bool {

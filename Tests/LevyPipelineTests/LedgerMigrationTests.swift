@@ -51,5 +51,17 @@ import Testing
             // keys[0] was removed at A; keys[1] is on A's roster (B's declaration was superseded); one unknown.
             #expect(elsewhere == [nil, "A", "A", nil], "additions \(additions)")
         }
+        // A small file's persons looked up together (64 to a query) answer as the one-by-one probe does,
+        // across chunks, for removed, present and unknown persons, and for a key outside the candidates.
+        let candidates = Array(keys[0..<150]) + [keys[9_999] + 1]
+        let asked = candidates + [keys[300]]
+        func answers(_ candidates: [Int64]?) throws -> [String?] {
+            try ledger.withRosterReaders(previous: nil, period: "2026-10", except: "C", additions: asked.count,
+                                         candidates: candidates) { readers in try asked.map { try readers.insuredElsewhere($0) } }
+        }
+        let together = try answers(candidates), oneByOne = try answers(nil)
+        #expect(together == oneByOne)
+        // On A's roster: the 150 first persons but the 22 removed (0, 7, …, 147), and keys[300]; not the unknown key.
+        #expect(together.compactMap { $0 }.count == 150 - 22 + 1)
     }
 }

@@ -245,8 +245,18 @@ package struct DeclarationFileCheck {
         }
         // An employer's first declaration adds everyone it lists; later ones add the rows marked A.
         let additions = previous == nil ? check.declaredHeadcount : check.addedCount
+        // A small file's persons are asked about together (one query per 64, not one per person).
+        var candidates: [Int64]?
+        if additions > 0 && additions <= 2_000 && persons.count <= 2_000 {
+            let next = persons.sortedReader()
+            var keys: [Int64] = []
+            while let p = next() {
+                if p.change != .removed && keys.last != p.key { keys.append(p.key) }
+            }
+            candidates = keys
+        }
         try ledger.withRosterReaders(previous: previous, period: period.description, except: employer.id.text,
-                                     additions: additions) { readers in
+                                     additions: additions, candidates: candidates) { readers in
             var failure: (any Error)?
             let previousRoster = readers.previous.map { read in
                 { () -> Int64? in
