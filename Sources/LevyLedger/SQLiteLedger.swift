@@ -164,7 +164,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
         try queue.inDatabase { db in
             if db.isInsideTransaction { return try body(db) }
-            return try db.readOnly { 
+            return try db.readOnly {
                 var result: T?
                 try db.inTransaction(.deferred) { result = try body(db); return .commit }
                 return result!
@@ -258,12 +258,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func barrier() throws {
         // A commit in FULL mode fsyncs the WAL: it commits the open batch, and makes every commit before it durable.
-        try write(deferred: false) { db in
-            try db.execute(sql: """
-                INSERT INTO counters (name, value) VALUES ('durability_barriers', 1)
-                ON CONFLICT(name) DO UPDATE SET value = value + 1
-                """)
-        }
+        try write(deferred: false, counters: ["durability_barriers": 1]) { _ in }
     }
 
     /// Marks outputs written and inputs archived. Lost in a power cut, they cost only a rewrite of the same

@@ -59,6 +59,8 @@ import Testing
         #expect(try root.files(under: "Inbox/declarations/\(Sample.tradingCo)").isEmpty)
         #expect(try root.receipts(Sample.tradingCo).count == 2)  // b, then c replacing it
         #expect(try root.ledger().filesNotArchived().isEmpty)
+        // One barrier per batch of one file, each counted in the transaction it commits.
+        #expect(try root.ledger().metrics().counters["durability_barriers", default: 0] >= 3)
         #expect(try root.ledger().integrityCheck().isEmpty)
     }
 
