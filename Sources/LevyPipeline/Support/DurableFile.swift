@@ -5,11 +5,10 @@ import CSystemCalls
 /// Writes and moves files so that readers never see half a file and a crash never loses one.
 package enum DurableFile {
     /// Writes temp (same folder) → fsync → rename → fsync(folder). Mode 0640.
-    /// `syncFolder: false` leaves the folder's fsync to the caller.
-    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, syncFolder: Bool = true) throws {
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640) throws {
         let temp = try writeTemp(bytes, for: path, mode: mode, sync: true)
         try publish(temp, as: path)
-        if syncFolder { syncDirectory((path as NSString).deletingLastPathComponent) }
+        syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
     /// Writes `bytes` to a temp file beside `path` without fsync and returns the temp's path: one output

@@ -68,10 +68,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         full.reserveCapacity(runLength)
         swap(&full, &buffer)
         spilling = true
-        spiller.async { [self, full] in
-            var run = full
-            spillRun(&run)
-        }
+        spiller.async { [self, full] in spillRun(full) }
     }
 
     /// Waits until the spiller has finished the buffer it holds (charged to the `sort` stage).
@@ -81,9 +78,9 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         spilling = false
     }
 
-    private func spillRun(_ run: inout [DeclaredPerson]) {
+    private func spillRun(_ full: [DeclaredPerson]) {
         guard failure == nil else { return }
-        run.sort(by: DeclaredPerson.precedes)
+        let run = full.sorted(by: DeclaredPerson.precedes)
         do {
             let fd = try Self.anonymousFile(in: directory)
             let bytes = run.count * MemoryLayout<DeclaredPerson>.stride
