@@ -93,4 +93,72 @@ import Testing
         #expect(metrics.counters["rows_read"] == 4)  // 1 + 2 + 1; the duplicate is not read
         #expect(metrics.files["accepted"] == 2 && metrics.files["rejected"] == 1 && metrics.files["duplicate"] == 1)
     }
+    /// The change that opens a batch runs without a savepoint (see `SQLiteLedger.write`): when it fails,
+    /// the whole (otherwise empty) transaction goes, and the next change opens a fresh batch. A change
+    /// that fails later in a batch is rolled back alone, in its savepoint; the batch around it stays.
+    @Test func aFailedChangeLeavesNoTraceWhereverItIsInTheBatch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-batch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try SQLiteLedger(path: dir + "/ledger.sqlite")
+        struct Broken: Error {}
+        func change(_ id: String, seq: Int, failing: Bool) -> LedgerChange {
+            var c = LedgerChange()
+            let record = DeclarationRecord(
+                id: id, employerID: "E", period: "2026-11", seq: seq, state: .accepted, headcount: 2, totalBaseFen: 1, employerFen: 1,
+                employeeFen: 0, totalFen: 1, contributionsJSON: "{}", collection: "counter", due: "", dueDate: "", receivedAt: "",
+                supersedes: nil)
+            var left = [RosterEntry(personKey: 11, change: .continuing, baseFen: 1), RosterEntry(personKey: 12, change: .continuing, baseFen: 1)]
+            c.newDeclaration = (record, RosterSource {
+                if left.count == 1 && failing { throw Broken() }  // after one roster row is in
+                return left.isEmpty ? nil : left.removeFirst()
+            })
+            c.outputs = [PendingOutput(path: "Outbox/\(id).json", content: Array(id.utf8))]
+            c.events = ["declared \(id)"]
+            c.counters = ["changes": 1]
+            c.deferSync = true
+            return c
+        }
+        #expect(throws: Broken.self) { try ledger.apply(change("first", seq: 1, failing: true)) }  // opens the batch, fails
+        try ledger.apply(change("second", seq: 2, failing: false))  // opens a new batch
+        #expect(throws: Broken.self) { try ledger.apply(change("third", seq: 3, failing: true)) }  // mid-batch: its savepoint only
+        try ledger.apply(change("fourth", seq: 4, failing: false))
+        try ledger.barrier()
+        let other = try SQLiteLedger(path: dir + "/ledger.sqlite", readOnly: true)
+        #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").map(\.id).sorted() == ["fourth", "second"])
+        #expect(try other.pendingOutputs().map(\.path).sorted() == ["Outbox/fourth.json", "Outbox/second.json"])
+        #expect(try other.metrics().counters["changes"] == 2)
+        #expect(try other.integrityCheck().isEmpty)
+    }
+
+    /// A large declaration finishes the batch before it and opens one of its own, so that its roster is
+    /// written without a savepoint: the files before it are durable and out of the inbox at that point.
+    @Test func aLargeDeclarationStartsABatchOfItsOwn() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.tradingCo, "small.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try root.drop(Sample.softwareCo, "large.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[1], "李四", "6000", ""),
+                                                                                      (Sample.persons[2], "王五", "7000", "")]))
+        let levy = try root.levy()
+        levy.largeRoster = 2
+        let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
+        try levy.recover()
+        let (folders, _) = listInbox(levy.root.declarationsInbox)
+        func barriers() throws -> Int64 { try root.ledger().metrics().counters["durability_barriers", default: 0] }
+        let before = try barriers()
+        try levy.intakeDeclaration(try #require(folders[Sample.tradingCo]?.first), now: now)
+        #expect(levy.batch.archives.count == 1)
+        #expect(try root.receipts(Sample.tradingCo).isEmpty)
+        try levy.intakeDeclaration(try #require(folders[Sample.softwareCo]?.first), now: now)
+        // The small file's batch was finished first; the large one is alone in the open batch.
+        #expect(levy.batch.archives.count == 1)
+        #expect(levy.batch.archives.first?.from.hasSuffix("large.csv") == true)
+        #expect(try barriers() == before + 1)
+        #expect(try root.receipts(Sample.tradingCo).count == 1)
+        #expect(!root.exists("Inbox/declarations/\(Sample.tradingCo)/small.csv"))
+        #expect(root.exists("Inbox/declarations/\(Sample.softwareCo)/large.csv"))
+        try levy.finishBatch()
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(try root.ledger().filesNotArchived().isEmpty)
+        #expect(try barriers() == before + 2)
+    }
 }
