@@ -74,6 +74,43 @@ enum NaiveArithmetic {
         }
     }
 
+    /// Bases up to the ceiling take arithmetic without overflow checks (proved safe once per schedule);
+    /// a schedule whose ceiling is too large for that proof takes the checked path for every base. Both
+    /// give the same totals, and the naive computation's, for every base including 0 and the ceiling.
+    @Test(arguments: ["half_up", "up_to_jiao"])
+    func uncheckedAndCheckedArithmeticAgree(_ mode: String) {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let (params, texts) = parameters(&rng)
+            let huge = PeriodParameters(from: params.from, floor: params.floor, ceiling: Int64.max / 4, belowFloor: params.belowFloor,
+                                        pension: params.pension, medical: params.medical, unemployment: params.unemployment,
+                                        maternity: params.maternity, workInjury: params.workInjury)
+            let rounding = Rounding(rawValue: mode)!
+            let fast = ContributionSchedule(parameters: params, riskClass: 3, rounding: rounding)
+            let checked = ContributionSchedule(parameters: huge, riskClass: 3, rounding: rounding)
+            var a = ContributionTotals(), b = ContributionTotals()
+            var bases: [Int64] = [0, 1, 9, 10, 99, params.floor - 1, params.ceiling - 1, params.ceiling]
+            for _ in 0..<50 { bases.append(Int64.random(in: 0...params.ceiling, using: &rng)) }
+            for base in bases {
+                fast.add(base: base, to: &a)
+                checked.add(base: base, to: &b)
+            }
+            #expect(a == b)
+            for i in Insurance.allCases {
+                let expected = bases.reduce(Int64(0)) { $0 + NaiveArithmetic.contribution(baseFen: $1, rate: texts[i]!.0, mode: mode) }
+                #expect(a.byInsurance[i]!.employerFen == expected, "\(i) employer, rate \(texts[i]!.0)")
+            }
+        }
+        // Above the proved limit (a base over the ceiling, as no adjusted base is): checked, and still exact.
+        var rng2 = SystemRandomNumberGenerator()
+        let (params, texts) = parameters(&rng2)
+        let schedule = ContributionSchedule(parameters: params, riskClass: 3, rounding: Rounding(rawValue: mode)!)
+        var totals = ContributionTotals()
+        let big: Int64 = 123_456_789_012
+        schedule.add(base: big, to: &totals)
+        #expect(totals.byInsurance[.pension]!.employerFen == NaiveArithmetic.contribution(baseFen: big, rate: texts[.pension]!.0, mode: mode))
+    }
+
     @Test func adjustsBelowFloorAndAboveCeiling() {
         var rng = SystemRandomNumberGenerator()
         let (params, _) = parameters(&rng)
