@@ -209,9 +209,10 @@ package struct DeclarationCheck {
         // A person declared twice is found when the sorted persons are read back in `finish`; the
         // file is then rejected, so counting both rows here changes nothing anyone sees.
         var adjusted: Fen = 0
-        if change != .removed, let declared = base, let schedule {
-            adjusted = schedule.adjust(declared).base
-            schedule.add(base: adjusted, to: &totals)
+        if change != .removed, let declared = base, schedule != nil {
+            // Used in place: binding the schedule (`if let`) would copy it, with its rates, for every row.
+            adjusted = schedule.unsafelyUnwrapped.adjust(declared).base
+            schedule.unsafelyUnwrapped.add(base: adjusted, to: &totals)
         }
         persons.append(DeclaredPerson(key: person.key, baseFen: adjusted, line: Int32(clamping: row.line),
                                       ordinal: Int32(clamping: rowCount), change: change))
@@ -275,10 +276,10 @@ package struct DeclarationCheck {
                         message: "缴费工资\(zh)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(en): write yuan with up to 2 decimals, e.g. 6000.00"))
             return nil
         }
-        guard change != .removed, let schedule else { return declared }
-        let p = schedule.parameters
-        let adjustment = schedule.adjust(declared).adjustment
+        guard change != .removed, schedule != nil else { return declared }
+        let adjustment = schedule.unsafelyUnwrapped.adjust(declared).adjustment
         if adjustment == .none { return declared }
+        let p = schedule.unsafelyUnwrapped.parameters
         let raw = field.text
         let path = path(of: row, .wageBase)
         switch adjustment {

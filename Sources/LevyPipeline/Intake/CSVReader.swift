@@ -25,9 +25,9 @@ package struct CSVReader<Source: ByteSource> {
     var pos = 0
     var done = false
     var line = 1
-    // The hot path's field ranges (reused, so a row costs no allocation).
-    var starts: [Int] = []
-    var ends: [Int] = []
+    /// The hot path's field ranges: one table allocated per reader, written in place for each row (no
+    /// array growth or uniqueness check per field).
+    let fields = FieldTable(capacity: Self.maxFields + 1)
     var scratch: [UInt8] = []
 
     package init(source: Source) { self.source = source }
@@ -151,41 +151,38 @@ package struct CSVReader<Source: ByteSource> {
         var end = lineEnd
         if end > pos && buffer[end - 1] == 13 { end -= 1 }
         let start = pos
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        let plain: Bool = buffer.withUnsafeBufferPointer { all in
+        // Locals only in the closure: capturing `self` would copy the reader (and retain its arrays) per row.
+        let starts = fields.starts, ends = fields.ends, limit = Self.maxFields
+        let line = self.line
+        let result: T?? = buffer.withUnsafeBufferPointer { all in
             let base = all.baseAddress!
+            var count = 0
             var fieldStart = start
             var i = start
             while i < end {
                 let b = base[i]
                 if b == 44 {  // ,
-                    starts.append(fieldStart)
-                    ends.append(i)
+                    if count == limit { return nil }  // too many fields: the careful path reports it
+                    starts[count] = fieldStart
+                    ends[count] = i
+                    count += 1
                     fieldStart = i + 1
                 } else if b == 34 || b == 13 {  // a quote or a bare CR: the careful path
-                    return false
+                    return nil
                 }
                 i += 1
             }
-            starts.append(fieldStart)
-            ends.append(end)
-            return starts.count <= Self.maxFields
+            starts[count] = fieldStart
+            ends[count] = end
+            count += 1
+            if count > limit { return nil }
+            return .some(body(CSVRow(line: line, problem: nil, base: base, starts: UnsafeBufferPointer(start: starts, count: count),
+                                     ends: UnsafeBufferPointer(start: ends, count: count))))
         }
-        guard plain else { return slowRow(body) }
+        guard let delivered = result else { return slowRow(body) }
         pos = lineEnd < buffer.count ? lineEnd + 1 : lineEnd
-        let recordLine = line
-        line += 1
-        return buffer.withUnsafeBufferPointer { deliver(line: recordLine, problem: nil, bytes: $0, body) }
-    }
-
-    /// Hands the fields in `starts`/`ends` (offsets into `bytes`) to `body`.
-    private func deliver<T>(line: Int, problem: String?, bytes: UnsafeBufferPointer<UInt8>, _ body: (CSVRow) -> T) -> T {
-        starts.withUnsafeBufferPointer { s in
-            ends.withUnsafeBufferPointer { e in
-                body(CSVRow(line: line, problem: problem, base: bytes.baseAddress!, starts: s, ends: e))
-            }
-        }
+        self.line += 1
+        return delivered
     }
 
     /// Makes sure the current line is whole in the buffer; returns the index of its LF (or the end of
@@ -214,15 +211,34 @@ package struct CSVReader<Source: ByteSource> {
     private mutating func slowRow<T>(_ body: (CSVRow) -> T) -> T? {
         guard let record = next() else { return nil }
         scratch.removeAll(keepingCapacity: true)
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        for field in record.fields {
-            starts.append(scratch.count)
+        let starts = fields.starts, ends = fields.ends
+        let count = min(record.fields.count, Self.maxFields)
+        for (i, field) in record.fields.prefix(count).enumerated() {
+            starts[i] = scratch.count
             scratch.append(contentsOf: field.utf8)
-            ends.append(scratch.count)
+            ends[i] = scratch.count
         }
         scratch.append(0)  // never empty: every view has a base address
-        return scratch.withUnsafeBufferPointer { deliver(line: record.line, problem: record.problem, bytes: $0, body) }
+        return scratch.withUnsafeBufferPointer {
+            body(CSVRow(line: record.line, problem: record.problem, base: $0.baseAddress!,
+                        starts: UnsafeBufferPointer(start: starts, count: count), ends: UnsafeBufferPointer(start: ends, count: count)))
+        }
+    }
+}
+
+/// Start and end offsets of a record's fields, allocated once per reader and reused for every row.
+final class FieldTable {
+    let starts: UnsafeMutablePointer<Int>
+    let ends: UnsafeMutablePointer<Int>
+
+    init(capacity: Int) {
+        starts = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        starts.deallocate()
+        ends.deallocate()
     }
 }
 

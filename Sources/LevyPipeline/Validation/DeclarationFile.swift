@@ -206,10 +206,12 @@ package struct DeclarationFileCheck {
         var pendingBlank: [Int] = []
         while reader.nextRow({ record in
             if record.problem == nil && record.isBlank { pendingBlank.append(record.line); return }
-            for line in pendingBlank {
-                check.add(Finding(code: .csvRow, line: line, message: "空行：请删除文件中间的空行 / Blank line in the middle of the file: delete it"))
+            if !pendingBlank.isEmpty {
+                for line in pendingBlank {
+                    check.add(Finding(code: .csvRow, line: line, message: "空行：请删除文件中间的空行 / Blank line in the middle of the file: delete it"))
+                }
+                pendingBlank.removeAll()
             }
-            pendingBlank.removeAll()
             if let problem = record.problem {
                 check.add(Finding(code: .csvRow, line: record.line, message: problem))
                 return
