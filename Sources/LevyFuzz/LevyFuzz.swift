@@ -75,10 +75,21 @@ final class FuzzHarness {
               lseek(scratch, 0, SEEK_SET) == 0 else { throw LevyError("cannot write the fuzz input") }
         let scanned = try scanFile(fd: scratch)
         let employer = loaded.rules.employer(Self.declaringEmployer)
-        let outcome = try DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: levy.ledger,
-                                               spillDirectory: root + "/.levy/tmp", runLength: 64)
-            .check(fd: scratch, name: name, scanned: scanned, folderEmployer: employer)
+        var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: levy.ledger,
+                                             spillDirectory: root + "/.levy/tmp", runLength: 64)
+        let outcome = try fileCheck.check(fd: scratch, name: name, scanned: scanned, folderEmployer: employer)
         let findings = outcome.check.findings
+        // Parsed while scanned (the path of large CSV files): the same outcome, whatever the bytes.
+        fileCheck.overlapBytes = 0
+        let (overlapScanned, overlapping) = try fileCheck.scanAndCheck(fd: scratch, name: name, folderEmployer: employer) { _ in true }
+        expect(overlapScanned.sha256 == scanned.sha256, "the overlapped scan hashed other bytes")
+        if let o = overlapping {
+            expect(o.check.findings.items == findings.items && o.check.findings.omitted == findings.omitted
+                   && o.check.totals == outcome.check.totals && o.encoding == outcome.encoding,
+                   "parsing while scanning gave another outcome than scan then parse")
+        } else {
+            expect(false, "parsing while scanning gave no outcome")
+        }
         expect(outcome.isAccepted == !findings.hasErrors, "accepted with errors, or rejected without one")
         expect(findings.items.count <= FindingList.cap, "more findings kept than the cap")
         expect(findings.items.allSatisfy { !$0.message.isEmpty && ($0.line ?? 1) >= 1 }, "a finding without a message or with line < 1")

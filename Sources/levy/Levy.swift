@@ -289,10 +289,10 @@ struct Check: ParsableCommand {
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
             guard fd >= 0 else { throw LevyError("\(path): cannot open (\(String(cString: strerror(errno))))") }
             defer { close(fd) }
-            let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
+            let (scanned, checked) = try fileCheck.scanAndCheck(fd: fd, name: name, folderEmployer: folderEmployer) { _ in true }
             sha = scanned.sha256
-            outcome = try StageClock.measure(.parseAndCheck) { try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) }
-            findings = outcome!.check.findings
+            outcome = checked
+            findings = checked!.check.findings
         }
         let accepted = !findings.hasErrors
         let report = RejectionReport(file: name, sha256: sha, employerID: outcome?.check.employer?.id.text,

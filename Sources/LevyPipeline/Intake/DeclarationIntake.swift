@@ -101,20 +101,22 @@ extension Levy {
         }
 
         logger.info("declaration file taken", metadata: ["employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "bytes": "\(st.st_size)"])
-        let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
-        if let earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder) {
+        var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
+                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+        fileCheck.showsProgress = showsProgress
+        var earlier: FileRecord?
+        let (scanned, checked) = try fileCheck.scanAndCheck(fd: fd, name: entry.name, folderEmployer: employer) { scanned in
+            earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder)
+            return earlier == nil
+        }
+        guard let outcome = checked else {
+            let earlier = earlier!
             var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
             check.add(Finding(code: .fileDuplicate, value: earlier.name,
                               message: "与 \(earlier.receivedAt) 已处理的文件“\(earlier.name)”完全相同（结果：\(earlier.outcome.rawValue)\(earlier.declarationID.map { "，申报编号 \($0)" } ?? "")）：无需重复提交 / Byte-identical to a file already processed (\(earlier.outcome.rawValue)): nothing to do"))
             try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: check, encoding: nil, fd: -1, columns: 0,
                        earlier: earlier, now: now, outcome: .duplicate)
             return
-        }
-        var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
-                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
-        fileCheck.showsProgress = showsProgress
-        let outcome = try StageClock.measure(.parseAndCheck) {
-            try fileCheck.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
         }
         if outcome.isAccepted {
             try StageClock.measure(.outputs) {

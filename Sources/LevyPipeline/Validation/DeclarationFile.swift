@@ -23,26 +23,69 @@ package struct ScannedFile: Sendable {
     package var encoding: EncodingScan
 }
 
-/// Hashes a file and scans its encoding in one pass, in 1 MiB chunks.
-package func scanFile(fd: Int32) throws -> ScannedFile {
+/// Hashes a file and scans its encoding in one pass, in 1 MiB chunks read with `pread` (the file
+/// offset, which a parse may be using, is left alone). `notPlainUTF8` is called once, as soon as the
+/// bytes are known not to be plain UTF-8 (a NUL or an invalid sequence).
+package func scanFile(fd: Int32, notPlainUTF8: (() -> Void)? = nil) throws -> ScannedFile {
     var hasher = SHA256()
     var scan = EncodingScan()
     var size: Int64 = 0
+    var told = false
     let chunk = 1 << 20
     let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunk)
     defer { buffer.deallocate() }
     while true {
-        let n = read(fd, buffer.baseAddress!, chunk)
+        let n = pread(fd, buffer.baseAddress!, chunk, off_t(size))
         if n < 0 { if errno == EINTR { continue }; throw LevyError("cannot read: \(String(cString: strerror(errno)))") }
         if n == 0 { break }
         let slice = UnsafeBufferPointer(rebasing: buffer[0..<n])
         hasher.update(bufferPointer: UnsafeRawBufferPointer(slice))
         scan.feed(slice)
         size += Int64(n)
+        if !told, let notPlainUTF8, !scan.validUTF8 || scan.sawNUL {
+            told = true
+            notPlainUTF8()
+        }
     }
     scan.finish()
     let hex = hexString(hasher.finalize())
     return ScannedFile(sha256: hex, size: size, encoding: scan)
+}
+
+/// ``scanFile(fd:notPlainUTF8:)`` on a thread of its own, while the calling thread parses the file.
+final class BackgroundScan: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    /// Written by the scan before it leaves `group`; read only after waiting on it.
+    private var result: Result<ScannedFile, any Error>?
+    private var notUTF8 = false
+
+    init(fd: Int32) {
+        group.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            result = Result { try scanFile(fd: fd) { self.lock.withLock { self.notUTF8 = true } } }
+            group.leave()
+        }
+    }
+
+    /// The bytes are known not to be plain UTF-8: a parse that assumed it can stop.
+    var isNotUTF8: Bool { lock.withLock { notUTF8 } }
+
+    /// Waits for the scan; every call gives the same result.
+    func wait() throws -> ScannedFile {
+        group.wait()
+        return try result!.get()
+    }
+}
+
+/// A source that ends early when `stop` says so (checked once per read of up to 256 KiB).
+struct StoppableSource<Inner: ByteSource>: ByteSource {
+    var inner: Inner
+    let stop: (() -> Bool)?
+    mutating func read(into buffer: inout [UInt8], max: Int) -> Int {
+        if let stop, stop() { return 0 }
+        return inner.read(into: &buffer, max: max)
+    }
 }
 
 /// The full check of one declaration file: file-level tests, streaming parse, then the ledger's context.
@@ -58,6 +101,8 @@ package struct DeclarationFileCheck {
     package let runLength: Int
     /// Draw a progress bar for large files when stderr is a terminal.
     package var showsProgress = false
+    /// Ends a CSV parse early (the background scan found the file is not plain UTF-8).
+    var stop: (() -> Bool)?
 
     package init(rules: Rules, schema: XMLSchema, now: AgencyTime, ledger: (any Ledger)?,
                  spillDirectory: String = NSTemporaryDirectory(), runLength: Int = 1 << 17) {
@@ -82,8 +127,55 @@ package struct DeclarationFileCheck {
         package var isAccepted: Bool { check.isAccepted }
     }
 
+    /// CSV files from this size on are parsed while they are scanned (``scanAndCheck(fd:name:folderEmployer:admit:)``);
+    /// below it a second thread costs more than it saves. Tests set 0 to take that path with small files.
+    package var overlapBytes: Int64 = 1 << 20
+
+    /// Scans the file (SHA-256 and encoding, ``scanFile(fd:notPlainUTF8:)``) and checks it. `admit`
+    /// sees the scan before anything is decided and may stop there (a duplicate): the outcome is then nil.
+    ///
+    /// A CSV file of ``overlapBytes`` or more is parsed as UTF-8 while the scan runs on the other core,
+    /// and checked against the ledger only once the scan has admitted it. When the scan finds the bytes
+    /// are not plain UTF-8 after all (GB18030, NULs), the parse stops at its next read and the file is
+    /// checked again in the usual order, from the scan's findings — the outcome is always the one
+    /// ``check(fd:name:scanned:folderEmployer:)`` gives.
+    package func scanAndCheck(fd: Int32, name: String, folderEmployer: Employer?,
+                              admit: (ScannedFile) throws -> Bool) throws -> (scanned: ScannedFile, outcome: Outcome?) {
+        var st = stat()
+        var head = [UInt8](repeating: 0, count: 4)
+        let headCount = fstat(fd, &st) == 0 ? pread(fd, &head, 4, 0) : -1
+        let size = Int64(st.st_size)
+        let wideBOM = head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF])
+        guard DeclarationFormat(fileName: name) == .csv, headCount == 4, !wideBOM, size >= overlapBytes,
+              size <= rules.maxFileBytes else {
+            let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
+            guard try admit(scanned) else { return (scanned, nil) }
+            return (scanned, try StageClock.measure(.parseAndCheck) { try check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) })
+        }
+        let scan = BackgroundScan(fd: fd)
+        defer { _ = try? scan.wait() }  // the scan reads `fd`: never leave before it is done
+        var assumed = EncodingScan()
+        head.withUnsafeBufferPointer { assumed.feed(UnsafeBufferPointer(rebasing: $0[0..<($0.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0)])) }
+        var optimistic = self
+        optimistic.stop = { scan.isNotUTF8 }
+        var outcome = try StageClock.measure(.parseAndCheck) {
+            try optimistic.check(fd: fd, name: name, scanned: ScannedFile(sha256: "", size: size, encoding: assumed),
+                                 folderEmployer: folderEmployer, completing: false)
+        }
+        let scanned = try StageClock.measure(.scan) { try scan.wait() }
+        guard try admit(scanned) else { return (scanned, nil) }
+        let e = scanned.encoding
+        guard scanned.size == size, e.validUTF8, !e.sawNUL, !e.hasWideBOM, e.hasUTF8BOM == assumed.hasUTF8BOM else {
+            return (scanned, try StageClock.measure(.parseAndCheck) { try check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) })
+        }
+        try StageClock.measure(.parseAndCheck) { try complete(&outcome) }
+        return (scanned, outcome)
+    }
+
     /// Checks the file open at `fd` (already scanned). `folderEmployer` is the employer whose folder it is in.
-    package func check(fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?) throws -> Outcome {
+    /// Without `completing`, a file that was read is left for ``complete(_:)`` (what the ledger knows).
+    package func check(fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?,
+                       completing: Bool = true) throws -> Outcome {
         let format = DeclarationFormat(fileName: name)
         let persons = PersonSorter(directory: spillDirectory, runLength: runLength)
         let bar = showsProgress ? ProgressBar.forFile(name: name, fd: fd, size: scanned.size) : nil
@@ -126,8 +218,8 @@ package struct DeclarationFileCheck {
                 outcome.csvColumns = readCSV(source: &source, into: &check)
                 valid = !source.invalid
             } else {
-                var source = FileSource(fd: fd)
-                if encoding == .utf8BOM { var skip: [UInt8] = []; _ = source.read(into: &skip, max: 3) }
+                var source = StoppableSource(inner: FileSource(fd: fd), stop: stop)
+                if encoding == .utf8BOM { var skip: [UInt8] = []; _ = source.inner.read(into: &skip, max: 3) }
                 outcome.csvColumns = readCSV(source: &source, into: &check)
             }
             if !valid { return fileLevel(encodingProblem) }
@@ -164,10 +256,16 @@ package struct DeclarationFileCheck {
             outcome.replaces = try replaced(check)
             return outcome
         }
-        try StageClock.measure(.roster) { try finish(&check, persons: persons, xmlTotals: nil) }
         outcome.check = check
-        outcome.replaces = try replaced(check)
+        if completing { try complete(&outcome) }
         return outcome
+    }
+
+    /// Completes the check of a CSV file read by ``check(fd:name:scanned:folderEmployer:completing:)``:
+    /// what only the ledger knows (rosters, insured elsewhere, arrears, locks).
+    func complete(_ outcome: inout Outcome) throws {
+        try StageClock.measure(.roster) { try finish(&outcome.check, persons: outcome.persons, xmlTotals: nil) }
+        outcome.replaces = try replaced(outcome.check)
     }
 
     /// Reads a CSV declaration into the check; returns the header's column count.
