@@ -21,6 +21,10 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode=WAL")
                 try db.execute(sql: "PRAGMA synchronous=FULL")
+                // The statement journal of a file's savepoint in a batch (the pages it changes, as they were)
+                // stays in memory: in a temp file it cost 134,552 pwrites (276 MB) for 2,000 small files.
+                // A savepoint holds a file of fewer than `Levy.largeRoster` persons, so it stays small.
+                try db.execute(sql: "PRAGMA temp_store=MEMORY")
             }
         }
         queue = try DatabaseQueue(path: path, configuration: config)

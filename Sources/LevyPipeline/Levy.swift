@@ -22,9 +22,9 @@ package final class Levy {
     /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
     package var batchSize = 256
     /// Persons from which an accepted declaration starts a batch of its own: the change that opens a
-    /// batch needs no savepoint, and a savepoint copies every page a large roster touches to SQLite's
-    /// statement journal.
-    package var largeRoster = 10_000
+    /// batch needs no savepoint, and a savepoint copies every page a roster touches to SQLite's
+    /// statement journal, held in memory (about one 4 KiB page per person at worst, so ≤ 4 MB here).
+    package var largeRoster = 1_000
 
     package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
