@@ -158,7 +158,7 @@ extension Levy {
         for output in outputs {
             let path = root.path(output.path)
             batch.staged.append((try DurableFile.stage(output.content, for: path), path, output.path))
-            batch.dirs.insert((path as NSString).deletingLastPathComponent)
+            batch.dirs.insert(parentFolder(path))
         }
         batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
         batch.archiveTargets.insert(archive.archiveRel)

@@ -37,17 +37,17 @@ extension Finding {
     }
 }
 
-/// Amounts formatted for people: `1,234.56`.
+/// Amounts formatted for people: `1,234.56`. Built from the integer's digits (a receipt has a dozen).
 package func yuanText(_ fen: Fen) -> String {
-    let plain = Yuan.format(fen)
-    let parts = plain.split(separator: ".")
-    var whole = String(parts[0])
-    let negative = whole.hasPrefix("-")
-    if negative { whole.removeFirst() }
-    var grouped = ""
-    for (i, ch) in whole.reversed().enumerated() {
-        if i > 0 && i % 3 == 0 { grouped.append(",") }
-        grouped.append(ch)
-    }
-    return (negative ? "-" : "") + String(grouped.reversed()) + "." + parts[1]
+    var digits: [UInt8] = []
+    var m = fen.magnitude
+    var i = 0
+    repeat {
+        if i == 2 { digits.append(UInt8(ascii: ".")) } else if i > 2 && (i - 2) % 3 == 0 { digits.append(UInt8(ascii: ",")) }
+        digits.append(UInt8(ascii: "0") + UInt8(m % 10))
+        m /= 10
+        i += 1
+    } while m > 0 || i < 3
+    if fen < 0 { digits.append(UInt8(ascii: "-")) }
+    return String(decoding: digits.reversed(), as: UTF8.self)
 }

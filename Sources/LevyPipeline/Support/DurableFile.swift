@@ -8,7 +8,7 @@ package enum DurableFile {
     package static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640) throws {
         let temp = try writeTemp(bytes, for: path, mode: mode, sync: true)
         try publish(temp, as: path)
-        syncDirectory((path as NSString).deletingLastPathComponent)
+        syncDirectory(parentFolder(path))
     }
 
     /// Writes `bytes` to a temp file beside `path` without fsync and returns the temp's path: one output
@@ -45,9 +45,9 @@ package enum DurableFile {
     }
 
     private static func writeTemp(_ bytes: [UInt8], for path: String, mode: mode_t, sync: Bool) throws -> String {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = parentFolder(path)
         try Folders.ensure(dir)
-        let name = (path as NSString).lastPathComponent
+        let name = lastComponent(path)
         let temp = dir + "/." + name + ".\(getpid()).tmp"
         var fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0 && errno == ENOENT {  // the folder was removed while levy ran: make it again
@@ -79,12 +79,12 @@ package enum DurableFile {
     /// `syncFolders: false`, leaves that to the caller, who gets the folders back to sync once each).
     @discardableResult
     package static func move(_ from: String, to: String, syncFolders: Bool = true) throws -> [String] {
-        let dir = (to as NSString).deletingLastPathComponent
+        let dir = parentFolder(to)
         try Folders.ensure(dir)
         guard rename(from, to) == 0 else {
             throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system")
         }
-        let folders = [dir, (from as NSString).deletingLastPathComponent]
+        let folders = [dir, parentFolder(from)]
         if syncFolders { folders.forEach(syncDirectory) }
         return folders
     }
@@ -98,10 +98,32 @@ package enum DurableFile {
     package static func removeLeftoverTemps(under dir: String) {
         guard let e = FileManager.default.enumerator(atPath: dir) else { return }
         while let rel = e.nextObject() as? String {
-            let name = (rel as NSString).lastPathComponent
+            let name = lastComponent(rel)
             if name.hasPrefix("."), name.hasSuffix(".tmp") { unlink(dir + "/" + rel) }
         }
     }
+}
+
+/// The folder a path is in, as `NSString.deletingLastPathComponent` gives it for the absolute paths levy
+/// builds (`/a/b/c` → `/a/b`, `/a` → `/`), without its Foundation bridging: outputs and archive moves
+/// ask it several times per file.
+package func parentFolder(_ path: String) -> String {
+    let slash = UInt8(ascii: "/")
+    var bytes = Array(path.utf8)
+    while bytes.count > 1 && bytes.last == slash { bytes.removeLast() }
+    guard let cut = bytes.lastIndex(of: slash) else { return "" }
+    var end = cut
+    while end > 1 && bytes[end - 1] == slash { end -= 1 }
+    return end == 0 ? "/" : String(decoding: bytes[..<end], as: UTF8.self)
+}
+
+/// The last component of a path (`/a/b/c.json` → `c.json`), as `NSString.lastPathComponent` gives it.
+package func lastComponent(_ path: String) -> String {
+    let slash = UInt8(ascii: "/")
+    var bytes = Array(path.utf8)
+    while bytes.count > 1 && bytes.last == slash { bytes.removeLast() }
+    guard let cut = bytes.lastIndex(of: slash) else { return String(decoding: bytes, as: UTF8.self) }
+    return bytes.count == 1 ? "/" : String(decoding: bytes[(cut + 1)...], as: UTF8.self)
 }
 
 /// SHA-256 as lowercase hex.
@@ -139,7 +161,7 @@ package enum Folders {
             guard errno == ENOENT else {
                 throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions")
             }
-            let parent = (dir as NSString).deletingLastPathComponent
+            let parent = parentFolder(dir)
             guard !parent.isEmpty, parent != dir else { throw LevyError("cannot create folder \(dir)") }
             try ensure(parent, mode: mode)
             if mkdir(dir, mode) != 0 && errno != EEXIST {
