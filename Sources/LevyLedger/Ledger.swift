@@ -20,7 +20,7 @@ package enum DeclarationState: String, Sendable, Hashable, Codable, CaseIterable
 }
 
 /// How a file ended.
-package enum FileOutcome: String, Sendable, Hashable, Codable {
+package enum FileOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case accepted, rejected, duplicate, quarantined, applied
 }
 
@@ -214,6 +214,18 @@ package struct LedgerChange: Sendable {
     package init() {}
 }
 
+/// What a day's summary counts (`Outbox/reports/summary-YYYY-MM-DD.json`).
+package struct DayFigures: Sendable, Hashable {
+    /// Files received that day, by outcome.
+    package var files: [FileOutcome: Int] = [:]
+    /// Total of the declarations accepted that day and still standing (not superseded or withdrawn).
+    package var acceptedFen: Fen = 0
+    /// Declarations paid that day, and what was paid for them.
+    package var paid = 0
+    package var paidFen: Fen = 0
+    package init() {}
+}
+
 /// What the metrics file is made of: totals since the ledger began.
 package struct LedgerMetrics: Sendable {
     package var files: [String: Int] = [:]
@@ -246,6 +258,8 @@ package protocol Ledger: Sendable {
     func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord?
     func nextSequence(employer: String, period: String) throws -> Int
     func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord]
+    /// The periods that have a declaration in one of the states, ascending.
+    func periods(states: [DeclarationState]) throws -> [String]
     /// The employer's last accepted declaration before `period` (`no`), whose roster a new one is checked against.
     func previousDeclaration(employer: String, before period: String) throws -> Int64?
     /// Streams for the roster merge: the roster of declaration `previous` and the other employers'
@@ -259,7 +273,10 @@ package protocol Ledger: Sendable {
     func debitMessage(msgID: String) throws -> DebitMessage?
     func debitMessages(collectionDate: String) throws -> [DebitMessage]
     func status(period: String?) throws -> [PeriodStatus]
-    func files(receivedDate: String) throws -> [FileRecord]
+    /// The files received on a day with one of the given outcomes, in the order they were taken.
+    func files(receivedDate: String, outcomes: [FileOutcome]) throws -> [FileRecord]
+    /// The day's figures for its summary, counted in the ledger: a year of declarations is not read for them.
+    func dayFigures(day: String) throws -> DayFigures
     func cutDone(collectionDate: String) throws -> Bool
     func integrityCheck() throws -> [String]
     func metrics() throws -> LedgerMetrics

@@ -323,10 +323,33 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         try read { db in try Row.fetchAll(db, sql: "SELECT * FROM files INDEXED BY files_unarchived WHERE archived = 0 ORDER BY id").map(Self.fileRecord) }
     }
 
-    package func files(receivedDate: String) throws -> [FileRecord] {
+    package func files(receivedDate: String, outcomes: [FileOutcome]) throws -> [FileRecord] {
+        let list = outcomes.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM files WHERE received_date = ? AND outcome IN (\(list)) ORDER BY id",
+                             arguments: [receivedDate]).map(Self.fileRecord)
+        }
+    }
+
+    package func dayFigures(day: String) throws -> DayFigures {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM files WHERE received_date = ? ORDER BY id"), arguments: [receivedDate])
-                .map(Self.fileRecord)
+            var figures = DayFigures()
+            for row in try Row.fetchAll(db, sql: "SELECT outcome, COUNT(*) FROM files WHERE received_date = ? GROUP BY outcome",
+                                        arguments: [day]) {
+                if let outcome = FileOutcome(rawValue: row[0]) { figures.files[outcome] = row[1] }
+            }
+            // Received and paid times are ISO 8601 in agency time: their first ten characters are the day.
+            figures.acceptedFen = try Fen.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(total_fen), 0) FROM declarations
+                WHERE substr(received_at, 1, 10) = ? AND state NOT IN ('superseded', 'withdrawn')
+                """, arguments: [day]) ?? 0
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*), COALESCE(SUM(paid_fen), 0) FROM declarations WHERE state = 'paid' AND substr(paid_at, 1, 10) = ?
+                """, arguments: [day]) {
+                figures.paid = row[0]
+                figures.paidFen = row[1]
+            }
+            return figures
         }
     }
 
@@ -381,6 +404,13 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         try read { db in
             (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM declarations WHERE employer_id = ? AND period = ?"),
                               arguments: [employer, period]) ?? 0) + 1
+        }
+    }
+
+    package func periods(states: [DeclarationState]) throws -> [String] {
+        let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT period FROM declarations WHERE state IN (\(list)) ORDER BY period")
         }
     }
 

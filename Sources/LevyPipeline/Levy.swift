@@ -25,6 +25,8 @@ package final class Levy {
     /// batch needs no savepoint, and a savepoint copies every page a roster touches to SQLite's
     /// statement journal, held in memory (about one 4 KiB page per person at worst, so ≤ 4 MB here).
     package var largeRoster = 1_000
+    /// The temp files a crashed process left have been removed (``recover()``).
+    var leftoverTempsSwept = false
 
     package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
@@ -79,8 +81,13 @@ extension Levy {
     package func recover() throws {
         // Commits a crash left unsynced become durable before any input they name leaves the inbox.
         try ledger.barrier()
-        DurableFile.removeLeftoverTemps(under: root.path("Outbox"))
-        DurableFile.removeLeftoverTemps(under: root.path(".levy/archive"))
+        // Temp files are left only by a process that died: swept once per process, not on every look
+        // of the watch (the Outbox holds every receipt ever written).
+        if !leftoverTempsSwept {
+            DurableFile.removeLeftoverTemps(under: root.path("Outbox"))
+            DurableFile.removeLeftoverTemps(under: root.path(".levy/archive"))
+            leftoverTempsSwept = true
+        }
         try flushOutputs()
         for file in try ledger.filesNotArchived() {
             let from = root.path(file.inboxPath)

@@ -161,4 +161,33 @@ import Testing
         #expect(try root.ledger().filesNotArchived().isEmpty)
         #expect(try barriers() == before + 2)
     }
+    /// Temp files are left only by a process that died: the first recovery of a process removes them
+    /// wherever levy writes (deep in the Outbox, in the archive), never through a symlink and never a
+    /// file that is not one of its temps; later looks of the same process do not walk the trees again.
+    @Test func leftoverTempsAreSweptOncePerProcess() throws {
+        let root = try TestRoot()
+        let outside = try TestRoot()
+        try outside.write("keep/.x.json.1.tmp", "not levy's")
+        try root.write("Outbox/receipts/\(Sample.softwareCo)/.R.json.4242.tmp", "half a receipt")
+        try root.write("Outbox/reports/.summary.json.7.tmp", "half a report")
+        try root.write(".levy/archive/2026/11/02/declarations/\(Sample.softwareCo)/.a.csv.9.tmp", "half a move")
+        try root.write("Outbox/receipts/\(Sample.softwareCo)/.hidden-note", "an operator's file")
+        try root.write("Outbox/receipts/\(Sample.softwareCo)/R.json.tmp", "not a levy temp: no leading dot")
+        try FileManager.default.createSymbolicLink(atPath: root.file("Outbox/receipts/link"), withDestinationPath: outside.file("keep"))
+        let levy = try root.levy()
+        try levy.recover()
+        #expect(!root.exists("Outbox/receipts/\(Sample.softwareCo)/.R.json.4242.tmp"))
+        #expect(!root.exists("Outbox/reports/.summary.json.7.tmp"))
+        #expect(!root.exists(".levy/archive/2026/11/02/declarations/\(Sample.softwareCo)/.a.csv.9.tmp"))
+        #expect(root.exists("Outbox/receipts/\(Sample.softwareCo)/.hidden-note"))
+        #expect(root.exists("Outbox/receipts/\(Sample.softwareCo)/R.json.tmp"))
+        #expect(outside.exists("keep/.x.json.1.tmp"), "a symlink is never followed")
+        // The same process looks again: no walk (a temp appearing now is not from a crash of this process).
+        try root.write("Outbox/reports/.later.json.8.tmp", "x")
+        try levy.recover()
+        #expect(root.exists("Outbox/reports/.later.json.8.tmp"))
+        // A new process sweeps it.
+        try root.levy().recover()
+        #expect(!root.exists("Outbox/reports/.later.json.8.tmp"))
+    }
 }

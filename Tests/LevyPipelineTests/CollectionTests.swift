@@ -139,6 +139,25 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         let listed = (arrears["employers"] as? [[String: Any]] ?? []).compactMap { $0["employer_id"] as? String }
         #expect(Set(listed) == [Sample.buildingCo, Sample.restaurant])
         #expect(try root.ledger().integrityCheck().isEmpty)
+
+        // The day figures the ledger counts for the summaries equal those counted over every file and
+        // declaration it holds (what the summary did before it asked the ledger).
+        let ledger = try root.ledger()
+        let all = try ledger.declarations(states: DeclarationState.allCases, period: nil)
+        var paidSomeDay = false
+        for day in ["2026-11-03", "2026-11-06", "2026-11-07", "2026-11-13", "2026-11-20"] {
+            var expected = DayFigures()
+            for f in try ledger.files(receivedDate: day, outcomes: FileOutcome.allCases) { expected.files[f.outcome, default: 0] += 1 }
+            for d in all where d.receivedAt.hasPrefix(day) && d.state != .superseded && d.state != .withdrawn { expected.acceptedFen += d.totalFen }
+            for d in all where d.state == .paid && (d.paidAt?.hasPrefix(day) ?? false) {
+                expected.paid += 1
+                expected.paidFen += d.paidFen
+            }
+            #expect(try ledger.dayFigures(day: day) == expected, "\(day)")
+            paidSomeDay = paidSomeDay || expected.paid > 0
+        }
+        #expect(try ledger.dayFigures(day: "2026-11-03").acceptedFen > 0)
+        #expect(paidSomeDay)
     }
 
     func naiveFee(_ unpaid: Int64, days: Int) -> Int64 {

@@ -74,10 +74,13 @@ extension Levy {
 
     /// After a period's due date-time: accepted (unpaid, not in flight) and failed declarations become overdue,
     /// with a notice to pay at the counter.
+    /// Only the periods already due are read: this runs on every look of the watch, and the month's
+    /// accepted declarations waiting for their debit window are every employer's.
     func markOverdue(now: AgencyTime) throws {
         let schedule = loaded.rules.schedule
-        for var d in try ledger.declarations(states: [.accepted, .failed], period: nil) {
-            guard d.totalFen > 0, let period = Period(d.period), schedule.isAfterDue(now, period: period) else { continue }
+        let due = try ledger.periods(states: [.accepted, .failed]).filter { Period($0).map { schedule.isAfterDue(now, period: $0) } ?? false }
+        for var d in try due.flatMap({ try ledger.declarations(states: [.accepted, .failed], period: $0) }) {
+            guard d.totalFen > 0 else { continue }
             let reason = d.state == .failed ? "debit_failed:\(d.failReason ?? "")" : (d.collection == "debit" ? "not_collected" : "not_paid_by_due_date")
             d.state = .overdue
             var change = LedgerChange()

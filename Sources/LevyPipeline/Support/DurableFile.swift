@@ -94,12 +94,29 @@ package enum DurableFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Removes temporary files a crash may have left in a folder tree.
+    /// Removes temporary files (`.<name>.<pid>.tmp`) a crash may have left in a folder tree. A plain
+    /// `readdir` walk that never follows a symlink: the tree is a year of receipts, and Foundation's
+    /// enumerator cost ~25 µs an entry in path bridging.
     package static func removeLeftoverTemps(under dir: String) {
-        guard let e = FileManager.default.enumerator(atPath: dir) else { return }
-        while let rel = e.nextObject() as? String {
-            let name = lastComponent(rel)
-            if name.hasPrefix("."), name.hasSuffix(".tmp") { unlink(dir + "/" + rel) }
+        guard let d = opendir(dir) else { return }
+        defer { closedir(d) }
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            let path = dir + "/" + name
+            var type = entry.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                type = (st.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : ((st.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0)
+            }
+            if type == UInt8(DT_DIR) {
+                removeLeftoverTemps(under: path)
+            } else if type == UInt8(DT_REG), name.hasPrefix("."), name.hasSuffix(".tmp") {
+                unlink(path)
+            }
         }
     }
 }
