@@ -1,6 +1,6 @@
 import Foundation
 import LevyDomain
-import LevyPipeline
+@testable import LevyPipeline
 import Testing
 
 /// Amounts as people read them on receipts and pages: yuan with thousands separators and two decimals.
@@ -47,6 +47,51 @@ import Testing
         for (path, parent, last) in odd {
             #expect(parentFolder(path) == parent, "parent of \(path)")
             #expect(lastComponent(path) == last, "last component of \(path)")
+        }
+    }
+}
+
+/// Receipts are written by a hand-made JSON writer (they are the output of every accepted file): the
+/// bytes must be exactly those of the generic encoder, for any content.
+@Suite struct ReceiptJSONTests {
+    static func text(_ rng: inout some RandomNumberGenerator) -> String {
+        let pieces = ["a", "Z", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{1}", "\u{1f}", "\u{7f}", "é", "中", "回执",
+                      "𠀀", "😀", "0", "-", ":", "{", "]"]
+        return (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+    }
+
+    @Test func handWrittenJSONEqualsTheEncoder() {
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<500 {
+            func maybe<T>(_ v: T) -> T? { Bool.random(using: &rng) ? v : nil }
+            let warnings = (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                FindingJSON(Finding(code: FindingCode.allCases.randomElement(using: &rng)!, line: maybe(Int.random(in: 1...99_999, using: &rng)),
+                                    path: maybe(Self.text(&rng)), field: maybe(Self.text(&rng)), value: maybe(Self.text(&rng)),
+                                    message: Self.text(&rng)))
+            }
+            var contributions: [String: ContributionAmounts] = [:]
+            for name in ["pension", "medical", "unemployment", "work_injury", "maternity"] where i % 7 != 0 {
+                contributions[name] = ContributionAmounts(employerFen: Fen.random(in: 0...9_999_999_999, using: &rng),
+                                                          employeeFen: Fen.random(in: 0...9_999_999, using: &rng))
+            }
+            let receipt = Receipt(
+                receiptNo: Self.text(&rng), kind: i % 2 == 0 ? "declaration" : "payment", employerID: Self.text(&rng),
+                employerName: Self.text(&rng), period: "2026-11", declarationID: Self.text(&rng), headcount: Int.random(in: 0...1_000_000, using: &rng),
+                totalWageBaseFen: Fen.random(in: 0...Fen.max / 2, using: &rng), employerFen: Fen.random(in: -5...5, using: &rng),
+                employeeFen: 0, totalFen: Fen.random(in: 0...1 << 40, using: &rng), contributions: contributions, warnings: warnings,
+                warningsOmitted: maybe(Int.random(in: 1...1_000, using: &rng)), collection: Self.text(&rng), due: Self.text(&rng),
+                supersedes: maybe(Self.text(&rng)), receivedAt: Self.text(&rng), file: maybe(Self.text(&rng)), sha256: maybe(Self.text(&rng)),
+                instructions: Self.text(&rng), paidFen: maybe(Fen.random(in: 0...1 << 40, using: &rng)),
+                lateFeeFen: maybe(Fen.random(in: 0...1 << 20, using: &rng)), paidAt: maybe(Self.text(&rng)), channel: maybe(Self.text(&rng)))
+            let expected = jsonBytes(receipt)
+            #expect(receipt.jsonBytes == expected, "\(String(decoding: expected, as: UTF8.self))")
+        }
+    }
+
+    @Test func paddingCountsUTF16UnitsAsFoundationDoes() {
+        var rng = SystemRandomNumberGenerator()
+        for label in ["养老保险 pension", "合计 total", "", "work_injury 工伤保险 and a long tail past width", "𠀀𠀀 wide"] + (0..<200).map({ _ in Self.text(&rng) }) {
+            #expect(label.rightPadded(28) == label.padding(toLength: 28, withPad: " ", startingAt: 0), "\(label)")
         }
     }
 }

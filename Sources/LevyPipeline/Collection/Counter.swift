@@ -16,7 +16,7 @@ extension Levy {
             instructions: d.channel == "debit" ? "已通过委托扣款缴纳 / Paid by direct debit" : "已在经办窗口缴纳 / Paid at the service counter",
             paidFen: d.paidFen, lateFeeFen: d.lateFeeFen, paidAt: d.paidAt, channel: d.channel)
         let base = "Outbox/receipts/\(d.employerID)/\(d.id)-payment"
-        return [PendingOutput(path: base + ".json", content: jsonBytes(receipt)),
+        return [PendingOutput(path: base + ".json", content: receipt.jsonBytes),
                 PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8))]
     }
 

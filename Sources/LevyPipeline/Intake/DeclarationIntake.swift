@@ -192,7 +192,7 @@ extension Levy {
             old.state = .superseded
             change.declarationUpdates.append(old)
         }
-        change.outputs.append(PendingOutput(path: receiptBase + ".json", content: jsonBytes(receipt)))
+        change.outputs.append(PendingOutput(path: receiptBase + ".json", content: receipt.jsonBytes))
         change.outputs.append(PendingOutput(path: receiptBase + ".txt", content: Array(receipt.text.utf8)))
         if late {
             change.outputs.append(contentsOf: overdueNotice(record, reason: "late_declaration", now: now))

@@ -41,6 +41,31 @@ package struct Receipt: Encodable, Sendable {
 }
 
 extension Receipt {
+    /// The receipt's JSON: the same bytes as `jsonBytes(receipt)` (a test holds them equal), written
+    /// without the generic encoder because every accepted file has one.
+    package var jsonBytes: [UInt8] {
+        var members: [(String, JSONValue)] = [
+            ("receipt_no", .string(receiptNo)), ("kind", .string(kind)), ("employer_id", .string(employerID)),
+            ("employer_name", .string(employerName)), ("period", .string(period)), ("declaration_id", .string(declarationID)),
+            ("headcount", .int(headcount)), ("total_wage_base_fen", .int(totalWageBaseFen)), ("employer_fen", .int(employerFen)),
+            ("employee_fen", .int(employeeFen)), ("total_fen", .int(totalFen)),
+            ("contributions", .object(contributions.map { ($0.key, .object([("employer_fen", .int($0.value.employerFen)),
+                                                                             ("employee_fen", .int($0.value.employeeFen))])) })),
+            ("warnings", .array(warnings.map(\.json))), ("collection", .string(collection)), ("due", .string(due)),
+            ("received_at", .string(receivedAt)), ("instructions", .string(instructions)),
+        ]
+        // Optional members are left out when absent, as the synthesized Encodable does.
+        if let warningsOmitted { members.append(("warnings_omitted", .int(warningsOmitted))) }
+        if let supersedes { members.append(("supersedes", .string(supersedes))) }
+        if let file { members.append(("file", .string(file))) }
+        if let sha256 { members.append(("sha256", .string(sha256))) }
+        if let paidFen { members.append(("paid_fen", .int(paidFen))) }
+        if let lateFeeFen { members.append(("late_fee_fen", .int(lateFeeFen))) }
+        if let paidAt { members.append(("paid_at", .string(paidAt))) }
+        if let channel { members.append(("channel", .string(channel))) }
+        return JSONValue.object(members).bytes
+    }
+
     /// The receipt as people read it: Chinese first, English codes and labels alongside.
     package var text: String {
         var lines: [String] = []
@@ -58,11 +83,9 @@ extension Receipt {
         for insurance in Insurance.allCases {
             let a = contributions[insurance.rawValue] ?? ContributionAmounts()
             let label = "\(insurance.chinese) \(insurance.rawValue)"
-            lines.append(label.padding(toLength: 28, withPad: " ", startingAt: 0)
-                         + yuanText(a.employerFen).leftPadded(14) + yuanText(a.employeeFen).leftPadded(18))
+            lines.append(label.rightPadded(28) + yuanText(a.employerFen).leftPadded(14) + yuanText(a.employeeFen).leftPadded(18))
         }
-        lines.append("合计 total".padding(toLength: 28, withPad: " ", startingAt: 0)
-                     + yuanText(employerFen).leftPadded(14) + yuanText(employeeFen).leftPadded(18))
+        lines.append("合计 total".rightPadded(28) + yuanText(employerFen).leftPadded(14) + yuanText(employeeFen).leftPadded(18))
         lines.append("应缴总额 total due:        \(yuanText(totalFen)) 元")
         lines.append("")
         if let paidFen {
@@ -88,5 +111,14 @@ extension Receipt {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+
+    /// Spaces added (or the text cut) to `width` UTF-16 units, as `padding(toLength:withPad:startingAt:)`
+    /// does, without bridging to NSString.
+    func rightPadded(_ width: Int) -> String {
+        let units = utf16.count
+        if units == width { return self }
+        if units > width { return String(utf16.prefix(width)) ?? String(prefix(width)) }
+        return self + String(repeating: " ", count: width - units)
     }
 }
