@@ -257,6 +257,8 @@ package protocol Ledger: Sendable {
     func declaration(id: String) throws -> DeclarationRecord?
     func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord?
     func nextSequence(employer: String, period: String) throws -> Int
+    /// Declarations in one of the states: of one period, state by state in the order given and by
+    /// number within each; of every period, by number.
     func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord]
     /// The periods that have a declaration in one of the states, ascending.
     func periods(states: [DeclarationState]) throws -> [String]

@@ -24,6 +24,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 // The statement journal of a file's savepoint in a batch (the pages it changes, as they were)
                 // stays in memory: in a temp file it cost 134,552 pwrites (276 MB) for 2,000 small files.
                 // A savepoint holds a file of fewer than `Levy.largeRoster` persons, so it stays small.
+                // SQLite's sorter does not spill to disk under this setting: no query may need a large
+                // temp B-tree (see `otherRostersInPersonOrder`).
                 try db.execute(sql: "PRAGMA temp_store=MEMORY")
             }
         }
@@ -331,12 +333,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
+    package static let filesOfDayWithOutcome = "SELECT COUNT(*) FROM files WHERE received_date = ? AND outcome = ?"
+
     package func dayFigures(day: String) throws -> DayFigures {
         try read { db in
             var figures = DayFigures()
-            for row in try Row.fetchAll(db, sql: "SELECT outcome, COUNT(*) FROM files WHERE received_date = ? GROUP BY outcome",
-                                        arguments: [day]) {
-                if let outcome = FileOutcome(rawValue: row[0]) { figures.files[outcome] = row[1] }
+            // One count per outcome from the (received_date) index: no GROUP BY sort of the day's files.
+            for outcome in FileOutcome.allCases {
+                let n = try Int.fetchOne(db.cachedStatement(sql: Self.filesOfDayWithOutcome), arguments: [day, outcome.rawValue]) ?? 0
+                if n > 0 { figures.files[outcome] = n }
             }
             // Received and paid times are ISO 8601 in agency time: their first ten characters are the day.
             figures.acceptedFen = try Fen.fetchOne(db, sql: """
@@ -418,13 +423,19 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
         return try read { db in
             if let period {
-                return try Row.fetchAll(db, sql: "SELECT * FROM declarations WHERE state IN (\(list)) AND period = ? ORDER BY no",
-                                        arguments: [period]).map(Self.declarationRecord)
+                // One state at a time: each is read from the (period, state) index in `no` order, where
+                // `state IN (…) ORDER BY no` sorted the period's rows in a temp B-tree.
+                return try states.flatMap { state in
+                    try Row.fetchAll(db.cachedStatement(sql: Self.declarationsOfPeriodInState), arguments: [period, state.rawValue])
+                        .map(Self.declarationRecord)
+                }
             }
             return try Row.fetchAll(db, sql: "SELECT * FROM declarations WHERE state IN (\(list)) ORDER BY no")
                 .map(Self.declarationRecord)
         }
     }
+
+    package static let declarationsOfPeriodInState = "SELECT * FROM declarations WHERE period = ? AND state = ? ORDER BY no"
 
     package func previousDeclaration(employer: String, before period: String) throws -> Int64? {
         try read { db in
@@ -454,11 +465,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             }
             let elsewhere: (Int64) throws -> String?
             if additions > 2_000 {
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT i.person_key, d.employer_id FROM insured i JOIN declarations d ON d.no = i.decl_no
-                    WHERE d.period = ? AND d.employer_id != ? AND d.state IN (\(Self.currentStates))
-                    ORDER BY i.person_key
-                    """, arguments: [period, employer])
+                let rows = try Row.fetchCursor(db, sql: Self.otherRostersInPersonOrder, arguments: [period, employer])
                 var current: (key: Int64, employer: String)?
                 var started = false
                 elsewhere = { key in
@@ -493,6 +500,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     static let probeWidth = 64
+
+    /// Every person on another employer's current roster of a period, in person order: read by walking
+    /// `insured` in key order. No ledger query may sort in a temp B-tree (an in-memory sorter does not
+    /// spill, as `temp_store` is MEMORY); `LedgerMigrationTests` checks the plans of the large ones.
+    package static let otherRostersInPersonOrder = """
+        SELECT i.person_key, d.employer_id FROM insured i JOIN declarations d ON d.no = i.decl_no
+        WHERE d.period = ? AND d.employer_id != ? AND d.state IN (\(currentStates))
+        ORDER BY i.person_key
+        """
 
     static func insuredElsewhere(_ keys: [Int64], period: String, except employer: String, _ db: Database) throws -> [Int64: String] {
         let statement = try db.cachedStatement(sql: """

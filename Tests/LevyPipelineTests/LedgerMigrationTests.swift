@@ -64,4 +64,35 @@ import Testing
         // On A's roster: the 150 first persons but the 22 removed (0, 7, …, 147), and keys[300]; not the unknown key.
         #expect(together.compactMap { $0 }.count == 150 - 22 + 1)
     }
+
+    /// `temp_store` is MEMORY (savepoint journals), under which SQLite's sorter never spills: the queries
+    /// that read many rows must not sort in a temp B-tree. Their plans, on a ledger with rows and stats.
+    @Test func largeReadsNeedNoTempBTree() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-plan-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try SQLiteLedger(path: dir + "/ledger.sqlite")  // creates and migrates
+        let queue = try DatabaseQueue(path: dir + "/ledger.sqlite")
+        try queue.write { db in
+            for i in 0..<300 {
+                let no = try declare(db, id: "E\(i)-1", employer: "E\(i)", period: i % 2 == 0 ? "2026-10" : "2026-11",
+                                     state: ["accepted", "failed", "paid", "overdue"][i % 4])
+                try db.execute(sql: "INSERT INTO insured (person_key, decl_no) VALUES (?, ?)", arguments: [Int64(110_105_198_001_010_000 + i), no])
+                try db.execute(sql: """
+                    INSERT INTO files (sha256, folder, name, received_at, received_date, outcome, archived, inbox_path, archive_path)
+                    VALUES (?, 'F', 'f.csv', '2026-11-02T09:00:00+08:00', '2026-11-02', ?, 1, 'Inbox/f.csv', 'archive/f.csv')
+                    """, arguments: ["h\(i)", ["accepted", "rejected", "duplicate"][i % 3]])
+            }
+            try db.execute(sql: "ANALYZE")
+        }
+        let queries = [SQLiteLedger.otherRostersInPersonOrder, SQLiteLedger.declarationsOfPeriodInState, SQLiteLedger.filesOfDayWithOutcome]
+        try queue.read { db in
+            for sql in queries {
+                // Each takes two values (period or day, then employer, state or outcome).
+                let plan: [String] = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: ["2026-11", "accepted"]).map { $0["detail"] }
+                #expect(!plan.isEmpty)
+                #expect(!plan.joined().contains("TEMP B-TREE"), "\(sql): \(plan)")
+            }
+        }
+    }
 }
