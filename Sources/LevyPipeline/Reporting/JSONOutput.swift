@@ -111,6 +111,14 @@ package indirect enum JSONValue {
         out.append(close)
     }
 
+    /// `s` as a JSON string literal, escaped as the encoder escapes it (also used by the JSON log lines).
+    package static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        writeString(s, &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func writeString(_ s: String, _ out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
