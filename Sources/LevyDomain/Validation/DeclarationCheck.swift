@@ -169,7 +169,6 @@ package struct DeclarationCheck {
 
     // MARK: Rows
 
-    /// Checks one person's row and adds it to the roster and totals.
     /// Checks one person's row, given as bytes borrowed for the call (see ``RowBytes``), and adds it
     /// to the roster and totals. Text is made only for what is reported.
     package mutating func row(bytes row: RowBytes) {

@@ -120,7 +120,6 @@ package indirect enum JSONValue {
     }
 
     private static func writeString(_ s: String, _ out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
@@ -131,7 +130,7 @@ package indirect enum JSONValue {
             case 9: out.append(contentsOf: "\\t".utf8)
             case 8: out.append(contentsOf: "\\b".utf8)
             case 12: out.append(contentsOf: "\\f".utf8)
-            case 0..<32: out.append(contentsOf: "\\u00".utf8 + [hex[Int(b >> 4)], hex[Int(b & 15)]])
+            case 0..<32: out.append(contentsOf: "\\u00".utf8 + [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]])
             default: out.append(b)
             }
         }

@@ -44,11 +44,16 @@ package enum DurableFile {
         }
     }
 
+    /// The temp file beside `path` that becomes it on rename: `.<name>.<pid>.tmp` (what
+    /// ``removeLeftoverTemps(under:)`` sweeps after a crash).
+    package static func tempPath(for path: String) -> String {
+        parentFolder(path) + "/." + lastComponent(path) + ".\(getpid()).tmp"
+    }
+
     private static func writeTemp(_ bytes: [UInt8], for path: String, mode: mode_t, sync: Bool) throws -> String {
         let dir = parentFolder(path)
         try Folders.ensure(dir)
-        let name = lastComponent(path)
-        let temp = dir + "/." + name + ".\(getpid()).tmp"
+        let temp = tempPath(for: path)
         var fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0 && errno == ENOENT {  // the folder was removed while levy ran: make it again
             Folders.forget(dir)
@@ -148,11 +153,13 @@ package func sha256Hex(_ bytes: some DataProtocol) -> String {
     hexString(SHA256.hash(data: bytes))
 }
 
+/// `0`–`9`, `a`–`f` as UTF-8 bytes (digests, JSON escapes).
+package let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
 /// Bytes as lowercase hex (a digest's usual spelling).
 package func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
     var out: [UInt8] = []
-    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+    for b in bytes { out.append(hexDigits[Int(b >> 4)]); out.append(hexDigits[Int(b & 15)]) }
     return String(decoding: out, as: UTF8.self)
 }
 

@@ -10,9 +10,8 @@ package final class DurableWriter {
 
     package init(path: String, mode: mode_t = 0o640) throws {
         self.path = path
-        let dir = (path as NSString).deletingLastPathComponent
-        try Folders.ensure(dir)
-        temp = dir + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
+        try Folders.ensure(parentFolder(path))
+        temp = DurableFile.tempPath(for: path)
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno)))") }
         fchmod(fd, mode)
@@ -45,7 +44,7 @@ package final class DurableWriter {
             unlink(temp)
             throw LevyError("cannot write \(path): \(String(cString: strerror(errno))) — check free space")
         }
-        DurableFile.syncDirectory((path as NSString).deletingLastPathComponent)
+        DurableFile.syncDirectory(parentFolder(path))
     }
 
     package func abandon() {
