@@ -69,6 +69,13 @@ import Testing
             #expect(Self.text(page.dom, id: key) == Yuan.format(Fen(summary[key] as? Int ?? -1)), "\(key)")
         }
         #expect((summary["debited"] as? Int ?? 0) == 2)
+        // The day's figures (counted in the ledger) are the day's files: two accepted, one rejected, and
+        // the accepted total is the sum of that day's receipts; October's counter declaration is overdue.
+        #expect(summary["files_received"] as? Int == 3 && summary["accepted"] as? Int == 2 && summary["rejected"] as? Int == 1)
+        let receipted = try [Sample.softwareCo, Sample.buildingCo].flatMap { try root.receipts($0) }
+            .filter { $0["kind"] as? String == "declaration" }.compactMap { $0["total_fen"] as? Int }
+        #expect(receipted.count == 2 && summary["accepted_fen"] as? Int == receipted.reduce(0, +))
+        #expect(summary["overdue"] as? Int == 1)
         #expect(Self.text(page.dom, id: "arrears-unpaid") == Yuan.format(Fen(arrears["total_unpaid_fen"] as? Int ?? -1)))
         #expect(Self.text(page.dom, id: "arrears-fee") == Yuan.format(Fen(arrears["total_late_fee_fen"] as? Int ?? -1)))
         #expect((arrears["total_unpaid_fen"] as? Int ?? 0) > 0)
