@@ -88,7 +88,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         guard failure == nil else { return }
         var run: [DeclaredPerson] = []
         swap(&run, &full.persons)
-        run.sort(by: DeclaredPerson.precedes)
+        RosterSort.sort(&run)
         do {
             let fd = try Self.anonymousFile(in: directory)
             let bytes = run.count * MemoryLayout<DeclaredPerson>.stride
@@ -125,7 +125,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
     package func sortedReader() -> () -> DeclaredPerson? {
         waitForSpill()
         if !sortedTail {
-            StageClock.measure(.sort) { buffer.sort(by: DeclaredPerson.precedes) }
+            StageClock.measure(.sort) { RosterSort.sort(&buffer) }
             sortedTail = true
         }
         // The runs' read buffers share 2 MiB (64 KiB each up to 32 runs, never under 8 KiB): a 10M-row
