@@ -16,14 +16,9 @@ import Testing
     /// Scan then check, and check while scanning, of the same bytes.
     func bothWays(_ bytes: [UInt8], root: TestRoot, name: String = "f.csv",
                   overlapBytes: Int64 = 0) throws -> (DeclarationFileCheck.Outcome, DeclarationFileCheck.Outcome, ScannedFile, ScannedFile) {
-        let path = root.file(name)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let fd = open(path, O_RDONLY)
+        let (fd, check, employer) = try root.declarationFile(bytes, name: name)
         defer { close(fd) }
-        let levy = try root.levy()
-        let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
-        let employer = levy.loaded.rules.employer(Sample.softwareCo)
-        var fileCheck = DeclarationFileCheck(rules: levy.loaded.rules, schema: levy.loaded.declarationSchema, now: now, ledger: levy.ledger)
+        var fileCheck = check
         let scanned = try scanFile(fd: fd)
         let sequential = try fileCheck.check(fd: fd, name: name, scanned: scanned, folderEmployer: employer)
         fileCheck.overlapBytes = overlapBytes

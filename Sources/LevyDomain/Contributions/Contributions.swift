@@ -28,6 +28,13 @@ package struct ContributionTotals: Sendable, Hashable {
             ($1, ContributionAmounts(employerFen: sums[$0 * 2], employeeFen: sums[$0 * 2 + 1]))
         })
     }
+    /// Adds the totals of other persons of the same declaration (the second half of a file read in two).
+    package mutating func add(_ other: ContributionTotals) {
+        for i in sums.indices { sums[i] += other.sums[i] }
+        headcount += other.headcount
+        totalBaseFen += other.totalBaseFen
+    }
+
     package var employerFen: Fen { stride(from: 0, to: sums.count, by: 2).reduce(0) { $0 + sums[$1] } }
     package var employeeFen: Fen { stride(from: 1, to: sums.count, by: 2).reduce(0) { $0 + sums[$1] } }
     package var totalFen: Fen { employerFen + employeeFen }

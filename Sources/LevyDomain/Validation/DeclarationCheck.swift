@@ -297,6 +297,44 @@ package struct DeclarationCheck {
         return declared
     }
 
+    // MARK: A file read in two halves
+
+    /// The employer and period every later row is compared with are known: the first row has been
+    /// read, and its period (when the file has one) was valid. Only then can the rest of the file be
+    /// read on its own (``continuation(persons:)``) and come out as it would in one pass.
+    package var firstRowSettled: Bool { rowCount > 0 && (periodSeen == nil || period != nil) }
+
+    /// A check for the rest of the file, to be read beside this one: it starts from this check's first
+    /// row (see ``firstRowSettled``) with nothing counted, and puts its persons in `persons`. Its lines
+    /// and ordinals count from the start of the rest; ``absorb(_:lineOffset:)`` brings it back.
+    package func continuation(persons: any PersonLog) -> DeclarationCheck {
+        var rest = DeclarationCheck(format: format, rules: rules, now: now, folderEmployer: folderEmployer, persons: persons)
+        rest.employer = employer
+        rest.period = period
+        rest.schedule = schedule
+        rest.employerText = employerText
+        rest.employerSeen = employerSeen
+        rest.periodSeen = periodSeen
+        rest.employerRaw = employerRaw
+        rest.periodRaw = periodRaw
+        rest.periodText = periodText
+        rest.periodLine = periodLine
+        rest.periodPath = periodPath
+        return rest
+    }
+
+    /// Takes in a ``continuation(persons:)`` that read the rest of the file, whose first line is this
+    /// file's line `lineOffset + 1`. (Its persons' ordinals move by this check's ``rowCount`` before it.)
+    package mutating func absorb(_ rest: DeclarationCheck, lineOffset: Int) {
+        findings.append(rest.findings, lineOffset: lineOffset)
+        totals.add(rest.totals)
+        rowCount += rest.rowCount
+        declaredBaseFen += rest.declaredBaseFen
+        declaredHeadcount += rest.declaredHeadcount
+        removalCount += rest.removalCount
+        addedCount += rest.addedCount
+    }
+
     // MARK: Whole file
 
     private func personPath(_ person: DeclaredPerson, _ field: DeclarationField) -> String? {

@@ -57,6 +57,20 @@ package struct Finding: Sendable, Hashable, Codable {
         self.value = value.map(PersonID.redactEmbedded)
         self.message = PersonID.redactEmbedded(message)
     }
+
+    /// The same finding, `lines` further down the file (a finding of a file's second half, read on its own).
+    package func movedDown(by lines: Int) -> Finding {
+        Finding(moving: self, to: line.map { $0 + lines })
+    }
+
+    private init(moving finding: Finding, to line: Int?) {
+        code = finding.code
+        self.line = line
+        path = finding.path
+        field = finding.field
+        value = finding.value
+        message = finding.message
+    }
 }
 
 /// The findings of one file, capped so a broken million-row file yields a readable report.
@@ -104,6 +118,19 @@ package struct FindingList: Sendable {
         var last = 0
         for i in 1..<items.count where sortsBefore(key(last), key(i)) { last = i }
         lastIndex = last
+    }
+
+    /// Takes in the findings of a file's second half, read on its own (its lines start after
+    /// `lineOffset` lines of this one, and everything in it was found after everything here). Keeps
+    /// what one list fed with both halves in turn would keep: the nearest the top, up to the cap.
+    package mutating func append(_ rest: FindingList, lineOffset: Int) {
+        let (seenHere, errorsHere) = (seen, errorCount)
+        for i in rest.items.indices.sorted(by: { rest.found[$0] < rest.found[$1] }) {
+            add(rest.items[i].movedDown(by: lineOffset))
+        }
+        seen = seenHere + rest.seen
+        omitted = seen - items.count
+        errorCount = errorsHere + rest.errorCount
     }
 
     package var hasErrors: Bool { errorCount > 0 }

@@ -36,6 +36,47 @@ package struct FileSource: ByteSource {
     }
 }
 
+/// Reads one part of an open file, `offset..<end`, with `pread`: the descriptor's own offset is left
+/// alone, so several sources (and a scan) can read one descriptor at once.
+package struct PositionedSource: ByteSource {
+    let fd: Int32
+    package private(set) var offset: Int64
+    package let end: Int64
+    /// Where the bytes read are also counted (the progress of a file read by several sources).
+    let counter: ReadCounter?
+
+    package init(fd: Int32, from offset: Int64, to end: Int64, counter: ReadCounter? = nil) {
+        self.fd = fd
+        self.offset = offset
+        self.end = end
+        self.counter = counter
+    }
+
+    package mutating func read(into buffer: inout [UInt8], max limit: Int) -> Int {
+        let want = Int(Swift.min(Int64(limit), Swift.max(0, end - offset)))
+        guard want > 0 else { return 0 }
+        var n = 0
+        let (fd, at) = (fd, offset)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: want) { chunk in
+            repeat { n = pread(fd, chunk.baseAddress!, want, off_t(at)) } while n < 0 && errno == EINTR
+            if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
+        }
+        guard n > 0 else { return 0 }
+        offset += Int64(n)
+        counter?.add(n)
+        return n
+    }
+}
+
+/// Bytes read so far by the sources of one file, on any thread.
+package final class ReadCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: Int64 = 0
+    package init() {}
+    func add(_ n: Int) { lock.withLock { bytes += Int64(n) } }
+    package var total: Int64 { lock.withLock { bytes } }
+}
+
 /// Converts another source from a legacy encoding (GB18030) to UTF-8 on the fly with glibc iconv.
 package struct TranscodingSource<Inner: ByteSource>: ByteSource {
     var inner: Inner

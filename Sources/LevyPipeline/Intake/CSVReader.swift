@@ -29,6 +29,9 @@ package struct CSVReader<Source: ByteSource> {
     /// array growth or uniqueness check per field).
     let fields = FieldTable(capacity: Self.maxFields + 1)
     var scratch: [UInt8] = []
+    /// The last record read ended with its line end (not at the end of the data, nor inside quotes
+    /// left open): reading stopped exactly at a record boundary.
+    private(set) var endedAtLineEnd = false
 
     package init(source: Source) { self.source = source }
 
@@ -78,6 +81,7 @@ package struct CSVReader<Source: ByteSource> {
                 // Skip to the end of the physical line and report; memory stays bounded.
                 var c: UInt8? = b
                 while let x = c, x != 10 { c = nextByte() }
+                endedAtLineEnd = c == 10
                 line += 1
                 return CSVRecord(line: start, fields: [], raw: Array(raw.prefix(200)),
                                  problem: "行过长（超过 1 MiB），可能是引号未闭合 / record longer than 1 MiB (unclosed quote?)")
@@ -96,6 +100,7 @@ package struct CSVReader<Source: ByteSource> {
             if b == 10 || b == 13 {
                 if b == 13, peekByte() == 10 { _ = nextByte() }
                 line += 1
+                endedAtLineEnd = true
                 endField()
                 return finish(start, fields, raw, problem, tooMany)
             }
@@ -128,6 +133,7 @@ package struct CSVReader<Source: ByteSource> {
                 break
             }
         }
+        endedAtLineEnd = false
         if state == .quoted {
             problem = "引号未闭合：字段以引号开始但直到文件末尾没有结束 / unclosed quote: a quoted field never ends"
         }
@@ -180,7 +186,8 @@ package struct CSVReader<Source: ByteSource> {
                                      ends: UnsafeBufferPointer(start: ends, count: count))))
         }
         guard let delivered = result else { return slowRow(body) }
-        pos = lineEnd < buffer.count ? lineEnd + 1 : lineEnd
+        endedAtLineEnd = lineEnd < buffer.count
+        pos = endedAtLineEnd ? lineEnd + 1 : lineEnd
         self.line += 1
         return delivered
     }

@@ -3,7 +3,7 @@ import Foundation
 /// A one-line progress bar on an interactive terminal for large files: shown once a file passes
 /// 100,000 rows, redrawn every 65,536 rows, erased when the file is done. Never drawn when stderr is
 /// not a terminal (logs, pipes, CI).
-package final class ProgressBar {
+package final class ProgressBar: @unchecked Sendable {
     let name: String
     let fd: Int32
     let size: Int64
@@ -24,10 +24,25 @@ package final class ProgressBar {
         self.write = write
     }
 
-    /// Called with the rows read so far.
+    /// Serializes the halves of a file read in two (``update(half:rows:bytesRead:)``).
+    private let lock = NSLock()
+    private var rowsByHalf = [0, 0]
+
+    /// Called with the rows read so far (the file is read through `fd`'s offset).
     package func update(rows: Int) {
+        draw(rows: rows, position: Int64(lseek(fd, 0, SEEK_CUR)))
+    }
+
+    /// Called from either half of a file read in two, with that half's rows and the bytes both have read.
+    package func update(half: Int, rows: Int, bytesRead: Int64) {
+        lock.withLock {
+            rowsByHalf[half] = rows
+            draw(rows: rowsByHalf[0] + rowsByHalf[1], position: bytesRead)
+        }
+    }
+
+    private func draw(rows: Int, position: Int64) {
         guard rows >= 100_000 else { return }
-        let position = lseek(fd, 0, SEEK_CUR)
         let fraction = size > 0 && position >= 0 ? min(1, Double(position) / Double(size)) : 0
         let seconds = max(1e-3, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
         write("\r\u{1B}[K" + Self.line(name: name, fraction: fraction, rows: rows, rowsPerSecond: Double(rows) / seconds))
@@ -35,7 +50,7 @@ package final class ProgressBar {
     }
 
     package func finish() {
-        if drawn { write("\r\u{1B}[K") }
+        lock.withLock { if drawn { write("\r\u{1B}[K") } }
     }
 
     /// `工资表.csv [##########··········]  52%  1,048,576 rows  812,345 rows/s`

@@ -78,6 +78,35 @@ final class BackgroundScan: @unchecked Sendable {
     }
 }
 
+/// The second half of a CSV file, read on a thread of its own from its own check (see
+/// ``DeclarationFileCheck/readInHalves(fd:name:size:bom:folderEmployer:)``).
+final class SecondHalf: @unchecked Sendable {
+    private let group = DispatchGroup()
+    /// Written by the reading thread before it leaves `group`; read only after ``wait()``.
+    private(set) var check: DeclarationCheck
+    private(set) var rows: CSVRowFeeder
+    let persons: PersonSorter
+
+    private let source: StoppableSource<PositionedSource>
+
+    init(from check: DeclarationCheck, persons: PersonSorter, layout: CSVLayout, source: StoppableSource<PositionedSource>) {
+        self.check = check.continuation(persons: persons)
+        self.persons = persons
+        self.source = source
+        rows = CSVRowFeeder(layout: layout)
+        group.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            var reader = CSVReader(source: self.source)
+            var (check, rows) = (self.check, self.rows)  // locals in the loop: no exclusivity checks per row
+            while reader.nextRow({ rows.feed($0, into: &check) }) != nil {}
+            (self.check, self.rows) = (check, rows)
+            group.leave()
+        }
+    }
+
+    func wait() { group.wait() }
+}
+
 /// A source that ends early when `stop` says so (checked once per read of up to 256 KiB).
 struct StoppableSource<Inner: ByteSource>: ByteSource {
     var inner: Inner
@@ -159,8 +188,12 @@ package struct DeclarationFileCheck {
         var optimistic = self
         optimistic.stop = { scan.isNotUTF8 }
         var outcome = try StageClock.measure(.parseAndCheck) {
-            try optimistic.check(fd: fd, name: name, scanned: ScannedFile(sha256: "", size: size, encoding: assumed),
-                                 folderEmployer: folderEmployer, completing: false)
+            if size >= splitBytes,
+               let halves = optimistic.readInHalves(fd: fd, name: name, size: size, bom: assumed.hasUTF8BOM, folderEmployer: folderEmployer) {
+                return halves
+            }
+            return try optimistic.check(fd: fd, name: name, scanned: ScannedFile(sha256: "", size: size, encoding: assumed),
+                                        folderEmployer: folderEmployer, completing: false)
         }
         let scanned = try StageClock.measure(.scan) { try scan.wait() }
         guard try admit(scanned) else { return (scanned, nil) }
@@ -170,6 +203,75 @@ package struct DeclarationFileCheck {
         }
         try StageClock.measure(.parseAndCheck) { try complete(&outcome) }
         return (scanned, outcome)
+    }
+
+    /// Plain UTF-8 CSV files from this size on are read in two halves at once (``readInHalves``).
+    /// Tests set it low to take that path with small files.
+    package var splitBytes: Int64 = 4 << 20
+
+    /// Reads a CSV file assumed to be plain UTF-8 in two halves, the second on another thread, and gives
+    /// what ``check(fd:name:scanned:folderEmployer:completing:)`` gives without completing.
+    ///
+    /// The cut is the first line end past the middle. The first half is read up to its first row (the
+    /// header, and the employer and period every later row is compared with: ``DeclarationCheck/firstRowSettled``),
+    /// then the second half starts from a copy of that check while the first goes on to the cut (a
+    /// first half with no such row gives nil). The
+    /// first half's reader is the judge of the cut: it started at the top of the file, so only it knows
+    /// whether that line end closes a record or sits inside a quoted field. If it does not close one, or
+    /// the first row comes too late, nil: the caller reads the file in one pass. Each half spills its
+    /// persons on its own, in runs of half the usual length (memory stays as it was); the second's
+    /// findings, lines and ordinals are moved down by the first's when they are joined.
+    func readInHalves(fd: Int32, name: String, size: Int64, bom: Bool, folderEmployer: Employer?) -> Outcome? {
+        guard let cut = Self.lineEnd(after: size / 2, fd: fd, size: size) else { return nil }
+        let persons = PersonSorter(directory: spillDirectory, runLength: max(2, runLength / 2))
+        let restPersons = PersonSorter(directory: spillDirectory, runLength: persons.runLength)
+        let bar = showsProgress ? ProgressBar.forFile(name: name, fd: fd, size: size) : nil
+        let read = ReadCounter()
+        if let bar {
+            persons.onProgress = { bar.update(half: 0, rows: $0, bytesRead: read.total) }
+            restPersons.onProgress = { bar.update(half: 1, rows: $0, bytesRead: read.total) }
+        }
+        defer { bar?.finish() }
+        var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: folderEmployer, persons: persons)
+        var reader = CSVReader(source: StoppableSource(inner: PositionedSource(fd: fd, from: bom ? 3 : 0, to: cut, counter: read), stop: stop))
+        guard let layout = readHeader(&reader, into: &check) else { return nil }
+        var rows = CSVRowFeeder(layout: layout)
+        while !check.firstRowSettled, reader.nextRow({ rows.feed($0, into: &check) }) != nil {}
+        guard check.firstRowSettled else { return nil }
+
+        let rest = SecondHalf(from: check, persons: restPersons, layout: layout,
+                              source: StoppableSource(inner: PositionedSource(fd: fd, from: cut, to: size, counter: read), stop: stop))
+        while reader.nextRow({ rows.feed($0, into: &check) }) != nil {}
+        rest.wait()
+        guard reader.endedAtLineEnd else { return nil }  // the cut is inside a quoted field
+
+        if rest.rows.sawRecord {
+            for line in rows.pendingBlank { check.add(CSVRowFeeder.blankLine(line)) }
+        }
+        let lines = reader.line - 1
+        persons.adopt(rest.persons, lines: lines, rows: check.rowCount)
+        check.absorb(rest.check, lineOffset: lines)
+        var outcome = Outcome(check: check, persons: persons, format: .csv)
+        outcome.encoding = bom ? .utf8BOM : .utf8
+        outcome.csvColumns = layout.count
+        return outcome
+    }
+
+    /// The offset just past the first LF at or after `middle` (within 1 MiB); nil if there is none, or
+    /// nothing after it.
+    static func lineEnd(after middle: Int64, fd: Int32, size: Int64) -> Int64? {
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var at = middle
+        while at < size && at - middle < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(at)) }
+            if n <= 0 { return nil }
+            if let i = chunk[0..<n].firstIndex(of: 10) {
+                let cut = at + Int64(i) + 1
+                return cut < size ? cut : nil
+            }
+            at += Int64(n)
+        }
+        return nil
     }
 
     /// Checks the file open at `fd` (already scanned). `folderEmployer` is the employer whose folder it is in.
@@ -272,9 +374,18 @@ package struct DeclarationFileCheck {
     func readCSV<S: ByteSource>(source: inout S, into check: inout DeclarationCheck) -> Int {
         var reader = CSVReader(source: source)
         defer { source = reader.source }
-        guard var header = reader.next() else { return 0 }
+        guard let layout = readHeader(&reader, into: &check) else { return 0 }
+        var rows = CSVRowFeeder(layout: layout)
+        while reader.nextRow({ rows.feed($0, into: &check) }) != nil {}
+        return layout.count
+    }
+
+    /// Reads the header (after any blank lines) and checks its column names; nil when the file has no
+    /// line that is not blank.
+    func readHeader<S: ByteSource>(_ reader: inout CSVReader<S>, into check: inout DeclarationCheck) -> CSVLayout? {
+        guard var header = reader.next() else { return nil }
         while header.isBlank, let next = reader.next() { header = next }
-        if header.isBlank { return 0 }
+        if header.isBlank { return nil }
         var columns: [DeclarationField: Int] = [:]
         if let problem = header.problem {
             check.add(Finding(code: .csvHeader, line: header.line, message: "表头行格式错误：\(problem)"))
@@ -298,33 +409,8 @@ package struct DeclarationFileCheck {
             check.add(Finding(code: .csvHeader, line: header.line, field: field.rawValue,
                               message: "缺少列 \(field.rawValue)（\(field.chinese)）：请在表头加上该列 / Missing column \(field.rawValue): add it to the header"))
         }
-        let count = header.fields.count
-        let employerColumn = columns[.employerID], periodColumn = columns[.period], personColumn = columns[.personID]
-        let nameColumn = columns[.name], baseColumn = columns[.wageBase], changeColumn = columns[.change]
-        var pendingBlank: [Int] = []
-        while reader.nextRow({ record in
-            if record.problem == nil && record.isBlank { pendingBlank.append(record.line); return }
-            if !pendingBlank.isEmpty {
-                for line in pendingBlank {
-                    check.add(Finding(code: .csvRow, line: line, message: "空行：请删除文件中间的空行 / Blank line in the middle of the file: delete it"))
-                }
-                pendingBlank.removeAll()
-            }
-            if let problem = record.problem {
-                check.add(Finding(code: .csvRow, line: record.line, message: problem))
-                return
-            }
-            guard record.count == count else {
-                check.add(Finding(code: .csvRow, line: record.line, value: "\(record.count)",
-                                  message: "本行有 \(record.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.count) fields but the header has \(count): quote fields that contain commas"))
-                return
-            }
-            check.row(bytes: RowBytes(line: record.line, employerID: employerColumn.map { record[$0] },
-                                      period: periodColumn.map { record[$0] }, personID: personColumn.map { record[$0] },
-                                      name: nameColumn.map { record[$0] }, wageBase: baseColumn.map { record[$0] },
-                                      change: changeColumn.map { record[$0] }))
-        }) != nil {}
-        return count
+        return CSVLayout(count: header.fields.count, employer: columns[.employerID], period: columns[.period],
+                         person: columns[.personID], name: columns[.name], base: columns[.wageBase], change: columns[.change])
     }
 
     /// Adds what only the ledger knows, then completes the check in one merge of the sorted persons
@@ -382,5 +468,52 @@ package struct DeclarationFileCheck {
     func replaced(_ check: DeclarationCheck) throws -> DeclarationRecord? {
         guard check.isAccepted, let ledger, let employer = check.employer, let period = check.period else { return nil }
         return try ledger.currentDeclaration(employer: employer.id.text, period: period.description)
+    }
+}
+
+/// Where a CSV declaration's columns are, from its header.
+struct CSVLayout: Sendable {
+    let count: Int
+    let employer: Int?, period: Int?, person: Int?, name: Int?, base: Int?, change: Int?
+}
+
+/// Hands a CSV declaration's records, after the header, to a check: a record with the wrong number of
+/// fields or bad quoting is reported, any other is checked as a row.
+struct CSVRowFeeder {
+    let layout: CSVLayout
+    /// Blank lines not reported yet: they are a problem only when a record comes after them.
+    private(set) var pendingBlank: [Int] = []
+    /// A record that is not a blank line has been fed (the blank lines before it were in the middle).
+    private(set) var sawRecord = false
+
+    init(layout: CSVLayout) { self.layout = layout }
+
+    static func blankLine(_ line: Int) -> Finding {
+        Finding(code: .csvRow, line: line, message: "空行：请删除文件中间的空行 / Blank line in the middle of the file: delete it")
+    }
+
+    @inline(__always)
+    mutating func feed(_ record: CSVRow, into check: inout DeclarationCheck) {
+        if record.problem == nil && record.isBlank { pendingBlank.append(record.line); return }
+        sawRecord = true
+        if !pendingBlank.isEmpty {
+            for line in pendingBlank { check.add(Self.blankLine(line)) }
+            pendingBlank.removeAll()
+        }
+        if let problem = record.problem {
+            check.add(Finding(code: .csvRow, line: record.line, message: problem))
+            return
+        }
+        let count = layout.count
+        guard record.count == count else {
+            check.add(Finding(code: .csvRow, line: record.line, value: "\(record.count)",
+                              message: "本行有 \(record.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.count) fields but the header has \(count): quote fields that contain commas"))
+            return
+        }
+        let l = layout
+        check.row(bytes: RowBytes(line: record.line, employerID: l.employer.map { record[$0] },
+                                  period: l.period.map { record[$0] }, personID: l.person.map { record[$0] },
+                                  name: l.name.map { record[$0] }, wageBase: l.base.map { record[$0] },
+                                  change: l.change.map { record[$0] }))
     }
 }

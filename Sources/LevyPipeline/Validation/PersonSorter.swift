@@ -18,7 +18,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
     private let directory: String
     private var buffer: [DeclaredPerson]
     /// Touched by the spiller while a spill is in flight; read by the owner after ``waitForSpill()``.
-    private var runs: [(fd: Int32, count: Int)] = []
+    private var runs: [Run] = []
     private var sortedTail = false
     /// The first I/O error, raised by ``checkFailure()``: `append` cannot throw mid-parse.
     package private(set) var failure: (any Error)?
@@ -105,7 +105,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
                     offset += n
                 }
             }
-            runs.append((fd, run.count))
+            runs.append(Run(fd: fd, count: run.count))
         } catch {
             failure = error
         }
@@ -131,7 +131,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         // The runs' read buffers share 2 MiB (64 KiB each up to 32 runs, never under 8 KiB): a 10M-row
         // file has 77 runs, and 64 KiB each was 5 MB of the peak.
         let chunk = max(256, min(RunReader.chunk, (2 << 20) / MemoryLayout<DeclaredPerson>.stride / max(1, runs.count)))
-        var sources: [RunReader] = runs.map { RunReader(fd: $0.fd, count: $0.count, owner: self, chunk: chunk) }
+        var sources: [RunReader] = runs.map { RunReader(run: $0, owner: self, chunk: chunk) }
         var tail = 0
         let last = buffer
         // A small binary heap of the sources' heads (index -1 is the in-memory tail).
@@ -174,10 +174,39 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
 
     fileprivate func fail(_ error: any Error) { if failure == nil { failure = error } }
 
+    /// One sorted run on disk. The persons of a run adopted from another sorter (the second half of a
+    /// file) are moved down by the lines and rows before that half when they are read back.
+    private struct Run {
+        let fd: Int32
+        let count: Int
+        var lineShift: Int32 = 0
+        var ordinalShift: Int32 = 0
+    }
+
+    /// Takes over the persons of `rest`, the sorter of a file's second half read on its own: its
+    /// persons come after `rows` rows and `lines` lines of this one. `rest` is left empty.
+    package func adopt(_ rest: PersonSorter, lines: Int, rows: Int) {
+        waitForSpill()
+        if !rest.buffer.isEmpty { rest.spill() }
+        rest.waitForSpill()
+        if let failure = rest.failure { fail(failure) }
+        let (lineShift, ordinalShift) = (Int32(clamping: lines), Int32(clamping: rows))
+        for var run in rest.runs {
+            run.lineShift = run.lineShift &+ lineShift
+            run.ordinalShift = run.ordinalShift &+ ordinalShift
+            runs.append(run)
+        }
+        count += rest.count
+        rest.runs = []
+        rest.count = 0
+    }
+
     /// Reads one spilled run with `pread` through a small buffer.
     private struct RunReader {
         let fd: Int32
         let count: Int
+        let lineShift: Int32
+        let ordinalShift: Int32
         unowned let owner: PersonSorter
         var offset = 0
         var buffer: [DeclaredPerson] = []
@@ -186,9 +215,11 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         let size: Int
         static let chunk = 2048
 
-        init(fd: Int32, count: Int, owner: PersonSorter, chunk: Int) {
-            self.fd = fd
-            self.count = count
+        init(run: Run, owner: PersonSorter, chunk: Int) {
+            self.fd = run.fd
+            self.count = run.count
+            self.lineShift = run.lineShift
+            self.ordinalShift = run.ordinalShift
             self.owner = owner
             self.size = chunk
         }
@@ -221,7 +252,10 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
                 index = 0
             }
             defer { index += 1 }
-            return buffer[index]
+            var person = buffer[index]
+            person.line &+= lineShift
+            person.ordinal &+= ordinalShift
+            return person
         }
     }
 }

@@ -81,6 +81,19 @@ final class TestRoot {
 
     func levy() throws -> Levy { try Levy.start(root: Root(path: path), logger: logger) }
 
+    /// Writes `bytes` as a file of the root and opens it; with a checker for the software company's
+    /// folder on 3 November 2026, against this root's ledger. The caller closes `fd`.
+    func declarationFile(_ bytes: [UInt8], name: String, runLength: Int = 1 << 17) throws
+        -> (fd: Int32, check: DeclarationFileCheck, employer: Employer?) {
+        let path = file(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let levy = try levy()
+        let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
+        let check = DeclarationFileCheck(rules: levy.loaded.rules, schema: levy.loaded.declarationSchema, now: now, ledger: levy.ledger,
+                                         spillDirectory: file("spill"), runLength: runLength)
+        return (open(path, O_RDONLY), check, levy.loaded.rules.employer(Sample.softwareCo))
+    }
+
     func json(_ rel: String) throws -> [String: Any] {
         let data = try Data(contentsOf: url.appendingPathComponent(rel))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
