@@ -13,6 +13,8 @@ package final class Levy {
     package var admit: ((InboxEntry) -> Bool)?
     /// Persons of a file held in memory before a sorted run is spilled to `.levy/tmp` (``PersonSorter``).
     package var personRunLength = 1 << 17
+    /// CSV files from this size on are read in two halves at once (``DeclarationFileCheck/splitBytes``; tests lower it).
+    package var splitBytes = DeclarationFileCheck.halvesFrom
     /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
     package var showsProgress = false
     /// When the file in hand was opened (for the processing-latency metric).

@@ -85,6 +85,35 @@ import Testing
         #expect(read.persons.spilledRuns > 2)
     }
 
+    /// Through the pipeline: a declaration read in halves is accepted with the one-pass totals, and the
+    /// roster it leaves has the persons of both halves, lines and all: next month, one person of each
+    /// half left out is missing, and reported as such.
+    @Test func aFileReadInHalvesLeavesTheWholeRoster() throws {
+        let root = try TestRoot()
+        func run(_ asOf: String) throws {
+            let levy = try root.levy()
+            levy.splitBytes = 0
+            levy.personRunLength = 64
+            try levy.run(now: try #require(levy.loaded.clock.parseAsOf(asOf)))
+        }
+        let persons = (0..<2_000).map { (Sample.person($0), "甲", String(5_000 + $0), "") }
+        let november = Array(csv(Sample.softwareCo, "2026-11", persons).utf8)
+        let (onePass, halves) = try bothWays(november, root: root, runLength: 64)
+        #expect(halves != nil, "the file is cut between two records")
+        try root.drop(Sample.softwareCo, "nov.csv", String(decoding: november, as: UTF8.self))
+        try run("2026-11-03T09:00:00")
+        let receipt = try #require(try root.receipts(Sample.softwareCo).first)
+        #expect(receipt["headcount"] as? Int == 2_000)
+        #expect((receipt["total_fen"] as? NSNumber)?.int64Value == onePass.check.totals.totalFen)
+
+        let left = [Sample.person(10), Sample.person(1_990)]
+        try root.drop(Sample.softwareCo, "dec.csv", csv(Sample.softwareCo, "2026-12", persons.filter { !left.contains($0.0) }))
+        try run("2026-12-03T09:00:00")
+        let report = try root.rejection(Sample.softwareCo)
+        #expect(codes(report) == ["E-ROSTER-MISSING", "E-ROSTER-MISSING"])  // nobody unknown: the second half is on the roster
+        #expect(Set(errors(report, "E-ROSTER-MISSING").compactMap { $0["value"] as? String }) == Set(left.map(PersonID.mask)))
+    }
+
     /// The line end past the middle is inside a quoted field: the first half's reader, which alone
     /// knows, finds the quote still open at the cut, and the halves decline.
     @Test func aCutInsideAQuotedFieldIsDeclined() throws {

@@ -104,6 +104,7 @@ extension Levy {
         var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
                                              spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
         fileCheck.showsProgress = showsProgress
+        fileCheck.splitBytes = splitBytes
         var earlier: FileRecord?
         let (scanned, checked) = try fileCheck.scanAndCheck(fd: fd, name: entry.name, folderEmployer: employer) { scanned in
             earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder)

@@ -175,7 +175,7 @@ package struct DeclarationFileCheck {
         let headCount = fstat(fd, &st) == 0 ? pread(fd, &head, 4, 0) : -1
         let size = Int64(st.st_size)
         let wideBOM = head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF])
-        guard DeclarationFormat(fileName: name) == .csv, headCount == 4, !wideBOM, size >= overlapBytes,
+        guard DeclarationFormat(fileName: name) == .csv, headCount == 4, !wideBOM, size >= min(overlapBytes, splitBytes),
               size <= rules.maxFileBytes else {
             let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
             guard try admit(scanned) else { return (scanned, nil) }
@@ -205,9 +205,11 @@ package struct DeclarationFileCheck {
         return (scanned, outcome)
     }
 
-    /// Plain UTF-8 CSV files from this size on are read in two halves at once (``readInHalves``).
-    /// Tests set it low to take that path with small files.
-    package var splitBytes: Int64 = 4 << 20
+    /// Plain UTF-8 CSV files from this size on are read in two halves at once (``readInHalves``), on
+    /// the parse-while-scanning path (which they take even below ``overlapBytes``). Tests set it low to
+    /// take that path with small files.
+    package var splitBytes: Int64 = Self.halvesFrom
+    package static let halvesFrom: Int64 = 4 << 20
 
     /// Reads a CSV file assumed to be plain UTF-8 in two halves, the second on another thread, and gives
     /// what ``check(fd:name:scanned:folderEmployer:completing:)`` gives without completing.
