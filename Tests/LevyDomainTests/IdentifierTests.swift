@@ -42,6 +42,20 @@ import Testing
         #expect(PersonID.parse(Substring(id), today: today) == .failure(expected))
     }
 
+    /// Born today is accepted, any later day is not: the day, month and year boundaries around today.
+    @Test func birthDateIsNotAfterToday() {
+        func id(_ date: CivilDate) -> Substring {
+            func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
+            return Substring(PersonID.withCheckCharacter("110105" + pad(date.year, 4) + pad(date.month, 2) + pad(date.day, 2) + "123"))
+        }
+        let earlier = [today, CivilDate(dayNumber: today.dayNumber - 1), CivilDate(dayNumber: today.dayNumber - 40),
+                       CivilDate(dayNumber: today.dayNumber - 366)]
+        let later = [CivilDate(dayNumber: today.dayNumber + 1), CivilDate(dayNumber: today.dayNumber + 31),
+                     CivilDate(dayNumber: today.dayNumber + 365)]
+        for date in earlier { #expect((try? PersonID.parse(id(date), today: today).get()) != nil, "\(date)") }
+        for date in later { #expect(PersonID.parse(id(date), today: today) == .failure(.birthDate), "\(date)") }
+    }
+
     @Test func keyRoundTrips() throws {
         for _ in 0..<500 {
             var digits = "110105"

@@ -49,7 +49,10 @@ package struct PersonID: Sendable, Hashable, Codable, Comparable, CustomStringCo
         guard last == expected else { return .failure(.checksum(expected: Character(UnicodeScalar(expected)))) }
         func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(bytes[$1] - 48) } }
         let birth = CivilDate(year: number(6..<10), month: number(10..<12), day: number(12..<14))
-        guard birth.isValid, birth <= today else { return .failure(.birthDate) }
+        // Field by field: for valid dates the order of `<=`, without two day numbers for every row.
+        guard birth.isValid, (birth.year, birth.month, birth.day) <= (today.year, today.month, today.day) else {
+            return .failure(.birthDate)
+        }
         return .success(PersonID(key: key))
     }
 
