@@ -89,26 +89,38 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         var run: [DeclaredPerson] = []
         swap(&run, &full.persons)
         RosterSort.sort(&run)
+        var fd: Int32 = -1
         do {
-            let fd = try Self.anonymousFile(in: directory)
-            let bytes = run.count * MemoryLayout<DeclaredPerson>.stride
-            try run.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < bytes {
-                    let n = write(fd, raw.baseAddress! + offset, bytes - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        let message = String(cString: strerror(errno))
-                        close(fd)
-                        throw LevyError("cannot spill persons to \(directory): \(message)")
-                    }
-                    offset += n
+            fd = try Self.anonymousFile(in: directory)
+            var written = 0
+            var coder = RunCoding.Encoder()
+            defer { coder.deallocate() }
+            try run.withUnsafeBufferPointer { persons in
+                for person in persons {
+                    coder.append(person)
+                    if coder.isFull { try coder.flush { written += try write($0, to: fd) } }
                 }
             }
-            runs.append(Run(fd: fd, count: run.count))
+            try coder.flush { written += try write($0, to: fd) }
+            runs.append(Run(fd: fd, count: run.count, bytes: written))
         } catch {
+            if fd >= 0 { close(fd) }
             failure = error
         }
+    }
+
+    /// Writes all of `bytes`; returns how many.
+    private func write(_ bytes: UnsafeBufferPointer<UInt8>, to fd: Int32) throws -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LevyError("cannot spill persons to \(directory): \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+        return offset
     }
 
     /// An open file with no name: created, then unlinked at once.
@@ -129,8 +141,8 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
             sortedTail = true
         }
         // The runs' read buffers share 2 MiB (64 KiB each up to 32 runs, never under 8 KiB): a 10M-row
-        // file has 77 runs, and 64 KiB each was 5 MB of the peak.
-        let chunk = max(256, min(RunReader.chunk, (2 << 20) / MemoryLayout<DeclaredPerson>.stride / max(1, runs.count)))
+        // file has 154 runs, and 64 KiB each would be 10 MB of the peak.
+        let chunk = max(8 << 10, min(RunReader.chunk, (2 << 20) / max(1, runs.count)))
         var sources: [RunReader] = runs.map { RunReader(run: $0, owner: self, chunk: chunk) }
         var tail = 0
         let last = buffer
@@ -179,6 +191,8 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
     private struct Run {
         let fd: Int32
         let count: Int
+        /// Its length on disk (``RunCoding``).
+        let bytes: Int
         var lineShift: Int32 = 0
         var ordinalShift: Int32 = 0
     }
@@ -201,61 +215,76 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         rest.count = 0
     }
 
-    /// Reads one spilled run with `pread` through a small buffer.
+    /// Reads one spilled run with `pread` through a small buffer, decoding as it goes.
     private struct RunReader {
         let fd: Int32
         let count: Int
+        let bytes: Int
         let lineShift: Int32
         let ordinalShift: Int32
         unowned let owner: PersonSorter
+        /// Bytes of the run read from the file so far.
         var offset = 0
-        var buffer: [DeclaredPerson] = []
-        var index = 0
-        /// Persons read at a time (at most ``chunk``).
-        let size: Int
-        static let chunk = 2048
+        var buffer: [UInt8]
+        var position = 0
+        var decoder = RunCoding.Decoder()
+        var decoded = 0
+        /// Bytes read at a time (at most ``chunk``).
+        static let chunk = 64 << 10
 
         init(run: Run, owner: PersonSorter, chunk: Int) {
             self.fd = run.fd
             self.count = run.count
+            self.bytes = run.bytes
             self.lineShift = run.lineShift
             self.ordinalShift = run.ordinalShift
             self.owner = owner
-            self.size = chunk
+            buffer = []
+            buffer.reserveCapacity(chunk)
         }
 
         mutating func next() -> DeclaredPerson? {
-            if index == buffer.count {
-                let remaining = count - offset
-                guard remaining > 0 else { return nil }
-                let n = min(size, remaining)
-                let stride = MemoryLayout<DeclaredPerson>.stride
-                let start = offset
-                var failed = false
-                buffer = [DeclaredPerson](unsafeUninitializedCapacity: n) { out, initialized in
-                    let raw = UnsafeMutableRawPointer(out.baseAddress!)
-                    var done = 0
-                    while done < n * stride {
-                        let got = pread(fd, raw + done, n * stride - done, off_t(start * stride + done))
-                        if got < 0 && errno == EINTR { continue }
-                        if got <= 0 { failed = true; break }
-                        done += got
-                    }
-                    initialized = failed ? 0 : n
-                }
-                if failed {
-                    owner.fail(LevyError("cannot read spilled persons back: \(String(cString: strerror(errno)))"))
-                    offset = count
-                    return nil
-                }
-                offset += n
-                index = 0
+            guard decoded < count else { return nil }
+            if buffer.count - position < RunCoding.maxBytes && offset < bytes && !refill() {
+                decoded = count
+                return nil
             }
-            defer { index += 1 }
-            var person = buffer[index]
+            let person = buffer.withUnsafeBufferPointer { decoder.next(from: $0, at: &position) }
+            guard var person else {
+                owner.fail(LevyError("spilled persons read back damaged"))
+                decoded = count
+                return nil
+            }
+            decoded += 1
             person.line &+= lineShift
             person.ordinal &+= ordinalShift
             return person
+        }
+
+        /// Keeps the bytes not decoded yet and reads more after them.
+        private mutating func refill() -> Bool {
+            buffer.removeSubrange(0..<position)
+            position = 0
+            let want = min(buffer.capacity - buffer.count, bytes - offset)
+            let have = buffer.count
+            let (fd, at) = (fd, offset)
+            var failed = false
+            buffer.append(contentsOf: repeatElement(0, count: want))
+            buffer.withUnsafeMutableBytes { raw in
+                var done = 0
+                while done < want {
+                    let got = pread(fd, raw.baseAddress! + have + done, want - done, off_t(at + done))
+                    if got < 0 && errno == EINTR { continue }
+                    if got <= 0 { failed = true; break }
+                    done += got
+                }
+            }
+            if failed {
+                owner.fail(LevyError("cannot read spilled persons back: \(String(cString: strerror(errno)))"))
+                return false
+            }
+            offset += want
+            return true
         }
     }
 }
