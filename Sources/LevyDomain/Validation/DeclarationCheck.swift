@@ -61,7 +61,7 @@ package struct DeclarationCheck {
     package private(set) var schedule: ContributionSchedule?
     package private(set) var totals = ContributionTotals()
     /// Where each valid person goes (the pipeline's spilling sorter, or ``PersonsInMemory``).
-    package let persons: any PersonLog
+    package private(set) var persons: any PersonLog
     package private(set) var rowCount = 0
     /// Sum of declared (not adjusted) bases of persons not marked R, for the XML totals check.
     package private(set) var declaredBaseFen: Fen = 0
@@ -308,18 +308,16 @@ package struct DeclarationCheck {
     /// row (see ``firstRowSettled``) with nothing counted, and puts its persons in `persons`. Its lines
     /// and ordinals count from the start of the rest; ``absorb(_:lineOffset:)`` brings it back.
     package func continuation(persons: any PersonLog) -> DeclarationCheck {
-        var rest = DeclarationCheck(format: format, rules: rules, now: now, folderEmployer: folderEmployer, persons: persons)
-        rest.employer = employer
-        rest.period = period
-        rest.schedule = schedule
-        rest.employerText = employerText
-        rest.employerSeen = employerSeen
-        rest.periodSeen = periodSeen
-        rest.employerRaw = employerRaw
-        rest.periodRaw = periodRaw
-        rest.periodText = periodText
-        rest.periodLine = periodLine
-        rest.periodPath = periodPath
+        var rest = self  // the first row's employer, period and schedule, and whatever else it settled
+        rest.persons = persons
+        // What is counted row by row starts again; ``absorb(_:lineOffset:)`` adds each of these back.
+        rest.findings = FindingList()
+        rest.totals = ContributionTotals()
+        rest.rowCount = 0
+        rest.declaredBaseFen = 0
+        rest.declaredHeadcount = 0
+        rest.removalCount = 0
+        rest.addedCount = 0
         return rest
     }
 

@@ -24,16 +24,23 @@ package struct FileSource: ByteSource {
     package private(set) var bytesRead = 0
     package init(fd: Int32) { self.fd = fd }
     package mutating func read(into buffer: inout [UInt8], max limit: Int) -> Int {
-        let start = buffer.count
-        buffer.reserveCapacity(start + limit)
-        var n = 0
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: limit) { chunk in
-            repeat { n = Glibc.read(fd, chunk.baseAddress!, limit) } while n < 0 && errno == EINTR
-            if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
-        }
-        if n > 0 { bytesRead += n }
-        return Swift.max(n, 0)
+        let fd = fd
+        let n = append(to: &buffer, max: limit) { Glibc.read(fd, $0, $1) }
+        bytesRead += n
+        return n
     }
+}
+
+/// Appends what one read system call gives (`read(pointer, count)`, retried on EINTR) to `buffer`,
+/// up to `max` bytes; returns how many (0 at the end or on an error).
+private func append(to buffer: inout [UInt8], max limit: Int, _ read: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
+    buffer.reserveCapacity(buffer.count + limit)
+    var n = 0
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: limit) { chunk in
+        repeat { n = read(chunk.baseAddress!, limit) } while n < 0 && errno == EINTR
+        if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
+    }
+    return Swift.max(n, 0)
 }
 
 /// Reads one part of an open file, `offset..<end`, with `pread`: the descriptor's own offset is left
@@ -55,13 +62,8 @@ package struct PositionedSource: ByteSource {
     package mutating func read(into buffer: inout [UInt8], max limit: Int) -> Int {
         let want = Int(Swift.min(Int64(limit), Swift.max(0, end - offset)))
         guard want > 0 else { return 0 }
-        var n = 0
         let (fd, at) = (fd, offset)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: want) { chunk in
-            repeat { n = pread(fd, chunk.baseAddress!, want, off_t(at)) } while n < 0 && errno == EINTR
-            if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
-        }
-        guard n > 0 else { return 0 }
+        let n = append(to: &buffer, max: want) { pread(fd, $0, $1, off_t(at)) }
         offset += Int64(n)
         counter?.add(n)
         return n

@@ -216,11 +216,10 @@ package struct DeclarationFileCheck {
     ///
     /// The cut is the first line end past the middle. The first half is read up to its first row (the
     /// header, and the employer and period every later row is compared with: ``DeclarationCheck/firstRowSettled``),
-    /// then the second half starts from a copy of that check while the first goes on to the cut (a
-    /// first half with no such row gives nil). The
+    /// then the second half starts from a copy of that check while the first goes on to the cut. The
     /// first half's reader is the judge of the cut: it started at the top of the file, so only it knows
     /// whether that line end closes a record or sits inside a quoted field. If it does not close one, or
-    /// the first row comes too late, nil: the caller reads the file in one pass. Each half spills its
+    /// the first row comes after it, nil: the caller reads the file in one pass. Each half spills its
     /// persons on its own, in runs of half the usual length (memory stays as it was); the second's
     /// findings, lines and ordinals are moved down by the first's when they are joined.
     func readInHalves(fd: Int32, name: String, size: Int64, bom: Bool, folderEmployer: Employer?) -> Outcome? {
