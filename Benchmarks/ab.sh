@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Two levy binaries on the same workload, alternating, N rounds: min and median of each. On this
+# shared machine a change below ~10% is only visible this way (the load drifts between batches).
+#   cp .build/release/levy /tmp/levy-a   # before the change
+#   swift build -c release && cp .build/release/levy /tmp/levy-b
+#   bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b check 13   # levy check, 1M-row CSV
+#   bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b run 7      # levy run, 1M-row CSV, fresh root each time
+# Run `bash Benchmarks/run.sh` once first (it generates the data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$1; B=$2; WHAT=${3:-check}; N=${4:-9}
+EMP=91370100MA3C5X123P; ASOF=2026-11-02T09:00:00; CSV=$PWD/Benchmarks/data/bench-1000000.csv
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+for _ in $(seq "$N"); do
+  for side in A B; do
+    bin=$A; [ "$side" = B ] && bin=$B
+    case $WHAT in
+      check) /usr/bin/time -f "$side %e %U %S" "$bin" check "$CSV" --root . --employer $EMP --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
+      run) rm -rf "$work/r" && mkdir -p "$work/r/Inbox/declarations/$EMP" && cp -r Rules "$work/r/" && cp "$CSV" "$work/r/Inbox/declarations/$EMP/"
+           /usr/bin/time -f "$side %e %U %S" "$bin" run --root "$work/r" --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
+      *) echo "usage: ab.sh BIN_A BIN_B check|run [N]"; exit 2 ;;
+    esac
+  done
+done | python3 -c "
+import sys, statistics as st
+d = {}
+for line in sys.stdin:
+    side, wall, user, system = line.split()
+    d.setdefault(side, []).append((float(wall), float(user), float(system)))
+for side, v in sorted(d.items()):
+    col = lambda i: [x[i] for x in v]
+    print(f'{side}: wall min {min(col(0)):.3f} median {st.median(col(0)):.3f}   user median {st.median(col(1)):.3f}   sys median {st.median(col(2)):.3f}   ({len(v)} runs)')
+"
