@@ -114,6 +114,29 @@ import Testing
         #expect(Set(errors(report, "E-ROSTER-MISSING").compactMap { $0["value"] as? String }) == Set(left.map(PersonID.mask)))
     }
 
+    /// Through the pipeline, rejected: the report's lines and the employer's `.errors.csv` copy mark the
+    /// rows that are wrong on both sides of the cut, as in one pass (SPEC §7: the rows as sent, plus an
+    /// `errors` column).
+    @Test func aRejectedFileReadInHalvesMarksTheRightRows() throws {
+        let root = try TestRoot()
+        let bad: Set<Int> = [3, 1_500, 1_999]  // one in the first half, two in the second
+        let persons = (0..<2_000).map { i in (Sample.person(i), "乙", bad.contains(i) ? "x\(i)" : "6000", "") }
+        let text = csv(Sample.softwareCo, "2026-11", persons)
+        let (onePass, halves) = try bothWays(Array(text.utf8), root: root)
+        let read = try #require(halves, "a file cut between two records is read in halves")
+        #expect(sameOutcome(onePass, read))
+        try root.drop(Sample.softwareCo, "big.csv", text)
+        let levy = try root.levy()
+        levy.splitBytes = 0
+        try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00")))
+        let report = try root.rejection(Sample.softwareCo)
+        #expect(Set(errors(report, "E-BASE-FORMAT").compactMap { $0["line"] as? Int }) == Set(bad.map { $0 + 2 }))
+        let copy = try String(contentsOfFile: root.file("Outbox/rejections/\(Sample.softwareCo)/big.errors.csv"), encoding: .utf8)
+        let marked = copy.components(separatedBy: "\r\n").filter { $0.contains("[E-BASE-FORMAT]") }
+        #expect(marked.count == bad.count)
+        for i in bad { #expect(marked.contains { $0.contains(",x\(i),") }, "row \(i) is marked") }
+    }
+
     /// The line end past the middle is inside a quoted field: the first half's reader, which alone
     /// knows, finds the quote still open at the cut, and the halves decline.
     @Test func aCutInsideAQuotedFieldIsDeclined() throws {

@@ -47,7 +47,7 @@ private func append(to buffer: inout [UInt8], max limit: Int, _ read: (UnsafeMut
 /// alone, so several sources (and a scan) can read one descriptor at once.
 package struct PositionedSource: ByteSource {
     let fd: Int32
-    package private(set) var offset: Int64
+    private(set) var offset: Int64
     package let end: Int64
     /// Where the bytes read are also counted (the progress of a file read by several sources).
     let counter: ReadCounter?
