@@ -17,6 +17,13 @@ package final class Levy {
     package var splitBytes = DeclarationFileCheck.halvesFrom
     /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
     package var showsProgress = false
+    /// Where the temp files of a batch's outputs are written, and the next small file is read ahead.
+    let secondCore = SecondCore()
+    /// Read and check the next small CSV file on the other core while this one is in the ledger
+    /// (``Lookahead``); tests turn it off to compare.
+    package var readsAhead = true
+    /// Files whose read and check on the other core were used (for tests and `--stats`).
+    package internal(set) var filesReadAhead = 0
     /// When the file in hand was opened (for the processing-latency metric).
     var fileStarted = DispatchTime.now()
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
@@ -164,10 +171,18 @@ extension Levy {
     /// Stages a change's outputs (temp files, not yet synced or renamed) and queues its input's archive
     /// move; the change itself waits in the ledger's open batch transaction.
     func deferOutputs(_ outputs: [PendingOutput], archive: (inboxRel: String, archiveRel: String, sha256: String, folder: String)) throws {
+        var files: [(content: [UInt8], path: String)] = []
         for output in outputs {
             let path = root.path(output.path)
-            batch.staged.append((try DurableFile.stage(output.content, for: path), path, output.path))
+            batch.staged.append((DurableFile.tempPath(for: path), path, output.path))
             batch.dirs.insert(parentFolder(path))
+            files.append((output.content, path))
+        }
+        let archiveFolder = parentFolder(root.path(archive.archiveRel))
+        // The temp files and folders are made on the other core while this one takes the next file.
+        secondCore.run { [files] in
+            for file in files { _ = try DurableFile.stage(file.content, for: file.path) }
+            try Folders.ensure(archiveFolder)
         }
         batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
         batch.archiveTargets.insert(archive.archiveRel)
@@ -178,8 +193,23 @@ extension Levy {
     /// could forget: the ledger commits the batch (fsync of the WAL); the staged outputs are made durable
     /// (syncfs: the fsync of every temp file at once) and only then renamed into place; the inputs leave
     /// the inbox; a second syncfs makes the renames durable; one commit says so.
+    ///
+    /// When the other core could not stage an output (a full disk), nothing of the batch is published
+    /// or moved: the ledger commits it with its outputs still to write and its inputs still to archive,
+    /// which is what a crash at that instant leaves, and ``recover()`` finishes it on the next run.
     package func finishBatch() throws {
-        guard !batch.isEmpty else { return }
+        let staging = StageClock.measure(.outputs) { secondCore.drain() }
+        guard !batch.isEmpty else {
+            if let staging { throw staging }
+            return
+        }
+        if let staging {
+            let staged = batch.staged
+            batch = DurabilityBatch()
+            for s in staged { unlink(s.temp) }
+            try StageClock.measure(.ledger) { try ledger.barrier() }
+            throw staging
+        }
         try StageClock.measure(.ledger) { try ledger.barrier() }
         try DurableFile.syncFileSystems(holding: batch.dirs)
         for s in batch.staged { try DurableFile.publish(s.temp, as: s.path) }

@@ -73,7 +73,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        StageClock.enabled = stats
+        if stats { StageClock.enable() }
         defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8)) } }
         let root = Root(path: options.root)
         try failing {
@@ -244,7 +244,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        StageClock.enabled = stats
+        if stats { StageClock.enable() }
         defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8)) } }
         let root = Root(path: options.root)
         let rejected: Bool = try failing {

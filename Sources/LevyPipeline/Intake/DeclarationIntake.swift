@@ -54,11 +54,20 @@ extension Levy {
             try quarantine(stray, kind: "declarations", now: now,
                            reason: "不在单位目录中：申报文件须放在 Inbox/declarations/<统一社会信用代码>/ / Not inside an employer folder: files go in Inbox/declarations/<employer_id>/")
         }
+        let entries = folders.keys.sorted().flatMap { folders[$0]! }
+        var ahead: Lookahead?
+        defer { ahead?.discard() }
         do {
-            for folder in folders.keys.sorted() {
-                for entry in folders[folder]! where admit?(entry) ?? true {
-                    try intakeDeclaration(entry, now: now)
+            for (i, entry) in entries.enumerated() {
+                let mine = ahead?.entry.path == entry.path ? ahead : nil
+                ahead = nil
+                guard admit?(entry) ?? true else {
+                    mine?.discard()
+                    continue
                 }
+                // The next file is read and checked on the other core while this one is in the ledger.
+                if i + 1 < entries.count { ahead = lookahead(entries[i + 1], now: now) }
+                try intakeDeclaration(entry, now: now, ahead: mine)
             }
         } catch {
             // What the batch holds so far is whole (each file's change is all or nothing): keep it.
@@ -68,17 +77,48 @@ extension Levy {
         try finishBatch()
     }
 
-    func intakeDeclaration(_ entry: InboxEntry, now: AgencyTime) throws {
-        fileStarted = DispatchTime.now()
+    /// Starts reading `entry` on the other core, when it is a small CSV file of a registered employer's
+    /// folder: what ``DeclarationFileCheck/scanAndCheck(fd:name:folderEmployer:admit:)`` would do for
+    /// it, up to the questions only the ledger answers (a duplicate, the rosters), which wait for its turn.
+    func lookahead(_ entry: InboxEntry, now: AgencyTime) -> Lookahead? {
+        guard readsAhead, DeclarationFormat(fileName: entry.name) == .csv, let employer = loaded.rules.employer(entry.folder),
+              employer.id.text == entry.folder else { return nil }
+        var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: nil,
+                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+        fileCheck.splitBytes = splitBytes
+        guard entry.size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else { return nil }
+        let ahead = Lookahead(entry: entry, fileCheck: fileCheck, employer: employer)
+        secondCore.run { ahead.read() }
+        return ahead
+    }
+
+    func intakeDeclaration(_ entry: InboxEntry, now: AgencyTime, ahead: Lookahead? = nil) throws {
+        fileStarted = ahead?.started ?? DispatchTime.now()
         let rules = loaded.rules
         guard let employer = rules.employer(entry.folder), employer.id.text == entry.folder else {
             try quarantine(entry, kind: "declarations", now: now,
                            reason: "目录 \(entry.folder) 不是已登记单位：无法确定申报单位 / Folder \(entry.folder) is not a registered employer: the file cannot be attributed")
             return
         }
+        let inboxRel = "Inbox/declarations/\(entry.folder)/\(entry.name)"
+        if let ahead, let read = try StageClock.measure(.parseAndCheck, { try ahead.take() }) {
+            // Read and checked on the other core: only the ledger's questions are left.
+            defer { close(read.fd) }
+            filesReadAhead += 1
+            logger.info("declaration file taken", metadata: ["employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "bytes": "\(read.scanned.size)"])
+            let earlier = try ledger.file(sha256: read.scanned.sha256, folder: entry.folder)
+            var outcome = read.outcome
+            if earlier == nil && outcome.awaitsLedger {
+                let fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
+                                                     spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+                try StageClock.measure(.parseAndCheck) { try fileCheck.complete(&outcome) }
+            }
+            try conclude(entry, inboxRel: inboxRel, fd: read.fd, scanned: read.scanned, outcome: earlier == nil ? outcome : nil,
+                         earlier: earlier, employer: employer, now: now)
+            return
+        }
         var st = stat()
         guard lstat(entry.path, &st) == 0 else { return }
-        let inboxRel = "Inbox/declarations/\(entry.folder)/\(entry.name)"
         let isRegular = (st.st_mode & S_IFMT) == S_IFREG
         var fd: Int32 = -1
         if isRegular {
@@ -110,6 +150,13 @@ extension Levy {
             earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder)
             return earlier == nil
         }
+        try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: checked, earlier: earlier, employer: employer, now: now)
+    }
+
+    /// Accepts or rejects a checked file; `outcome` nil means it is byte-identical to `earlier`.
+    func conclude(_ entry: InboxEntry, inboxRel: String, fd: Int32, scanned: ScannedFile, outcome checked: DeclarationFileCheck.Outcome?,
+                  earlier: FileRecord?, employer: Employer, now: AgencyTime) throws {
+        let rules = loaded.rules
         guard let outcome = checked else {
             let earlier = earlier!
             var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)

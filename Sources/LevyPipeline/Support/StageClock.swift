@@ -23,19 +23,28 @@ package enum Stage: Int, CaseIterable, Sendable {
 
 /// Exclusive time per ``Stage``: a stage entered inside another is charged to itself only, so the
 /// figures add up to the time spent. Off unless `--stats` asks; no stage is timed per row.
-/// One thread at a time uses it, as levy works a root on one thread.
+/// Only the thread that enabled it is timed: work levy hands to another thread (the second half of a
+/// large file, the spiller, the next small file read ahead) is not charged, and the time the working
+/// thread waits for it is charged to the stage it waits in.
 package enum StageClock {
-    nonisolated(unsafe) package static var enabled = false
+    nonisolated(unsafe) package private(set) static var enabled = false
+    nonisolated(unsafe) private static var owner = pthread_self()
     nonisolated(unsafe) private static var totals = [UInt64](repeating: 0, count: Stage.allCases.count)
     nonisolated(unsafe) private static var stack: [Stage] = []
     nonisolated(unsafe) private static var mark: UInt64 = 0
 
     @inline(__always)
     package static func measure<T>(_ stage: Stage, _ body: () throws -> T) rethrows -> T {
-        guard enabled else { return try body() }
+        guard enabled, pthread_equal(owner, pthread_self()) != 0 else { return try body() }
         enter(stage)
         defer { leave() }
         return try body()
+    }
+
+    /// Times the calling thread's stages from now on (`--stats`).
+    package static func enable() {
+        owner = pthread_self()
+        enabled = true
     }
 
     private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

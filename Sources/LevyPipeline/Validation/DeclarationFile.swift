@@ -153,6 +153,8 @@ package struct DeclarationFileCheck {
         package var replaces: DeclarationRecord?
         /// CSV header count, for the `.errors.csv` copy.
         package var csvColumns = 0
+        /// Checked without the ledger so far (`completing: false`): ``complete(_:)`` is still to run.
+        package var awaitsLedger = false
         package var isAccepted: Bool { check.isAccepted }
     }
 
@@ -360,13 +362,14 @@ package struct DeclarationFileCheck {
             return outcome
         }
         outcome.check = check
-        if completing { try complete(&outcome) }
+        if completing { try complete(&outcome) } else { outcome.awaitsLedger = true }
         return outcome
     }
 
     /// Completes the check of a CSV file read by ``check(fd:name:scanned:folderEmployer:completing:)``:
     /// what only the ledger knows (rosters, insured elsewhere, arrears, locks).
     func complete(_ outcome: inout Outcome) throws {
+        outcome.awaitsLedger = false
         try StageClock.measure(.roster) { try finish(&outcome.check, persons: outcome.persons, xmlTotals: nil) }
         outcome.replaces = try replaced(outcome.check)
     }
