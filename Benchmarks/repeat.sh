@@ -3,7 +3,8 @@
 # stage: on this shared machine a single run can be 20-40% off, so compare changes with this.
 #   bash Benchmarks/repeat.sh check 9        # levy check, 1M-row CSV
 #   bash Benchmarks/repeat.sh run 5          # levy run, 1M-row CSV, fresh root each time
-#   bash Benchmarks/repeat.sh small 3        # levy run, the 2,000-file subset, on disk
+#   bash Benchmarks/repeat.sh small 3        # levy run, the 2,000-file subset, on disk (SETTLE=400: wait
+#                                            # after copying, when many files were deleted in the last minutes)
 #   bash Benchmarks/repeat.sh small-tmpfs 3  # the same in /dev/shm: no ext4 inode-allocator noise
 #                                            # (fsync and syncfs cost nothing there: user space only)
 # Run `bash Benchmarks/run.sh` once first (it builds and generates the data).
@@ -23,14 +24,17 @@ one() {
     check) /usr/bin/time -f "T %e %U" "$B" check "$CSV" --root . --employer $EMP --as-of $ASOF --stats ;;
     run) rm -rf "$work/r" && mkdir -p "$work/r/Inbox/declarations/$EMP" && cp -r Rules "$work/r/" && cp "$CSV" "$work/r/Inbox/declarations/$EMP/"
          /usr/bin/time -f "T %e %U" "$B" run --root "$work/r" --as-of $ASOF --stats ;;
-    small) rm -rf "$work/s" && cp -a "$SMALL" "$work/s" && sync
-           /usr/bin/time -f "T %e %U" "$B" run --root "$work/s" --as-of $ASOF --stats ;;
+    small) # copies made before the first run, deleted after the last (see run.sh on deleting)
+           /usr/bin/time -f "T %e %U" "$B" run --root "$work/s$1" --as-of $ASOF --stats ;;
     small-tmpfs) rm -rf /dev/shm/levy-repeat && cp -a "$SMALL" /dev/shm/levy-repeat
                  /usr/bin/time -f "T %e %U" "$B" run --root /dev/shm/levy-repeat --as-of $ASOF --stats ;;
     *) echo "usage: repeat.sh check|run|small|small-tmpfs [N]"; exit 2 ;;
   esac
 }
-for _ in $(seq "$N"); do one 2>&1 >/dev/null | grep -E "^T |^levy stages" | tr '\n' ' '; echo; done | python3 -c "
+if [ "$WHAT" = small ]; then
+  for i in $(seq "$N"); do cp -a "$SMALL" "$work/s$i"; done; sync; sleep "${SETTLE:-0}"
+fi
+for i in $(seq "$N"); do one "$i" 2>&1 >/dev/null | grep -E "^T |^levy stages" | tr '\n' ' '; echo; done | python3 -c "
 import re, statistics as st, sys
 rows = [l for l in sys.stdin if 'T ' in l]
 def col(pattern):

@@ -28,6 +28,8 @@ package final class Levy {
     var fileStarted = DispatchTime.now()
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
     var batch = DurabilityBatch()
+    /// A committed batch the other core is finishing: what to mark written and archived once it is done.
+    var finishedElsewhere: (written: [String], archived: [(sha256: String, folder: String)])?
     /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
     package var batchSize = 256
     /// Persons from which an accepted declaration starts a batch of its own: the change that opens a
@@ -159,11 +161,13 @@ package final class RootLock {
 
 /// What a batch of accepted declarations left to make durable: outputs written to temp files not yet
 /// renamed, inputs still in the inbox. See docs/DESIGN.md, "Batched durability".
-struct DurabilityBatch {
+struct DurabilityBatch: Sendable {
     var staged: [(temp: String, path: String, rel: String)] = []
     var dirs: Set<String> = []
     var archives: [(from: String, to: String, sha256: String, folder: String)] = []
     var archiveTargets: Set<String> = []
+    /// The archive targets of the batch before, whose moves the other core may still be making.
+    var targetsInFlight: Set<String> = []
     var isEmpty: Bool { staged.isEmpty && archives.isEmpty }
 }
 
@@ -186,31 +190,57 @@ extension Levy {
         }
         batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
         batch.archiveTargets.insert(archive.archiveRel)
-        if batch.archives.count >= batchSize { try finishBatch() }
+        if batch.archives.count >= batchSize { try finishBatch(overlapping: true) }
     }
 
     /// Makes a batch durable, in the order that never loses a file and never shows a receipt the ledger
     /// could forget: the ledger commits the batch (fsync of the WAL); the staged outputs are made durable
     /// (syncfs: the fsync of every temp file at once) and only then renamed into place; the inputs leave
-    /// the inbox; a second syncfs makes the renames durable; one commit says so.
+    /// the inbox; a second syncfs makes the renames durable; one commit says so. When it returns, every
+    /// batch before is finished too.
     ///
-    /// When the other core could not stage an output (a full disk), nothing of the batch is published
-    /// or moved: the ledger commits it with its outputs still to write and its inputs still to archive,
-    /// which is what a crash at that instant leaves, and ``recover()`` finishes it on the next run.
-    package func finishBatch() throws {
-        let staging = StageClock.measure(.outputs) { secondCore.drain() }
-        guard !batch.isEmpty else {
-            if let staging { throw staging }
-            return
-        }
-        if let staging {
+    /// When the other core could not stage an output (a full disk) or finish a batch, nothing more is
+    /// published or moved: the ledger commits what it holds with its outputs still to write and its
+    /// inputs still to archive, which is what a crash at that instant leaves, and ``recover()``
+    /// finishes it on the next run.
+    package func finishBatch() throws { try finishBatch(overlapping: false) }
+
+    /// `overlapping`: a full batch in the middle of a day. After its commit, the syncs, renames and
+    /// archive moves run on the other core while this one takes the next files; the commit that says
+    /// they are done goes with the next batch's.
+    func finishBatch(overlapping: Bool) throws {
+        let failure = StageClock.measure(.outputs) { secondCore.drain() }
+        let marks = finishedElsewhere
+        finishedElsewhere = nil
+        if let failure {
             let staged = batch.staged
             batch = DurabilityBatch()
             for s in staged { unlink(s.temp) }
             try StageClock.measure(.ledger) { try ledger.barrier() }
-            throw staging
+            throw failure
         }
+        if let marks {
+            try StageClock.measure(.ledger) { try ledger.finishBatch(written: marks.written, archived: marks.archived) }
+        }
+        guard !batch.isEmpty else { return }
         try StageClock.measure(.ledger) { try ledger.barrier() }
+        let done = batch
+        let written = done.staged.map(\.rel), archived = done.archives.map { (sha256: $0.sha256, folder: $0.folder) }
+        if overlapping {
+            batch = DurabilityBatch()
+            batch.targetsInFlight = done.archiveTargets  // moves still on their way
+            finishedElsewhere = (written, archived)
+            secondCore.publish(unlessFailed: { for s in done.staged { unlink(s.temp) } }) { try Self.publish(done) }
+        } else {
+            try StageClock.measure(.outputs) { try Self.publish(done) }
+            try StageClock.measure(.ledger) { try ledger.finishBatch(written: written, archived: archived) }
+            batch = DurabilityBatch()
+        }
+    }
+
+    /// The file-system half of finishing a committed batch: temp files durable, renamed into place,
+    /// inputs moved to the archive, the renames durable.
+    static func publish(_ batch: DurabilityBatch) throws {
         try DurableFile.syncFileSystems(holding: batch.dirs)
         for s in batch.staged { try DurableFile.publish(s.temp, as: s.path) }
         var moved = Set<String>()
@@ -220,9 +250,5 @@ extension Levy {
             moved.formUnion(try DurableFile.move(a.from, to: a.to, syncFolders: false))
         }
         try DurableFile.syncFileSystems(holding: batch.dirs.union(moved))
-        try StageClock.measure(.ledger) {
-            try ledger.finishBatch(written: batch.staged.map(\.rel), archived: batch.archives.map { ($0.sha256, $0.folder) })
-        }
-        batch = DurabilityBatch()
     }
 }

@@ -99,14 +99,19 @@ import Testing
 
     /// When the other core cannot write a receipt's temp file, the run fails loudly, and the batch is
     /// left as a crash would leave it: committed, its receipts still to write, its inputs in the inbox.
-    /// The next run finishes it, taking nothing twice.
-    @Test func aReceiptTheOtherCoreCannotWriteIsWrittenByTheNextRun() throws {
+    /// The next run finishes it, taking nothing twice. With batches of one file, the batch before the
+    /// failing one is being finished on the other core when the failure is found.
+    @Test(arguments: [256, 1]) func aReceiptTheOtherCoreCannotWriteIsWrittenByTheNextRun(batchSize: Int) throws {
         let root = try TestRoot()
         let input = try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
         try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
         try root.write("Outbox/receipts/\(Sample.softwareCo)", "not a folder")
         let now = try #require(try root.levy().loaded.clock.parseAsOf("2026-11-03T09:00:00"))
-        #expect(throws: LevyError.self) { try root.levy().run(now: now) }
+        #expect(throws: LevyError.self) {
+            let levy = try root.levy()
+            levy.batchSize = batchSize
+            try levy.run(now: now)
+        }
         #expect(root.exists(input))
         #expect(try root.ledger().pendingOutputs().count == 4)
         #expect(try root.ledger().filesNotArchived().count == 2)

@@ -51,6 +51,24 @@ import Testing
     }
 }
 
+/// `Folders` remembers the folders it made so that a day of outputs does not ask the kernel again for
+/// each, but not every folder of a day of 20,000 employers: its memory stays bounded, and a folder
+/// it forgot is still found (or made again).
+@Suite struct FolderMemoryTests {
+    @Test func rememberedFoldersStayBoundedAndForgottenOnesStillWork() throws {
+        let root = try TestRoot()
+        let made = (0..<(Folders.capacity + 200)).map { root.file("Outbox/receipts/E\($0)/x") }
+        for dir in made { try Folders.ensure(dir) }
+        #expect(Folders.remembered <= Folders.capacity)
+        for dir in made.prefix(3) {
+            try FileManager.default.removeItem(atPath: dir)
+            try Folders.ensure(dir)  // forgotten by now (the memory was cleared when full): made again
+            var st = stat()
+            #expect(stat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR)
+        }
+    }
+}
+
 /// Receipts are written by a hand-made JSON writer (they are the output of every accepted file): the
 /// bytes must be exactly those of the generic encoder, for any content.
 @Suite struct ReceiptJSONTests {

@@ -3,26 +3,45 @@ import Foundation
 /// Work handed to the machine's other core while this thread goes on with the next file: a day of
 /// small files is a few milliseconds of work per file, about half of it in the kernel (creating the
 /// receipts' temp files and folders) and in reading and checking the file, neither of which needs
-/// the ledger. One serial queue: jobs run one at a time, in the order they were given.
+/// the ledger. Jobs given with ``run(_:)`` run one at a time, in the order they were given; a batch
+/// to publish (``publish(unlessFailed:_:)``) waits for them on a thread of its own, as it mostly
+/// waits for the disk, and must not hold up the next file's read.
 final class SecondCore: @unchecked Sendable {
     private let queue = DispatchQueue(label: "levy.second-core", qos: .userInitiated)
+    private let publisher = DispatchQueue(label: "levy.second-core.publish", qos: .userInitiated)
     private let lock = NSLock()
     private var failure: (any Error)?
 
     /// Runs `job` on the other core after every job given before it. What it throws is kept for
     /// ``drain()``.
     func run(_ job: @escaping @Sendable () throws -> Void) {
-        queue.async { [self] in
-            do { try job() } catch { lock.withLock { if failure == nil { failure = error } } }
+        queue.async { [self] in perform(job) }
+    }
+
+    /// Runs `job` once every job given with ``run(_:)`` so far has run, unless one of them (or an
+    /// earlier `job`) failed since the last ``drain()``: then `otherwise` runs instead (a batch whose
+    /// outputs could not all be staged is not published). Such jobs run one at a time, in order.
+    func publish(unlessFailed otherwise: @escaping @Sendable () -> Void, _ job: @escaping @Sendable () throws -> Void) {
+        let ready = DispatchSemaphore(value: 0)
+        queue.async { ready.signal() }
+        publisher.async { [self] in
+            ready.wait()
+            guard lock.withLock({ failure == nil }) else { return otherwise() }
+            perform(job)
         }
     }
 
     /// Waits until every job given so far has run; gives the first error among them (once).
     func drain() -> (any Error)? {
         queue.sync {}
+        publisher.sync {}
         return lock.withLock {
             defer { failure = nil }
             return failure
         }
+    }
+
+    private func perform(_ job: () throws -> Void) {
+        do { try job() } catch { lock.withLock { if failure == nil { failure = error } } }
     }
 }
