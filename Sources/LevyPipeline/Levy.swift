@@ -22,7 +22,7 @@ package final class Levy {
     /// Read and check the next small CSV file on the other core while this one is in the ledger
     /// (``Lookahead``); tests turn it off to compare.
     package var readsAhead = true
-    /// Files whose read and check on the other core were used (for tests and `--stats`).
+    /// Files whose read and check on the other core were used (tests check that the path is taken).
     package internal(set) var filesReadAhead = 0
     /// When the file in hand was opened (for the processing-latency metric).
     var fileStarted = DispatchTime.now()

@@ -84,9 +84,7 @@ extension Levy {
     func lookahead(_ entry: InboxEntry, now: AgencyTime) -> Lookahead? {
         guard readsAhead, DeclarationFormat(fileName: entry.name) == .csv, let employer = loaded.rules.employer(entry.folder),
               employer.id.text == entry.folder else { return nil }
-        var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: nil,
-                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
-        fileCheck.splitBytes = splitBytes
+        let fileCheck = declarationFileCheck(now: now, ledger: nil)
         guard entry.size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else { return nil }
         let ahead = Lookahead(entry: entry, fileCheck: fileCheck, employer: employer)
         secondCore.run { ahead.read() }
@@ -110,8 +108,7 @@ extension Levy {
             let earlier = try ledger.file(sha256: read.scanned.sha256, folder: entry.folder)
             var outcome = read.outcome
             if earlier == nil && outcome.awaitsLedger {
-                let fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
-                                                     spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+                let fileCheck = declarationFileCheck(now: now, ledger: ledger)
                 try StageClock.measure(.parseAndCheck) { try fileCheck.complete(&outcome) }
             }
             try conclude(entry, inboxRel: inboxRel, fd: read.fd, scanned: read.scanned, outcome: earlier == nil ? outcome : nil,
@@ -142,16 +139,22 @@ extension Levy {
         }
 
         logger.info("declaration file taken", metadata: ["employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "bytes": "\(st.st_size)"])
-        var fileCheck = DeclarationFileCheck(rules: rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
-                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+        var fileCheck = declarationFileCheck(now: now, ledger: ledger)
         fileCheck.showsProgress = showsProgress
-        fileCheck.splitBytes = splitBytes
         var earlier: FileRecord?
         let (scanned, checked) = try fileCheck.scanAndCheck(fd: fd, name: entry.name, folderEmployer: employer) { scanned in
             earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder)
             return earlier == nil
         }
         try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: checked, earlier: earlier, employer: employer, now: now)
+    }
+
+    /// The checker of this root's declaration files (`ledger` nil: without the ledger's questions).
+    func declarationFileCheck(now: AgencyTime, ledger: (any Ledger)?) -> DeclarationFileCheck {
+        var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
+                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
+        fileCheck.splitBytes = splitBytes
+        return fileCheck
     }
 
     /// Accepts or rejects a checked file; `outcome` nil means it is byte-identical to `earlier`.
