@@ -34,8 +34,7 @@ extension Levy {
             try quarantine(entry, kind: "bank", now: now, reason: "文件过大（\(st.st_size) 字节）/ Too large for a status report (\(st.st_size) bytes)")
             return
         }
-        let fd = open(entry.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        guard let (fd, _) = openRegularFile(entry.path) else { return }
         var bytes: [UInt8] = []
         var source = FileSource(fd: fd)
         while source.read(into: &bytes, max: 1 << 20) > 0 {

@@ -10,6 +10,20 @@ package func isIgnoredName(_ name: String) -> Bool {
         || lower.hasSuffix(".done")
 }
 
+/// Opens an inbox file as levy reads every input: never through a symlink, never waiting on a FIFO,
+/// and only when what was opened is a regular file (it may have been swapped since it was listed).
+/// Gives the descriptor (the caller closes it) and the file's size; nil otherwise.
+package func openRegularFile(_ path: String) -> (fd: Int32, size: Int64)? {
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        return nil
+    }
+    return (fd, Int64(st.st_size))
+}
+
 /// An entry found in an inbox folder.
 package struct InboxEntry: Sendable {
     package var folder: String
@@ -117,13 +131,7 @@ extension Levy {
         }
         var st = stat()
         guard lstat(entry.path, &st) == 0 else { return }
-        let isRegular = (st.st_mode & S_IFMT) == S_IFREG
-        var fd: Int32 = -1
-        if isRegular {
-            fd = open(entry.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-            var fst = stat()
-            if fd >= 0 && (fstat(fd, &fst) != 0 || (fst.st_mode & S_IFMT) != S_IFREG) { close(fd); fd = -1 }
-        }
+        let fd = (st.st_mode & S_IFMT) == S_IFREG ? openRegularFile(entry.path)?.fd ?? -1 : -1
         defer { if fd >= 0 { close(fd) } }
 
         guard fd >= 0 else {

@@ -32,11 +32,8 @@ final class Lookahead: @unchecked Sendable {
         defer { group.leave() }
         var st = stat()
         guard lstat(entry.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
-        let opened = open(entry.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard opened >= 0 else { return }
-        var fst = stat()
-        guard fstat(opened, &fst) == 0, (fst.st_mode & S_IFMT) == S_IFREG,
-              Int64(fst.st_size) < min(fileCheck.overlapBytes, fileCheck.splitBytes) else {
+        guard let (opened, size) = openRegularFile(entry.path) else { return }
+        guard size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else {
             close(opened)
             return
         }
