@@ -510,22 +510,34 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         ORDER BY i.person_key
         """
 
+    static let insuredElsewhereSQL = """
+        SELECT i.person_key, d.employer_id FROM insured i CROSS JOIN declarations d ON d.no = i.decl_no
+        WHERE i.person_key IN (\(Array(repeating: "?", count: probeWidth).joined(separator: ",")))
+          AND d.period = ? AND d.employer_id != ? AND d.state IN (\(currentStates))
+        """
+
+    /// Bound and stepped directly: asked for every small file, where boxing 66 arguments and decoding
+    /// rows through `Row` cost more than the query.
     static func insuredElsewhere(_ keys: [Int64], period: String, except employer: String, _ db: Database) throws -> [Int64: String] {
-        let statement = try db.cachedStatement(sql: """
-            SELECT i.person_key, d.employer_id FROM insured i CROSS JOIN declarations d ON d.no = i.decl_no
-            WHERE i.person_key IN (\(Array(repeating: "?", count: probeWidth).joined(separator: ",")))
-              AND d.period = ? AND d.employer_id != ? AND d.state IN (\(currentStates))
-            """)
+        let statement = try db.cachedStatement(sql: insuredElsewhereSQL)
+        let handle = statement.sqliteStatement
         var found: [Int64: String] = [:]
         for start in stride(from: 0, to: keys.count, by: probeWidth) {
-            let chunk = keys[start..<min(start + probeWidth, keys.count)]
-            var values: [any DatabaseValueConvertible] = chunk.map { $0 }
-            values += Array(repeating: Int64(-1), count: probeWidth - chunk.count) as [any DatabaseValueConvertible]
-            values += [period, employer] as [any DatabaseValueConvertible]
-            let rows = try Row.fetchCursor(statement, arguments: StatementArguments(values))
-            while let row = try rows.next() {
-                let key: Int64 = row[0]
-                if found[key] == nil { found[key] = row[1] }
+            for slot in 0..<probeWidth {
+                sqlite3_bind_int64(handle, Int32(slot + 1), start + slot < keys.count ? keys[start + slot] : -1)
+            }
+            sqlite3_bind_text(handle, Int32(probeWidth + 1), period, -1, sqliteTransient)
+            sqlite3_bind_text(handle, Int32(probeWidth + 2), employer, -1, sqliteTransient)
+            defer { sqlite3_reset(handle) }
+            while true {
+                let rc = sqlite3_step(handle)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                                        sql: insuredElsewhereSQL)
+                }
+                let key = sqlite3_column_int64(handle, 0)
+                if found[key] == nil, let text = sqlite3_column_text(handle, 1) { found[key] = String(cString: text) }
             }
         }
         return found
@@ -588,6 +600,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 }
 
+/// SQLite copies a text bound with this destructor before the bind returns (C's `SQLITE_TRANSIENT`).
+nonisolated(unsafe) let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
 /// Writes a declaration's roster as `roster_blocks` rows of up to 4,096 persons, 16 bytes each
 /// (person key, then base in fen shifted left by 2 with the change in the low bits, little-endian),
 /// in ascending key order, and an `insured` row for each person not removed — 128 to a statement,
@@ -595,6 +610,11 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 struct RosterBlockWriter {
     static let perBlock = 4096
     static let insuredPerStatement = 128
+    static let tailSizes = [32, 16, 4, 1]
+    /// The statements' text, made once (a small file's roster was building it on every declaration).
+    static let insertInsured: [Int: String] = Dictionary(uniqueKeysWithValues: ([insuredPerStatement] + tailSizes).map { size in
+        (size, "INSERT INTO insured (person_key, decl_no) VALUES " + Array(repeating: "(?,?)", count: size).joined(separator: ","))
+    })
     let declaration: Int64
     let blockInsert: Statement
     let insuredInsert: Statement
@@ -607,8 +627,7 @@ struct RosterBlockWriter {
         self.db = db
         self.declaration = declaration
         blockInsert = try db.cachedStatement(sql: "INSERT INTO roster_blocks (decl_no, block, entries) VALUES (?,?,?)")
-        let values = Array(repeating: "(?,?)", count: Self.insuredPerStatement).joined(separator: ",")
-        insuredInsert = try db.cachedStatement(sql: "INSERT INTO insured (person_key, decl_no) VALUES " + values)
+        insuredInsert = try db.cachedStatement(sql: Self.insertInsured[Self.insuredPerStatement]!)
         words.reserveCapacity(Self.perBlock * 2)
         insured.reserveCapacity(Self.insuredPerStatement)
     }
@@ -626,11 +645,10 @@ struct RosterBlockWriter {
 
     mutating func finish() throws {
         if !words.isEmpty { try flush() }
-        // The last persons (all of a small declaration's): 16 to a statement, then one by one.
+        // The last persons (all of a small declaration's): 32, 16, 4 to a statement, then one by one.
         var start = 0
-        for size in [16, 1] {
-            let statement = try db.cachedStatement(sql: "INSERT INTO insured (person_key, decl_no) VALUES "
-                                                   + Array(repeating: "(?,?)", count: size).joined(separator: ","))
+        for size in Self.tailSizes {
+            let statement = try db.cachedStatement(sql: Self.insertInsured[size]!)
             while insured.count - start >= size {
                 try insert(insured[start..<start + size], with: statement)
                 start += size

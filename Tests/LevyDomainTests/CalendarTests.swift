@@ -16,6 +16,14 @@ import Testing
     @Test(arguments: [("2026-11", true), ("202611", true), ("2026-13", false), ("2026/11", false), ("26-11", false), ("2026-1", false)])
     func periods(_ text: String, _ ok: Bool) { #expect((Period(text) != nil) == ok) }
 
+    @Test(arguments: [("2026-11-22", true), ("2000-02-29", true), ("1900-02-29", false), ("2026-11-31", false),
+                      ("2026-13-01", false), ("2026-00-10", false), ("2026-11-2", false), ("2026-11-222", false),
+                      ("2026/11/22", false), ("20261122", false), ("+026-11-22", false), ("2026-1-122", false), ("", false)])
+    func dates(_ text: String, _ ok: Bool) {
+        #expect((CivilDate(text) != nil) == ok)
+        if ok { #expect(CivilDate(text)!.description == text) }
+    }
+
     /// China-like 2026: National Day week pushes October's 10th? No: Oct 10 is a Saturday made a workday.
     let calendar = AgencyCalendar(
         holidays: Set(["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07", "2026-10-08",

@@ -103,6 +103,8 @@ import Testing
                 lateFeeFen: maybe(Fen.random(in: 0...1 << 20, using: &rng)), paidAt: maybe(Self.text(&rng)), channel: maybe(Self.text(&rng)))
             let expected = jsonBytes(receipt)
             #expect(receipt.jsonBytes == expected, "\(String(decoding: expected, as: UTF8.self))")
+            // The ledger's copy of the amounts (`declarations.contributions`) is read back by JSONDecoder.
+            #expect(Receipt.json(contributions).bytes == jsonBytes(contributions))
         }
     }
 

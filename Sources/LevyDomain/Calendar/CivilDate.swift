@@ -24,12 +24,23 @@ package struct CivilDate: Sendable, Hashable, Codable, Comparable, CustomStringC
     }
 
     /// Parses `YYYY-MM-DD`.
+    /// Read from the bytes (every employer's mandate date is parsed at each start).
     package init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
-        self.init(year: y, month: m, day: d)
-        guard isValid else { return nil }
+        var s = String(text)
+        guard let date = s.withUTF8(Self.parse) else { return nil }
+        self = date
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CivilDate? {
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        var fields = [0, 0, 0]
+        for (i, b) in bytes.enumerated() where i != 4 && i != 7 {
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            let f = i < 4 ? 0 : (i < 7 ? 1 : 2)
+            fields[f] = fields[f] * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        let date = CivilDate(year: fields[0], month: fields[1], day: fields[2])
+        return date.isValid ? date : nil
     }
 
     /// Days since 1970-01-01 (Howard Hinnant's algorithm).

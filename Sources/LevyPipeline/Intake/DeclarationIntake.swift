@@ -217,7 +217,7 @@ extension Levy {
         let id = "\(employer.id.text)-\(period.compact)-\(seq < 10 ? "0" : "")\(seq)"
         let totals = check.totals
         let contributions = Dictionary(uniqueKeysWithValues: Insurance.allCases.map { ($0.rawValue, totals.byInsurance[$0]!) })
-        let contributionsJSON = String(decoding: jsonBytes(contributions), as: UTF8.self)
+        let contributionsJSON = String(decoding: Receipt.json(contributions).bytes, as: UTF8.self)
         var record = DeclarationRecord(
             id: id, employerID: employer.id.text, period: period.description, seq: seq, state: late ? .overdue : .accepted,
             headcount: totals.headcount, totalBaseFen: totals.totalBaseFen, employerFen: totals.employerFen,

@@ -49,8 +49,7 @@ extension Receipt {
             ("employer_name", .string(employerName)), ("period", .string(period)), ("declaration_id", .string(declarationID)),
             ("headcount", .int(headcount)), ("total_wage_base_fen", .int(totalWageBaseFen)), ("employer_fen", .int(employerFen)),
             ("employee_fen", .int(employeeFen)), ("total_fen", .int(totalFen)),
-            ("contributions", .object(contributions.map { ($0.key, .object([("employer_fen", .int($0.value.employerFen)),
-                                                                             ("employee_fen", .int($0.value.employeeFen))])) })),
+            ("contributions", Self.json(contributions)),
             ("warnings", .array(warnings.map(\.json))), ("collection", .string(collection)), ("due", .string(due)),
             ("received_at", .string(receivedAt)), ("instructions", .string(instructions)),
         ]
@@ -64,6 +63,11 @@ extension Receipt {
         if let paidAt { members.append(("paid_at", .string(paidAt))) }
         if let channel { members.append(("channel", .string(channel))) }
         return JSONValue.object(members).bytes
+    }
+
+    /// Amounts by insurance as JSON, the same bytes as `jsonBytes(contributions)` (kept in the ledger too).
+    package static func json(_ contributions: [String: ContributionAmounts]) -> JSONValue {
+        .object(contributions.map { ($0.key, .object([("employer_fen", .int($0.value.employerFen)), ("employee_fen", .int($0.value.employeeFen))])) })
     }
 
     /// The receipt as people read it: Chinese first, English codes and labels alongside.

@@ -356,9 +356,9 @@ package struct DeclarationFileCheck {
                 outcome.check = check
                 return outcome
             }
-            try StageClock.measure(.roster) { try finish(&check, persons: persons, xmlTotals: totals) }
+            let current = try StageClock.measure(.roster) { try finish(&check, persons: persons, xmlTotals: totals) }
             outcome.check = check
-            outcome.replaces = try replaced(check)
+            outcome.replaces = check.isAccepted ? current : nil
             return outcome
         }
         outcome.check = check
@@ -370,8 +370,8 @@ package struct DeclarationFileCheck {
     /// what only the ledger knows (rosters, insured elsewhere, arrears, locks).
     func complete(_ outcome: inout Outcome) throws {
         outcome.awaitsLedger = false
-        try StageClock.measure(.roster) { try finish(&outcome.check, persons: outcome.persons, xmlTotals: nil) }
-        outcome.replaces = try replaced(outcome.check)
+        let current = try StageClock.measure(.roster) { try finish(&outcome.check, persons: outcome.persons, xmlTotals: nil) }
+        outcome.replaces = outcome.check.isAccepted ? current : nil
     }
 
     /// Reads a CSV declaration into the check; returns the header's column count.
@@ -418,21 +418,19 @@ package struct DeclarationFileCheck {
     }
 
     /// Adds what only the ledger knows, then completes the check in one merge of the sorted persons
-    /// with the ledger's rosters.
-    func finish(_ check: inout DeclarationCheck, persons: PersonSorter, xmlTotals: XMLTotals?) throws {
+    /// with the ledger's rosters. Gives the employer's current declaration of the period, which an
+    /// accepted file replaces (nil without a ledger).
+    func finish(_ check: inout DeclarationCheck, persons: PersonSorter, xmlTotals: XMLTotals?) throws -> DeclarationRecord? {
         try persons.checkFailure()
         guard let employer = check.employer, let period = check.period, let ledger else {
             check.finish(persons: persons.sortedReader(), xmlTotals: xmlTotals)
             try persons.checkFailure()
-            return
+            return nil
         }
         let previous = try ledger.previousDeclaration(employer: employer.id.text, before: period.description)
         let inArrears = check.removalCount > 0 ? try ledger.hasArrears(employer: employer.id.text) : false
-        var lockedBy: DeclarationRecord?
-        if let current = try ledger.currentDeclaration(employer: employer.id.text, period: period.description),
-           [.inFlight, .paid].contains(current.state) {
-            lockedBy = current
-        }
+        let current = try ledger.currentDeclaration(employer: employer.id.text, period: period.description)
+        let lockedBy = current.flatMap { [.inFlight, .paid].contains($0.state) ? $0 : nil }
         // An employer's first declaration adds everyone it lists; later ones add the rows marked A.
         let additions = previous == nil ? check.declaredHeadcount : check.addedCount
         // A small file's persons are asked about together (one query per 64, not one per person).
@@ -467,11 +465,7 @@ package struct DeclarationFileCheck {
             check.add(Finding(code: .declarationLocked, field: "period", value: lockedBy.id,
                               message: "本单位 \(period) 的申报 \(lockedBy.id) \(what)：不能再替换，如需更正请到经办窗口办理 / The declaration of this period can no longer be replaced: correct it at the service counter"))
         }
-    }
-
-    func replaced(_ check: DeclarationCheck) throws -> DeclarationRecord? {
-        guard check.isAccepted, let ledger, let employer = check.employer, let period = check.period else { return nil }
-        return try ledger.currentDeclaration(employer: employer.id.text, period: period.description)
+        return current
     }
 }
 
