@@ -209,6 +209,8 @@ package struct LedgerChange: Sendable {
     /// ``Ledger/barrier()`` or the next change that is not deferred. Until then no other connection sees
     /// it and a crash forgets it; the pipeline keeps the change's input in the inbox and its outputs
     /// unpublished until the barrier, so a crash or a power loss can only make levy process them again.
+    /// A deferred change that fails takes the whole open batch with it (no savepoint around each change):
+    /// the pipeline then drops what it staged for the batch, as a crash before the barrier would.
     package var deferSync = false
 
     package init() {}

@@ -21,9 +21,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode=WAL")
                 try db.execute(sql: "PRAGMA synchronous=FULL")
-                // The statement journal of a file's savepoint in a batch (the pages it changes, as they were)
-                // stays in memory: in a temp file it cost 134,552 pwrites (276 MB) for 2,000 small files.
-                // A savepoint holds a file of fewer than `Levy.largeRoster` persons, so it stays small.
+                // A savepoint's statement journal (the pages it changes, as they were) stays in memory: in
+                // a temp file it cost 134,552 pwrites (276 MB) for 2,000 small files when each file had
+                // one. Only a change that is not deferred runs in a savepoint now, and it is small.
                 // SQLite's sorter does not spill to disk under this setting: no query may need a large
                 // temp B-tree (see `otherRostersInPersonOrder`).
                 try db.execute(sql: "PRAGMA temp_store=MEMORY")
@@ -123,19 +123,26 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     // MARK: Mutations
 
-    /// Runs a change in a savepoint of the open batch transaction (`deferred`: left open for the next
-    /// ``barrier()``), or in its own transaction, committed with fsync — which also commits a batch open
-    /// before it. A change that throws is rolled back alone; the batch around it stays.
+    /// Runs a change in the open batch transaction (`deferred`: left open for the next ``barrier()``),
+    /// or in its own transaction, committed with fsync — which also commits a batch open before it.
     ///
-    /// The change that opens a batch runs in the transaction itself, without a savepoint: a savepoint
-    /// makes SQLite copy the pages it touches to a statement journal (153 MB of writes for a
-    /// 1M-person roster), and with nothing else in the transaction, rolling it back is the same.
+    /// A deferred change is not wrapped in a savepoint: one makes SQLite copy every page the change
+    /// touches to a statement journal (153 MB of writes for a 1M-person roster; ~10% of a day of small
+    /// files' time). So a deferred change that throws rolls back the whole open batch, as a crash
+    /// before its commit would: the caller drops what it staged for the batch (``Ledger/apply(_:)``).
+    /// A change that is not deferred runs in a savepoint of an open batch and is rolled back alone.
     private func write(deferred: Bool, counters: [String: Int64] = [:], _ body: (Database) throws -> Void) throws {
         try queue.inDatabase { db in
-            var opensBatch = false
-            if deferred && !db.isInsideTransaction {
-                try db.beginTransaction(.immediate)
-                opensBatch = true
+            if deferred {
+                if !db.isInsideTransaction { try db.beginTransaction(.immediate) }
+                do { try body(db) } catch {
+                    batchCounters = [:]
+                    try? db.rollback()
+                    throw error
+                }
+                // A batch's counters are summed here and written once, in the transaction that commits it.
+                batchCounters.merge(counters, uniquingKeysWith: +)
+                return
             }
             guard db.isInsideTransaction else {
                 try db.inTransaction {
@@ -145,26 +152,16 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 }
                 return
             }
-            if opensBatch {
-                do { try body(db) } catch {
-                    try? db.rollback()
-                    throw error
-                }
-            } else {
-                try db.inSavepoint { try body(db); return .commit }
-            }
-            // A batch's counters are summed here and written once, in the transaction that commits it.
+            try db.inSavepoint { try body(db); return .commit }
             batchCounters.merge(counters, uniquingKeysWith: +)
-            if !deferred {
-                do {
-                    try Self.add(batchCounters, db)
-                    batchCounters = [:]
-                    try db.commit()
-                } catch {
-                    batchCounters = [:]
-                    try? db.rollback()
-                    throw error
-                }
+            do {
+                try Self.add(batchCounters, db)
+                batchCounters = [:]
+                try db.commit()
+            } catch {
+                batchCounters = [:]
+                try? db.rollback()
+                throw error
             }
         }
     }

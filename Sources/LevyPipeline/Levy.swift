@@ -32,9 +32,9 @@ package final class Levy {
     var finishedElsewhere: (written: [String], archived: [(sha256: String, folder: String)])?
     /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
     package var batchSize = 256
-    /// Persons from which an accepted declaration starts a batch of its own: the change that opens a
-    /// batch needs no savepoint, and a savepoint copies every page a roster touches to SQLite's
-    /// statement journal, held in memory (about one 4 KiB page per person at worst, so ≤ 4 MB here).
+    /// Persons from which an accepted declaration starts a batch of its own: the small files before it
+    /// are published before its long roster write, and a failure of that write (a spill read back)
+    /// takes no other file's change with it (a failed deferred change takes its whole batch).
     package var largeRoster = 1_000
     /// The temp files a crashed process left have been removed (``recover()``).
     var leftoverTempsSwept = false
@@ -220,7 +220,7 @@ extension Levy {
             throw failure
         }
         if let marks {
-            try StageClock.measure(.ledger) { try ledger.finishBatch(written: marks.written, archived: marks.archived) }
+            try inOpenBatch { try StageClock.measure(.ledger) { try ledger.finishBatch(written: marks.written, archived: marks.archived) } }
         }
         guard !batch.isEmpty else { return }
         try StageClock.measure(.ledger) { try ledger.barrier() }
@@ -235,6 +235,21 @@ extension Levy {
             try StageClock.measure(.outputs) { try Self.publish(done) }
             try StageClock.measure(.ledger) { try ledger.finishBatch(written: written, archived: archived) }
             batch = DurabilityBatch()
+        }
+    }
+
+    /// Runs a deferred ledger change. When it fails, the ledger has rolled back the open batch
+    /// (``LedgerChange/deferSync``), so what was staged for it goes too: its temp files are removed
+    /// and its inputs stay in the inbox, as a crash before the barrier leaves them; the next run takes
+    /// them again. The batch before, already committed, is finished as usual.
+    func inOpenBatch(_ change: () throws -> Void) throws {
+        do { try change() } catch {
+            if secondCore.drain() != nil { finishedElsewhere = nil }  // not published: recover() does it
+            for s in batch.staged { unlink(s.temp) }
+            let inFlight = batch.targetsInFlight
+            batch = DurabilityBatch()
+            batch.targetsInFlight = inFlight
+            throw error
         }
     }
 

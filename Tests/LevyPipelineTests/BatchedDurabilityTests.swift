@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LevyDomain
 import LevyLedger
 @testable import LevyPipeline
@@ -94,10 +95,10 @@ import Testing
         #expect(metrics.counters["rows_read"] == 4)  // 1 + 2 + 1; the duplicate is not read
         #expect(metrics.files["accepted"] == 2 && metrics.files["rejected"] == 1 && metrics.files["duplicate"] == 1)
     }
-    /// The change that opens a batch runs without a savepoint (see `SQLiteLedger.write`): when it fails,
-    /// the whole (otherwise empty) transaction goes, and the next change opens a fresh batch. A change
-    /// that fails later in a batch is rolled back alone, in its savepoint; the batch around it stays.
-    @Test func aFailedChangeLeavesNoTraceWhereverItIsInTheBatch() throws {
+    /// A deferred change runs without a savepoint (see `SQLiteLedger.write`): when it fails, the whole
+    /// open batch goes with it, as a crash before the barrier would take it, and the next change opens
+    /// a fresh batch. A change that is not deferred is rolled back alone; the batch before it commits.
+    @Test func aFailedChangeTakesItsBatchAndLeavesNoTrace() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-batch-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -122,18 +123,71 @@ import Testing
         }
         #expect(throws: Broken.self) { try ledger.apply(change("first", seq: 1, failing: true)) }  // opens the batch, fails
         try ledger.apply(change("second", seq: 2, failing: false))  // opens a new batch
-        #expect(throws: Broken.self) { try ledger.apply(change("third", seq: 3, failing: true)) }  // mid-batch: its savepoint only
-        try ledger.apply(change("fourth", seq: 4, failing: false))
+        #expect(throws: Broken.self) { try ledger.apply(change("third", seq: 3, failing: true)) }  // mid-batch: takes "second" too
+        try ledger.apply(change("fourth", seq: 4, failing: false))  // a new batch again
+        try ledger.apply(change("fifth", seq: 5, failing: false))
+        var alone = change("sixth", seq: 6, failing: true)
+        alone.deferSync = false
+        #expect(throws: Broken.self) { try ledger.apply(alone) }  // in a savepoint: the batch stays open
         try ledger.barrier()
         let other = try SQLiteLedger(path: dir + "/ledger.sqlite", readOnly: true)
-        #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").map(\.id).sorted() == ["fourth", "second"])
-        #expect(try other.pendingOutputs().map(\.path).sorted() == ["Outbox/fourth.json", "Outbox/second.json"])
+        #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").map(\.id).sorted() == ["fifth", "fourth"])
+        #expect(try other.pendingOutputs().map(\.path).sorted() == ["Outbox/fifth.json", "Outbox/fourth.json"])
         #expect(try other.metrics().counters["changes"] == 2)
         #expect(try other.integrityCheck().isEmpty)
     }
 
-    /// A large declaration finishes the batch before it and opens one of its own, so that its roster is
-    /// written without a savepoint: the files before it are durable and out of the inbox at that point.
+    /// A ledger change that fails in the middle of a batch (here a trigger of the real ledger refuses
+    /// one declaration) takes the whole open batch with it: the run fails, the batch's temp files are
+    /// removed, its inputs are still in the inbox, and no receipt of it is out; the batch before it
+    /// (batches of 2) is finished. The next run takes the rest once, to the same outbox as a day
+    /// without the failure.
+    @Test func aChangeTheLedgerRefusesMidBatchIsRetakenByTheNextRun() throws {
+        func dropDay(_ root: TestRoot) throws {
+            for (i, employer) in [Sample.tradingCo, Sample.softwareCo, Sample.buildingCo, Sample.restaurant].enumerated() {
+                try root.drop(employer, "d.csv", csv(employer, "2026-11", [(Sample.persons[i], "张三", "6000", "")]))
+            }
+        }
+        let clean = try TestRoot(), root = try TestRoot()
+        try dropDay(clean)
+        try dropDay(root)
+        let now = try #require(try root.levy().loaded.clock.parseAsOf("2026-11-03T09:00:00"))
+        let reference = try clean.levy()
+        reference.batchSize = 2
+        try reference.run(now: now)
+
+        let queue = try DatabaseQueue(path: root.file(".levy/ledger.sqlite"))
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse BEFORE INSERT ON declarations WHEN NEW.employer_id = '\(Sample.restaurant)'
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                """)
+        }
+        let levy = try root.levy()
+        levy.batchSize = 2
+        // Taken in folder order: trading, software (a batch, finished), building, restaurant (refused).
+        #expect(throws: DatabaseError.self) { try levy.run(now: now) }
+        #expect(try root.receipts(Sample.tradingCo).count == 1)
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        #expect(try root.receipts(Sample.buildingCo).isEmpty)
+        #expect(root.exists("Inbox/declarations/\(Sample.buildingCo)/d.csv"))
+        #expect(root.exists("Inbox/declarations/\(Sample.restaurant)/d.csv"))
+        #expect(root.files(under: "Outbox").allSatisfy { !$0.hasSuffix(".tmp") })
+        #expect(try root.ledger().declarations(states: DeclarationState.current, period: "2026-11").count == 2)
+        #expect(try root.ledger().filesNotArchived().isEmpty)
+
+        try queue.write { try $0.execute(sql: "DROP TRIGGER refuse") }
+        try root.levy().run(now: now)
+        #expect(root.files(under: "Inbox/declarations").isEmpty)
+        #expect(try root.ledger().pendingOutputs().isEmpty)
+        #expect(try root.ledger().declarations(states: DeclarationState.current, period: "2026-11").count == 4)
+        let outbox = { (r: TestRoot) in try r.files(under: "Outbox/receipts").map { try Data(contentsOf: URL(fileURLWithPath: r.file("Outbox/receipts/\($0)"))) } }
+        #expect(try outbox(root) == outbox(clean))
+        #expect(root.files(under: "Outbox/receipts") == clean.files(under: "Outbox/receipts"))
+    }
+
+    /// A large declaration finishes the batch before it and opens one of its own: the files before it
+    /// are durable and out of the inbox before its long roster write, which, failing, takes no other.
     @Test func aLargeDeclarationStartsABatchOfItsOwn() throws {
         let root = try TestRoot()
         try root.drop(Sample.tradingCo, "small.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))

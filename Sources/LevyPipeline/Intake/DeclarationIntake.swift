@@ -261,10 +261,9 @@ extension Levy {
         change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         change.deferSync = true
-        // A large roster opens a batch of its own: the change that opens a batch needs no savepoint
-        // (a savepoint copies every page the roster touches to SQLite's statement journal).
+        // A large roster opens a batch of its own (see `largeRoster`).
         if outcome.persons.count >= largeRoster { try finishBatch() }
-        try StageClock.measure(.ledger) { try ledger.apply(change) }
+        try inOpenBatch { try StageClock.measure(.ledger) { try ledger.apply(change) } }
         try deferOutputs(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
         logger.info("declaration accepted", metadata: [
             "outcome": "accepted", "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
