@@ -65,6 +65,38 @@ import Testing
         #expect(together.compactMap { $0 }.count == 150 - 22 + 1)
     }
 
+    /// Ledger v5 keeps an output's content only until it is written, in `output_contents`. A v4 ledger's
+    /// outputs migrate: the unwritten ones keep their content (recovery still writes them), the written
+    /// ones keep their path (a rejection report's name is never used twice), and nothing else changes.
+    @Test func aV4LedgerKeepsItsPendingOutputsAndTheNamesItUsed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-mig5-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/ledger.sqlite"
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteLedger.migrator.migrate(queue, upTo: "v4")
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO outputs (path, content, written) VALUES ('Outbox/a.json', ?, 0)", arguments: [Data("a".utf8)])
+                try db.execute(sql: "INSERT INTO outputs (path, content, written) VALUES ('Outbox/b.json', NULL, 1)")
+                try db.execute(sql: "INSERT INTO outputs (path, content, written) VALUES ('Outbox/empty.txt', NULL, 0)")
+            }
+        }
+        let ledger = try SQLiteLedger(path: path)
+        #expect(try ledger.integrityCheck().isEmpty)
+        #expect(try ledger.pendingOutputs().map { "\($0.path)=\(String(decoding: $0.content, as: UTF8.self))" } == ["Outbox/a.json=a", "Outbox/empty.txt="])
+        #expect(try ledger.outputExists(path: "Outbox/b.json") && ledger.outputExists(path: "Outbox/a.json"))
+        #expect(try !ledger.outputExists(path: "Outbox/c.json"))
+        try ledger.markWritten(paths: ["Outbox/a.json", "Outbox/empty.txt"])
+        #expect(try ledger.pendingOutputs().isEmpty)
+        #expect(try ledger.outputExists(path: "Outbox/a.json"))
+        // Written again (a day's summary is), an output is pending again with its new content.
+        var change = LedgerChange()
+        change.outputs = [PendingOutput(path: "Outbox/a.json", content: Array("a2".utf8)), PendingOutput(path: "Outbox/none", content: [])]
+        try ledger.apply(change)
+        #expect(try ledger.pendingOutputs().map { "\($0.path)=\(String(decoding: $0.content, as: UTF8.self))" } == ["Outbox/a.json=a2", "Outbox/none="])
+    }
+
     /// `temp_store` is MEMORY (savepoint journals), under which SQLite's sorter never spills: the queries
     /// that read many rows must not sort in a temp B-tree. Their plans, on a ledger with rows and stats.
     @Test func largeReadsNeedNoTempBTree() throws {
