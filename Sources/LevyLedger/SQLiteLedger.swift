@@ -275,10 +275,12 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     static func step(_ statement: Statement, _ db: Database) throws {
         let rc = sqlite3_step(statement.sqliteStatement)
         sqlite3_reset(statement.sqliteStatement)
-        guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                sql: statement.sql)
-        }
+        guard rc == SQLITE_DONE else { throw failure(rc, db, sql: statement.sql) }
+    }
+
+    /// The error of a statement stepped by hand, with SQLite's message.
+    static func failure(_ rc: Int32, _ db: Database, sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
     }
 
     package func metrics() throws -> LedgerMetrics {
@@ -567,10 +569,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             while true {
                 let rc = sqlite3_step(handle)
                 if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                        sql: insuredElsewhereSQL)
-                }
+                guard rc == SQLITE_ROW else { throw failure(rc, db, sql: insuredElsewhereSQL) }
                 let key = sqlite3_column_int64(handle, 0)
                 if found[key] == nil, let text = sqlite3_column_text(handle, 1) { found[key] = String(cString: text) }
             }

@@ -23,8 +23,7 @@ package struct CivilDate: Sendable, Hashable, Codable, Comparable, CustomStringC
         year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= CivilDate.daysIn(year: year, month: month)
     }
 
-    /// Parses `YYYY-MM-DD`.
-    /// Read from the bytes (every employer's mandate date is parsed at each start).
+    /// Parses `YYYY-MM-DD`, from its bytes (every employer's mandate date is parsed at each start).
     package init?(_ text: some StringProtocol) {
         var s = String(text)
         guard let date = s.withUTF8(Self.parse) else { return nil }
@@ -32,14 +31,17 @@ package struct CivilDate: Sendable, Hashable, Codable, Comparable, CustomStringC
     }
 
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CivilDate? {
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
-        var fields = [0, 0, 0]
-        for (i, b) in bytes.enumerated() where i != 4 && i != 7 {
-            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
-            let f = i < 4 ? 0 : (i < 7 ? 1 : 2)
-            fields[f] = fields[f] * 10 + Int(b - UInt8(ascii: "0"))
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0
+            for i in range {
+                guard bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") else { return nil }
+                n = n * 10 + Int(bytes[i] - UInt8(ascii: "0"))
+            }
+            return n
         }
-        let date = CivilDate(year: fields[0], month: fields[1], day: fields[2])
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
+        let date = CivilDate(year: year, month: month, day: day)
         return date.isValid ? date : nil
     }
 
