@@ -212,6 +212,11 @@ package struct LedgerChange: Sendable {
     /// A deferred change that fails takes the whole open batch with it (no savepoint around each change):
     /// the pipeline then drops what it staged for the batch, as a crash before the barrier would.
     package var deferSync = false
+    /// Checked last, inside the change's transaction, once everything else is written: if it throws,
+    /// the change is rolled back (with its open batch, when deferred) and the error is rethrown. The
+    /// pipeline writes a large XML declaration while the other core still validates it, and waits for
+    /// the verdict here.
+    package var confirm: (@Sendable () throws -> Void)?
 
     package init() {}
 }

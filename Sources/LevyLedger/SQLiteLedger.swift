@@ -253,6 +253,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             for e in change.events {
                 try db.cachedStatement(sql: "INSERT INTO events (text) VALUES (?)").execute(arguments: [e])
             }
+            try change.confirm?()
         }
     }
 

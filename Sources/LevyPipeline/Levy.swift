@@ -15,6 +15,9 @@ package final class Levy {
     package var personRunLength = 1 << 17
     /// CSV files from this size on are read in two halves at once (``DeclarationFileCheck/splitBytes``; tests lower it).
     package var splitBytes = DeclarationFileCheck.halvesFrom
+    /// XML files from this size on are validated on the other core while their values are read and
+    /// written to the ledger (``DeclarationFileCheck/validationAsideBytes``; nil: never; tests lower it).
+    package var validationAsideBytes: Int64? = 1 << 20
     /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
     package var showsProgress = false
     /// Where the temp files of a batch's outputs are written, and the next small file is read ahead.
@@ -24,6 +27,8 @@ package final class Levy {
     package var readsAhead = true
     /// Files whose read and check on the other core were used (tests check that the path is taken).
     package internal(set) var filesReadAhead = 0
+    /// Declarations written to the ledger before their XSD verdict and taken back (tests check the path).
+    package internal(set) var changesTakenBack = 0
     /// When the file in hand was opened (for the processing-latency metric).
     var fileStarted = DispatchTime.now()
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).

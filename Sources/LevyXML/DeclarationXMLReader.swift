@@ -72,135 +72,121 @@ package struct XMLSchemaError: Error, Sendable, CustomStringConvertible {
     package var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(message)" }
 }
 
-/// Streams an XML declaration (namespace `urn:levy:declaration:1`) through libxml2's reader,
-/// validating against the XSD as it goes, and hands header values and person rows to a check.
+/// Streams an XML declaration (namespace `urn:levy:declaration:1`) through libxml2's SAX2 push parser,
+/// validating against the XSD as it goes (the schema is plugged into the same parse), and hands header
+/// values and person rows to a check.
 ///
-/// Memory stays flat: only the current element's text is held.
+/// Memory stays flat: the parser holds one chunk, levy only the current element's text. No tree is
+/// built (libxml2's reader made and freed a node per element, a third of the time), and the handler
+/// has no DTD callbacks at all: an entity declaration is never stored, an external subset never loaded.
 package enum DeclarationXMLReader {
     package static let namespace = "urn:levy:declaration:1"
     /// Longest text kept for one element; longer values are cut (the schema limits real ones).
     static let maxText = 4096
+    /// Bytes handed to the parser at a time.
+    static let chunk = 1 << 18
 
-    /// Reads the document from an open file descriptor into `check`.
+    /// Reads the document from an open file descriptor into `check` (from offset 0, by `pread`: the
+    /// descriptor's own offset is left alone, so another thread may read it too).
     /// - Parameter encoding: `"GB18030"` when the bytes are not UTF-8 and declare nothing; nil otherwise.
+    /// - Parameter schema: validate as the document is read; nil reads it without validation (see
+    ///   ``validate(fd:encoding:schema:)`` for the other half).
     /// - Returns: syntax, schema and encoding problems libxml2 found; the check receives the rest.
+    /// - Parameter stop: asked before each chunk; true ends the read there (its result is then of no use).
     package static func read(fd: Int32, encoding: String?, schema: XMLSchema?, into check: inout DeclarationCheck,
-                             progress: ((Int) -> Void)? = nil) -> (issues: [XMLIssue], totals: XMLTotals) {
+                             stop: (() -> Bool)? = nil, progress: ((Int) -> Void)? = nil) -> (issues: [XMLIssue], totals: XMLTotals) {
+        withUnsafeMutablePointer(to: &check) { check in
+            let handler = DeclarationHandler(check: check, progress: progress)
+            let issues = parse(fd: fd, encoding: encoding, schema: schema, handler: handler, stop: stop)
+            return (issues, handler.totals)
+        }
+    }
+
+    /// Only validates the document against `schema` (what ``read(fd:encoding:schema:into:progress:)``
+    /// with a schema finds, without reading any value): run on another thread while the values are
+    /// read without one.
+    package static func validate(fd: Int32, encoding: String?, schema: XMLSchema, stop: (() -> Bool)? = nil) -> [XMLIssue] {
+        parse(fd: fd, encoding: encoding, schema: schema, handler: DeclarationHandler(check: nil, progress: nil), stop: stop)
+    }
+
+    /// Deepest nesting accepted (libxml2's own default, which only its tree builder enforces).
+    static let maxDepth = 256
+
+    static func parse(fd: Int32, encoding: String?, schema: XMLSchema?, handler: DeclarationHandler, stop: (() -> Bool)?) -> [XMLIssue] {
         silenceLibXML()
         let collector = IssueCollector()
-        var totals = XMLTotals()
-        guard let reader = xmlReaderForFd(fd, "declaration.xml", encoding, safeOptions) else {
-            return ([XMLIssue(kind: .syntax, line: 0, message: "cannot start the XML reader")], totals)
-        }
-        var validation: xmlSchemaValidCtxtPtr?
-        defer {
-            xmlFreeTextReader(reader)   // unplugs the validation context: free the reader first
-            if let validation { xmlSchemaFreeValidCtxt(validation) }
-        }
-        // Errors go through this thread's structured handler and our own validation context: libxml2 2.9's
-        // reader relay (xmlTextReaderSetStructuredErrorHandler) crashes on depth and size-limit errors.
+        handler.collector = collector
+        // Parser errors go through this thread's structured handler, schema errors through our own validation context.
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
         xmlSetStructuredErrorFunc(opaque, structuredErrorHandler)
         defer { xmlSetStructuredErrorFunc(nil, { _, _ in }) }
+
+        let sax = UnsafeMutablePointer<xmlSAXHandler>.allocate(capacity: 1)
+        defer { sax.deallocate() }
+        sax.initialize(to: xmlSAXHandler())
+        sax.pointee.initialized = XML_SAX2_MAGIC
+        sax.pointee.startElementNs = startElement
+        sax.pointee.endElementNs = endElement
+        if handler.check != nil {
+            sax.pointee.characters = characters
+            sax.pointee.ignorableWhitespace = characters
+            sax.pointee.cdataBlock = characters
+        }
+        var saxPointer: UnsafeMutablePointer<xmlSAXHandler>? = sax
+        var user: UnsafeMutableRawPointer? = Unmanaged.passUnretained(handler).toOpaque()
+        var validation: xmlSchemaValidCtxtPtr?
+        var plug: xmlSchemaSAXPlugPtr?
+        defer {
+            if let plug { xmlSchemaSAXUnplug(plug) }
+            if let validation { xmlSchemaFreeValidCtxt(validation) }
+        }
         if let schema, let ctxt = xmlSchemaNewValidCtxt(schema.schema) {
-            xmlSchemaSetValidStructuredErrors(ctxt, structuredErrorHandler, opaque)
-            _ = xmlTextReaderSchemaValidateCtxt(reader, ctxt, 0)
             validation = ctxt
+            xmlSchemaSetValidStructuredErrors(ctxt, structuredErrorHandler, opaque)
+            plug = xmlSchemaSAXPlug(ctxt, &saxPointer, &user)
         }
-
-        // Names are compared as libxml2's interned pointers (a string compare only for a name it did not
-        // intern), text is kept as bytes, and a person's fields go to the check as bytes: no `String`
-        // per node (the reader made three per element before, and most of the time went there).
-        let tags: [(name: String, pointer: UnsafePointer<xmlChar>?, tag: Tag)] = Tag.named.map {
-            ($0.name, xmlTextReaderConstString(reader, $0.name), $0.tag)
+        guard let ctxt = xmlCreatePushParserCtxt(saxPointer, user, nil, 0, "declaration.xml") else {
+            return [XMLIssue(kind: .syntax, line: 0, message: "cannot start the XML parser")]
         }
-        let ourNamespace = xmlTextReaderConstString(reader, namespace)
-        func tag(_ p: UnsafePointer<xmlChar>?) -> Tag {
-            guard let p else { return .other }
-            for t in tags where t.pointer == p { return t.tag }
-            for t in tags where strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), t.name) == 0 { return t.tag }
-            return .other
-        }
-        func isOurs(_ p: UnsafePointer<xmlChar>?) -> Bool {
-            guard let p else { return false }
-            return p == ourNamespace || strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), namespace) == 0
-        }
-        func append(_ p: UnsafePointer<xmlChar>?, to bytes: inout [UInt8]) {
-            guard let p, bytes.count < maxText else { return }
-            let n = min(strlen(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self)), maxText - bytes.count)
-            bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-        }
-
-        var stack: [Tag] = []
-        var personCount = 0
-        var text: [UInt8] = []
-        text.reserveCapacity(maxText)
-        var person = PersonFields()
-        var elementLine = 0
-        var status: Int32 = 1
-
-        while true {
-            status = xmlTextReaderRead(reader)
-            guard status == 1 else { break }
-            let type = xmlTextReaderNodeType(reader)
-            switch type {
-            case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-                let name = tag(xmlTextReaderConstLocalName(reader))
-                let empty = xmlTextReaderIsEmptyElement(reader) == 1
-                let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
-                elementLine = line
-                text.removeAll(keepingCapacity: true)
-                if name == .person && stack.count == 2 && stack[0] == .declaration && stack[1] == .persons
-                    && isOurs(xmlTextReaderConstNamespaceUri(reader)) {
-                    personCount += 1
-                    person.start(line: line, ordinal: personCount)
-                    if xmlTextReaderMoveToAttribute(reader, "change") == 1 {
-                        var value: [UInt8] = []
-                        append(xmlTextReaderConstValue(reader), to: &value)
-                        person.set(.change, value)
-                        _ = xmlTextReaderMoveToElement(reader)
-                    }
-                    if empty { person.finish(into: &check); progress?(personCount) }
-                }
-                if !empty { stack.append(name) }
-            case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue),
-                 Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue), Int32(XML_READER_TYPE_WHITESPACE.rawValue):
-                append(xmlTextReaderConstValue(reader), to: &text)
-            case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
-                guard let name = stack.popLast() else { break }
-                let atTop = stack.count == 1 && stack[0] == .declaration
-                switch (stack.count, name) {
-                case (1, .employerId) where atTop:
-                    check.employer(Substring(String(decoding: text, as: UTF8.self)), line: elementLine, path: "/Declaration/EmployerId")
-                case (1, .period) where atTop:
-                    check.period(Substring(String(decoding: text, as: UTF8.self)), line: elementLine, path: "/Declaration/Period")
-                case (1, .headcount) where atTop:
-                    totals.headcount = Int(String(decoding: text, as: UTF8.self).trimmingSpaces)
-                    totals.headcountLine = elementLine
-                case (1, .totalWageBase) where atTop:
-                    if case .success(let fen) = text.withUnsafeBufferPointer({ Yuan.parse(bytes: $0) }) { totals.totalWageBase = fen }
-                    totals.totalLine = elementLine
-                case (3, .id) where person.open: person.set(.personID, text)
-                case (3, .name) where person.open: person.set(.name, text)
-                case (3, .wageBase) where person.open: person.set(.wageBase, text)
-                case (2, .person) where person.open:
-                    person.finish(into: &check)
-                    progress?(personCount)
-                default: break
-                }
-                text.removeAll(keepingCapacity: true)
-            default:
-                break
+        defer { xmlFreeParserCtxt(ctxt) }
+        _ = xmlCtxtUseOptions(ctxt, safeOptions)
+        // Without a tree, the validator learns the line of a problem from the parser.
+        if let validation { xmlSchemaValidateSetLocator(validation, parserLine, ctxt) }
+        if let encoding {
+            guard let converter = xmlFindCharEncodingHandler(encoding), xmlSwitchToEncoding(ctxt, converter) == 0 else {
+                return [XMLIssue(kind: .encoding, line: 0, message: "no \(encoding) converter")]
             }
         }
-        if status == -1 && collector.issues.isEmpty {
-            collector.issues.append(XMLIssue(kind: .syntax, line: Int(xmlTextReaderGetParserLineNumber(reader)),
-                                             message: "the document is not well-formed"))
+        handler.begin(ctxt)
+
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var offset: off_t = 0
+        while ctxt.pointee.disableSAX == 0 {
+            if stop?() == true { return collector.issues }
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            offset += off_t(n)
+            _ = buffer.withUnsafeBytes { xmlParseChunk(ctxt, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(n), 0) }
         }
-        if schema != nil && status == 0 && xmlTextReaderIsValid(reader) != 1 && !collector.issues.contains(where: { $0.kind == .schema }) {
+        if ctxt.pointee.disableSAX == 0 { _ = xmlParseChunk(ctxt, nil, 0, 1) }
+
+        if ctxt.pointee.wellFormed == 0 && collector.issues.isEmpty {
+            collector.issues.append(XMLIssue(kind: .syntax, line: handler.line, message: "the document is not well-formed"))
+        }
+        if let validation, ctxt.pointee.wellFormed != 0, !handler.stopped, xmlSchemaIsValid(validation) != 1,
+           !collector.issues.contains(where: { $0.kind == .schema }) {
             collector.issues.append(XMLIssue(kind: .schema, line: 0, message: "the document does not match declaration.xsd"))
         }
-        return (collector.issues, totals)
+        return collector.issues
+    }
+
+    static let parserLine: xmlSchemaValidityLocatorFunc = { context, file, line in
+        file?.pointee = nil  // libxml2 copies whatever is left here
+        line?.pointee = 0
+        guard let context else { return -1 }
+        line?.pointee = UInt(context.assumingMemoryBound(to: xmlParserCtxt.self).pointee.input?.pointee.line ?? 0)
+        return 0
     }
 
     /// The elements the reader acts on (by local name).
@@ -213,38 +199,191 @@ package enum DeclarationXMLReader {
         ]
     }
 
-    /// One `Person`'s fields as bytes in one buffer, handed to the check as ``RowBytes`` when it ends.
+    /// What the SAX callbacks act on: the element stack, the current text, the open `Person`. Held in
+    /// fixed buffers (the stack is at most ``maxDepth`` deep, a text at most ``maxText`` bytes): nothing
+    /// is allocated per element.
+    final class DeclarationHandler {
+        /// nil: validation only (the element stack's depth is all that is kept).
+        let check: UnsafeMutablePointer<DeclarationCheck>?
+        var collector: IssueCollector?
+        private(set) var stopped = false
+        let progress: ((Int) -> Void)?
+        var totals = XMLTotals()
+        var ctxt: xmlParserCtxtPtr?
+        /// The parser's interned names (compared as pointers; a string compare only for a name it did not intern).
+        var tags: [(name: String, pointer: UnsafePointer<xmlChar>?, tag: Tag)] = []
+        var ourNamespace: UnsafePointer<xmlChar>?
+        let stack = UnsafeMutablePointer<Tag>.allocate(capacity: maxDepth)
+        var depth = 0
+        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: maxText)
+        var textCount = 0
+        var person = PersonFields()
+        var personCount = 0
+        var elementLine = 0
+
+        init(check: UnsafeMutablePointer<DeclarationCheck>?, progress: ((Int) -> Void)?) {
+            self.check = check
+            self.progress = progress
+        }
+
+        deinit {
+            stack.deallocate()
+            text.deallocate()
+        }
+
+        func begin(_ ctxt: xmlParserCtxtPtr) {
+            self.ctxt = ctxt
+            let dict = ctxt.pointee.dict
+            tags = Tag.named.map { ($0.name, xmlDictLookup(dict, $0.name, -1), $0.tag) }
+            ourNamespace = xmlDictLookup(dict, namespace, -1)
+        }
+
+        var line: Int { Int(ctxt?.pointee.input?.pointee.line ?? 0) }
+        var textBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: text, count: textCount) }
+        var textString: String { String(decoding: textBytes, as: UTF8.self) }
+
+        func tag(_ p: UnsafePointer<xmlChar>?) -> Tag {
+            guard let p else { return .other }
+            for t in tags where t.pointer == p { return t.tag }
+            for t in tags where strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), t.name) == 0 { return t.tag }
+            return .other
+        }
+
+        func isOurs(_ p: UnsafePointer<xmlChar>?) -> Bool {
+            guard let p else { return false }
+            return p == ourNamespace || strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), namespace) == 0
+        }
+
+        func start(_ localName: UnsafePointer<xmlChar>?, uri: UnsafePointer<xmlChar>?, attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, count: Int) {
+            guard depth < maxDepth else {
+                // Refused like any broken document, before the parser's stacks grow with a hostile file.
+                if !stopped, let ctxt {
+                    stopped = true
+                    collector?.issues.append(XMLIssue(kind: .syntax, line: line,
+                                                      message: "elements are nested deeper than \(maxDepth) levels"))
+                    xmlStopParser(ctxt)
+                }
+                return
+            }
+            guard check != nil else { depth += 1; return }
+            let name = tag(localName)
+            elementLine = line
+            textCount = 0
+            if name == .person && depth == 2 && stack[0] == .declaration && stack[1] == .persons && isOurs(uri) {
+                personCount += 1
+                person.start(line: elementLine, ordinal: personCount)
+                // Five pointers per attribute: local name, prefix, URI, value, end of value.
+                if let attributes {
+                    for i in 0..<count {
+                        guard let a = attributes[5 * i], strcmp(UnsafeRawPointer(a).assumingMemoryBound(to: CChar.self), "change") == 0,
+                              attributes[5 * i + 2] == nil, let value = attributes[5 * i + 3], let end = attributes[5 * i + 4] else { continue }
+                        person.set(.change, UnsafeBufferPointer(start: value, count: min(end - value, maxText)))
+                    }
+                }
+            }
+            stack[depth] = name
+            depth += 1
+        }
+
+        func characters(_ p: UnsafePointer<xmlChar>?, _ count: Int) {
+            guard let p, count > 0, textCount < maxText else { return }
+            let n = min(count, maxText - textCount)
+            (text + textCount).update(from: p, count: n)
+            textCount += n
+        }
+
+        func end() {
+            guard depth > 0 else { return }
+            depth -= 1
+            guard let check else { return }
+            let name = stack[depth]
+            let atTop = depth == 1 && stack[0] == .declaration
+            switch (depth, name) {
+            case (1, .employerId) where atTop:
+                check.pointee.employer(Substring(textString), line: elementLine, path: "/Declaration/EmployerId")
+            case (1, .period) where atTop:
+                check.pointee.period(Substring(textString), line: elementLine, path: "/Declaration/Period")
+            case (1, .headcount) where atTop:
+                totals.headcount = Int(textString.trimmingSpaces)
+                totals.headcountLine = elementLine
+            case (1, .totalWageBase) where atTop:
+                if case .success(let fen) = Yuan.parse(bytes: textBytes) { totals.totalWageBase = fen }
+                totals.totalLine = elementLine
+            case (3, .id) where person.open: person.set(.personID, textBytes)
+            case (3, .name) where person.open: person.set(.name, textBytes)
+            case (3, .wageBase) where person.open: person.set(.wageBase, textBytes)
+            case (2, .person) where person.open:
+                person.finish(into: &check.pointee)
+                progress?(personCount)
+            default: break
+            }
+            textCount = 0
+        }
+    }
+
+    // The callbacks borrow the handler: no retain and release per element.
+    static let startElement: startElementNsSAX2Func = { context, localName, _, uri, _, _, count, _, attributes in
+        Unmanaged<DeclarationHandler>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.start(localName, uri: uri, attributes: attributes, count: Int(count)) }
+    }
+    static let endElement: endElementNsSAX2Func = { context, _, _, _ in
+        Unmanaged<DeclarationHandler>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.end() }
+    }
+    static let characters: charactersSAXFunc = { context, bytes, count in
+        Unmanaged<DeclarationHandler>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.characters(bytes, Int(count)) }
+    }
+
+    /// One `Person`'s fields as bytes in one buffer (four of at most ``maxText`` each, allocated once),
+    /// handed to the check as ``RowBytes`` when it ends.
     struct PersonFields {
         enum Field: Int { case personID, name, wageBase, change }
         private(set) var open = false
         var line = 0
         var ordinal = 0
-        var arena: [UInt8] = []
-        var ranges: [Range<Int>?] = [nil, nil, nil, nil]
+        private var arena: [UInt8] = []
+        private var used = 0
+        /// Start and length of each field in `arena` (length -1: absent).
+        private var fields: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, -1, 0, -1, 0, -1, 0, -1)
 
         mutating func start(line: Int, ordinal: Int) {
+            if arena.isEmpty { arena = [UInt8](repeating: 0, count: 4 * maxText + 1) }
             open = true
             self.line = line
             self.ordinal = ordinal
-            arena.removeAll(keepingCapacity: true)
-            ranges = [nil, nil, nil, nil]
+            used = 0
+            fields = (0, -1, 0, -1, 0, -1, 0, -1)
         }
 
-        mutating func set(_ field: Field, _ bytes: [UInt8]) {
-            let from = arena.count
-            arena.append(contentsOf: bytes)
-            ranges[field.rawValue] = from..<arena.count
+        mutating func set(_ field: Field, _ bytes: UnsafeBufferPointer<UInt8>) {
+            let n = min(bytes.count, maxText)
+            // A field given twice keeps its last value (the arena grows only for such a document).
+            if used + n >= arena.count { arena += [UInt8](repeating: 0, count: n + 1) }
+            let from = used
+            arena.withUnsafeMutableBufferPointer { a in
+                if n > 0 { (a.baseAddress! + from).update(from: bytes.baseAddress!, count: n) }
+            }
+            used += n
+            withUnsafeMutableBytes(of: &fields) { f in
+                let slots = f.bindMemory(to: Int.self)
+                slots[2 * field.rawValue] = from
+                slots[2 * field.rawValue + 1] = n
+            }
         }
 
         mutating func finish(into check: inout DeclarationCheck) {
             guard open else { return }
             open = false
-            arena.append(0)  // never empty: every view has a base address
-            let (line, ordinal, ranges) = (line, ordinal, ranges)
+            let (line, ordinal, fields) = (line, ordinal, fields)
             arena.withUnsafeBufferPointer { all in
-                func view(_ f: Field) -> RowBytes.Field? { ranges[f.rawValue].map { UnsafeBufferPointer(rebasing: all[$0]) } }
-                check.row(bytes: RowBytes(line: line, xmlPerson: ordinal, personID: view(.personID), name: view(.name),
-                                          wageBase: view(.wageBase), change: view(.change)))
+                withUnsafeBytes(of: fields) { f in
+                    let slots = f.bindMemory(to: Int.self)
+                    // `all` is never empty: every view has a base address.
+                    func view(_ field: Field) -> RowBytes.Field? {
+                        let (from, n) = (slots[2 * field.rawValue], slots[2 * field.rawValue + 1])
+                        return n < 0 ? nil : UnsafeBufferPointer(rebasing: all[from..<(from + n)])
+                    }
+                    check.row(bytes: RowBytes(line: line, xmlPerson: ordinal, personID: view(.personID), name: view(.name),
+                                              wageBase: view(.wageBase), change: view(.change)))
+                }
             }
         }
     }

@@ -279,7 +279,8 @@ struct Check: ParsableCommand {
         var st = stat()
         guard lstat(path, &st) == 0 else { throw LevyError("\(path): no such file — give the path of a declaration") }
         var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger)
-            fileCheck.showsProgress = !json
+        fileCheck.showsProgress = !json
+        fileCheck.validationAsideBytes = 1 << 20
         var findings = FindingList()
         var outcome: DeclarationFileCheck.Outcome?
         var sha = ""
@@ -290,9 +291,10 @@ struct Check: ParsableCommand {
             guard fd >= 0 else { throw LevyError("\(path): cannot open (\(String(cString: strerror(errno))))") }
             defer { close(fd) }
             let (scanned, checked) = try fileCheck.scanAndCheck(fd: fd, name: name, folderEmployer: folderEmployer) { _ in true }
+            let settled = try fileCheck.settle(checked!, fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer)
             sha = scanned.sha256
-            outcome = checked
-            findings = checked!.check.findings
+            outcome = settled
+            findings = settled.check.findings
         }
         let accepted = !findings.hasErrors
         let report = RejectionReport(file: name, sha256: sha, employerID: outcome?.check.employer?.id.text,

@@ -162,6 +162,7 @@ extension Levy {
         var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
                                              spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
         fileCheck.splitBytes = splitBytes
+        fileCheck.validationAsideBytes = ledger == nil ? nil : validationAsideBytes
         return fileCheck
     }
 
@@ -178,9 +179,24 @@ extension Levy {
                        earlier: earlier, now: now, outcome: .duplicate)
             return
         }
+        if outcome.validation != nil && !outcome.isAccepted {
+            // Rejected anyway: the report waits for the XSD's findings.
+            let fileCheck = declarationFileCheck(now: now, ledger: ledger)
+            let settled = try fileCheck.settle(outcome, fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
+            return try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: settled, earlier: nil, employer: employer, now: now)
+        }
         if outcome.isAccepted {
-            try StageClock.measure(.outputs) {
-                try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)
+            do {
+                try StageClock.measure(.outputs) {
+                    try accept(entry, inboxRel: inboxRel, sha256: scanned.sha256, outcome: outcome, employer: employer, now: now)
+                }
+            } catch is AsideValidation.Invalid {
+                // Written before the XSD's verdict, and taken back: the file is read again with the schema.
+                changesTakenBack += 1
+                var again = declarationFileCheck(now: now, ledger: ledger)
+                again.validationAsideBytes = nil
+                let settled = try again.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
+                return try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: settled, earlier: nil, employer: employer, now: now)
             }
         } else {
             try StageClock.measure(.outputs) { try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: outcome.check, encoding: outcome.encoding,
@@ -261,8 +277,13 @@ extension Levy {
         change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         change.deferSync = true
-        // A large roster opens a batch of its own (see `largeRoster`).
-        if outcome.persons.count >= largeRoster { try finishBatch() }
+        if let validation = outcome.validation {
+            // Written while the other core validates the file; the verdict is waited for last, and an
+            // invalid document takes the change back (``AsideValidation/Invalid``).
+            change.confirm = { if !validation.isValid { throw AsideValidation.Invalid() } }
+        }
+        // A large roster opens a batch of its own (see `largeRoster`), as does a change that may be taken back.
+        if outcome.persons.count >= largeRoster || outcome.validation != nil { try finishBatch() }
         try inOpenBatch { try StageClock.measure(.ledger) { try ledger.apply(change) } }
         try deferOutputs(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
         logger.info("declaration accepted", metadata: [

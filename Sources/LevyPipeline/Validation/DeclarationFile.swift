@@ -78,6 +78,50 @@ final class BackgroundScan: @unchecked Sendable {
     }
 }
 
+/// The XSD validation of a large XML declaration, on a thread of its own, while the calling thread
+/// reads the values without the schema (``DeclarationFileCheck/validationAsideBytes``): libxml2's
+/// validator is two thirds of an XML file's parse, and nothing of levy's waits for it but the verdict.
+package final class AsideValidation: @unchecked Sendable {
+    private let group = DispatchGroup()
+    /// Written by the validating thread before it leaves `group`; read only after waiting on it.
+    private var valid = false
+
+    /// Starts validating the file open at `fd` (read through a descriptor of its own, closed when done:
+    /// the caller may close `fd` whenever it likes). A file it cannot read again counts as invalid:
+    /// it is then read with the schema on the calling thread.
+    init(fd: Int32, encoding: String?, schema: XMLSchema) {
+        let own = dup(fd)
+        group.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            if own >= 0 {
+                let issues = DeclarationXMLReader.validate(fd: own, encoding: encoding, schema: schema, stop: { self.cancelled })
+                valid = !cancelled && !issues.contains { $0.kind == .schema }
+                close(own)
+            }
+            group.leave()
+        }
+    }
+
+    private let lock = NSLock()
+    private var cancelledFlag = false
+    private var cancelled: Bool { lock.withLock { cancelledFlag } }
+
+    /// Stops the validation at its next chunk: its verdict is no longer wanted.
+    func cancel() { lock.withLock { cancelledFlag = true } }
+
+    /// Waits for the verdict: true when the schema found nothing (what the reading thread finds about
+    /// syntax and encoding, it finds itself).
+    package var isValid: Bool {
+        group.wait()
+        return valid
+    }
+
+    /// Thrown to take back a change written before the verdict came, when the document is not valid.
+    package struct Invalid: Error, CustomStringConvertible {
+        package var description: String { "the XML declaration does not match declaration.xsd" }
+    }
+}
+
 /// The second half of a CSV file, read on a thread of its own from its own check (see
 /// ``DeclarationFileCheck/readInHalves(fd:name:size:bom:folderEmployer:)``).
 final class SecondHalf: @unchecked Sendable {
@@ -153,10 +197,21 @@ package struct DeclarationFileCheck {
         package var replaces: DeclarationRecord?
         /// CSV header count, for the `.errors.csv` copy.
         package var csvColumns = 0
+        /// An XML document's own totals, compared with its persons when the check completes.
+        package var xmlTotals: XMLTotals?
         /// Checked without the ledger so far (`completing: false`): ``complete(_:)`` is still to run.
         package var awaitsLedger = false
+        /// An XML file's XSD verdict, still to come (see ``validationAsideBytes``): the outcome holds
+        /// only if the document turns out valid; ``settle(_:fd:name:scanned:folderEmployer:)`` or a
+        /// change's ``LevyLedger/LedgerChange/confirm`` waits for it.
+        package var validation: AsideValidation?
         package var isAccepted: Bool { check.isAccepted }
     }
+
+    /// XML files from this size on are validated against the XSD on another thread while their values
+    /// are read (``AsideValidation``); nil: always on the reading thread, in the same parse. Whoever
+    /// sets it must settle an outcome's ``Outcome/validation``.
+    package var validationAsideBytes: Int64?
 
     /// CSV files from this size on are parsed while they are scanned (``scanAndCheck(fd:name:folderEmployer:admit:)``);
     /// below it a second thread costs more than it saves. Tests set 0 to take that path with small files.
@@ -165,11 +220,12 @@ package struct DeclarationFileCheck {
     /// Scans the file (SHA-256 and encoding, ``scanFile(fd:notPlainUTF8:)``) and checks it. `admit`
     /// sees the scan before anything is decided and may stop there (a duplicate): the outcome is then nil.
     ///
-    /// A CSV file of ``overlapBytes`` or more is parsed as UTF-8 while the scan runs on the other core,
-    /// and checked against the ledger only once the scan has admitted it. When the scan finds the bytes
-    /// are not plain UTF-8 after all (GB18030, NULs), the parse stops at its next read and the file is
-    /// checked again in the usual order, from the scan's findings — the outcome is always the one
-    /// ``check(fd:name:scanned:folderEmployer:)`` gives.
+    /// A CSV file of ``overlapBytes`` or more, and an XML file of ``validationAsideBytes`` or more
+    /// (whose XSD validation then runs on a third thread), is read as UTF-8 while the scan runs on the
+    /// other core, and checked against the ledger only once the scan has admitted it. When the scan
+    /// finds the bytes are not plain UTF-8 after all (GB18030, NULs), the read stops at its next chunk
+    /// and the file is checked again in the usual order, from the scan's findings — the outcome is
+    /// always the one ``check(fd:name:scanned:folderEmployer:)`` gives.
     package func scanAndCheck(fd: Int32, name: String, folderEmployer: Employer?,
                               admit: (ScannedFile) throws -> Bool) throws -> (scanned: ScannedFile, outcome: Outcome?) {
         var st = stat()
@@ -177,8 +233,9 @@ package struct DeclarationFileCheck {
         let headCount = fstat(fd, &st) == 0 ? pread(fd, &head, 4, 0) : -1
         let size = Int64(st.st_size)
         let wideBOM = head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF])
-        guard DeclarationFormat(fileName: name) == .csv, headCount == 4, !wideBOM, size >= min(overlapBytes, splitBytes),
-              size <= rules.maxFileBytes else {
+        let format = DeclarationFormat(fileName: name)
+        let overlaps = format == .csv ? size >= min(overlapBytes, splitBytes) : format == .xml && validationAsideBytes.map { size >= $0 } == true
+        guard overlaps, headCount == 4, !wideBOM, size <= rules.maxFileBytes else {
             let scanned = try StageClock.measure(.scan) { try scanFile(fd: fd) }
             guard try admit(scanned) else { return (scanned, nil) }
             return (scanned, try StageClock.measure(.parseAndCheck) { try check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) })
@@ -190,7 +247,7 @@ package struct DeclarationFileCheck {
         var optimistic = self
         optimistic.stop = { scan.isNotUTF8 }
         var outcome = try StageClock.measure(.parseAndCheck) {
-            if size >= splitBytes,
+            if format == .csv, size >= splitBytes,
                let halves = optimistic.readInHalves(fd: fd, name: name, size: size, bom: assumed.hasUTF8BOM, folderEmployer: folderEmployer) {
                 return halves
             }
@@ -198,12 +255,17 @@ package struct DeclarationFileCheck {
                                         folderEmployer: folderEmployer, completing: false)
         }
         let scanned = try StageClock.measure(.scan) { try scan.wait() }
-        guard try admit(scanned) else { return (scanned, nil) }
+        guard try admit(scanned) else {
+            outcome.validation?.cancel()
+            return (scanned, nil)
+        }
         let e = scanned.encoding
         guard scanned.size == size, e.validUTF8, !e.sawNUL, !e.hasWideBOM, e.hasUTF8BOM == assumed.hasUTF8BOM else {
+            outcome.validation?.cancel()
             return (scanned, try StageClock.measure(.parseAndCheck) { try check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer) })
         }
-        try StageClock.measure(.parseAndCheck) { try complete(&outcome) }
+        // (A broken XML document stops before the ledger's questions, as in one pass.)
+        if outcome.awaitsLedger { try StageClock.measure(.parseAndCheck) { try complete(&outcome) } }
         return (scanned, outcome)
     }
 
@@ -257,6 +319,7 @@ package struct DeclarationFileCheck {
         var outcome = Outcome(check: check, persons: persons, format: .csv)
         outcome.encoding = bom ? .utf8BOM : .utf8
         outcome.csvColumns = layout.count
+        outcome.awaitsLedger = true
         return outcome
     }
 
@@ -341,8 +404,28 @@ package struct DeclarationFileCheck {
             guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind \(name)") }
             let declared = String(decoding: head.prefix(200), as: UTF8.self).lowercased()
             let xmlEncoding: String? = encoding == .gb18030 && !declared.contains("encoding=") ? "GB18030" : nil
-            let (issues, totals) = DeclarationXMLReader.read(fd: fd, encoding: xmlEncoding, schema: schema, into: &check)
-            if issues.contains(where: { $0.kind == .encoding }) { return fileLevel(encodingProblem) }
+            let aside = validationAsideBytes.map { scanned.size >= $0 } == true
+                ? AsideValidation(fd: fd, encoding: xmlEncoding, schema: schema) : nil
+            let (issues, totals) = DeclarationXMLReader.read(fd: fd, encoding: xmlEncoding, schema: aside == nil ? schema : nil,
+                                                             into: &check, stop: stop)
+            if stop?() == true {
+                aside?.cancel()
+                outcome.check = check
+                return outcome  // thrown away by the caller
+            }
+            if issues.contains(where: { $0.kind == .encoding }) {
+                aside?.cancel()
+                return fileLevel(encodingProblem)
+            }
+            if let aside, !issues.isEmpty {
+                // A broken document: its report lists the schema's findings up to the break, in the
+                // order one validating parse gives them.
+                if !aside.isValid {
+                    var again = self
+                    again.validationAsideBytes = nil
+                    return try again.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer, completing: completing)
+                }
+            }
             for issue in issues {
                 let code: FindingCode = issue.kind == .schema ? .xmlSchema : .xmlSyntax
                 let fix = issue.kind == .schema
@@ -356,21 +439,32 @@ package struct DeclarationFileCheck {
                 outcome.check = check
                 return outcome
             }
-            let current = try StageClock.measure(.roster) { try finish(&check, persons: persons, xmlTotals: totals) }
-            outcome.check = check
-            outcome.replaces = check.isAccepted ? current : nil
-            return outcome
+            outcome.xmlTotals = totals
+            outcome.validation = issues.isEmpty ? aside : nil
         }
         outcome.check = check
         if completing { try complete(&outcome) } else { outcome.awaitsLedger = true }
         return outcome
     }
 
-    /// Completes the check of a CSV file read by ``check(fd:name:scanned:folderEmployer:completing:)``:
+    /// Waits for the XSD verdict of an outcome that was checked while its file was validated on another
+    /// thread: a valid document's outcome stands; an invalid one's file is read again with the schema
+    /// in the same parse, and gives exactly the report that reading gives.
+    package func settle(_ outcome: Outcome, fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?) throws -> Outcome {
+        guard let validation = outcome.validation else { return outcome }
+        var settled = outcome
+        settled.validation = nil
+        if validation.isValid { return settled }
+        var again = self
+        again.validationAsideBytes = nil
+        return try again.check(fd: fd, name: name, scanned: scanned, folderEmployer: folderEmployer)
+    }
+
+    /// Completes the check of a file read by ``check(fd:name:scanned:folderEmployer:completing:)``:
     /// what only the ledger knows (rosters, insured elsewhere, arrears, locks).
     func complete(_ outcome: inout Outcome) throws {
         outcome.awaitsLedger = false
-        let current = try StageClock.measure(.roster) { try finish(&outcome.check, persons: outcome.persons, xmlTotals: nil) }
+        let current = try StageClock.measure(.roster) { try finish(&outcome.check, persons: outcome.persons, xmlTotals: outcome.xmlTotals) }
         outcome.replaces = outcome.check.isAccepted ? current : nil
     }
 
