@@ -28,6 +28,7 @@ import Testing
         try root.write("Inbox/declarations/\(Sample.restaurant)/工资表.csv", gb18030(
             "姓名,公民身份号码,缴费工资,变动类型,所属期,统一社会信用代码\r\n\"周八, 小\",\(Sample.persons[5]),4800.00,,202611,\(Sample.restaurant)\r\n"))
         try root.write("Inbox/declarations/\(Sample.restaurant)/broken.csv", [0x80, 0x81, 0xFF, 0xFE, 0x80, 0x0A, 0xC3])
+        try root.drop(Sample.restaurant, "k.xml", AsideValidationTests.schemaOnlyInvalid(Sample.restaurant))
         try root.drop("91110000000000000X", "j.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[4], "孙七", "6000", "")]))
         // One mtime for all, the symlink too (it is part of a non-regular file's identity): two roots, one day.
         let at = timespec(tv_sec: 1_793_000_000, tv_nsec: 0)
@@ -60,17 +61,17 @@ import Testing
             #expect(root.files(under: "Outbox").allSatisfy { !$0.hasSuffix(".tmp") })
             #expect(try root.ledger().pendingOutputs().isEmpty)
         }
-        // The CSV files that are regular and not the first: b, c, d, f, g, h, 工资表, broken.
-        // Every regular CSV file of a registered employer but the first taken: a, b, c, d, f, g, h, 工资表, broken
-        // (the unregistered folder sorts first, e.xml and the symlink i.csv are taken the usual way).
-        #expect(readAhead == [9, 0])
+        // Every regular file of a registered employer but the first taken: a, b, c, d, e.xml, f, g, h,
+        // broken, k.xml, 工资表 (the unregistered folder sorts first; the symlink i.csv is taken the usual way).
+        #expect(readAhead == [11, 0])
         let sameOutbox = outboxes[0] == outboxes[1]
         let differing = Set(outboxes[0].keys).union(outboxes[1].keys).filter { outboxes[0][$0] != outboxes[1][$0] }.sorted()
         #expect(sameOutbox, "outboxes differ: \(differing)")
         #expect(outboxes[0].keys.contains { $0.hasPrefix("rejections/\(Sample.softwareCo)/c") })  // insured elsewhere
         #expect(outboxes[0].keys.contains { $0.hasPrefix("rejections/\(Sample.buildingCo)/g") })  // the duplicate
+        #expect(outboxes[0].keys.contains { $0.hasPrefix("rejections/\(Sample.restaurant)/k") })  // the XSD refuses it
         #expect(archives[0] == archives[1])
-        #expect(archives[0].count == 13)
+        #expect(archives[0].count == 14)
         #expect(declarations[0] == declarations[1])
         #expect(declarations[0].count == 5)  // a (superseded by b), b, d, f, 工资表
     }

@@ -92,11 +92,11 @@ extension Levy {
         try finishBatch()
     }
 
-    /// Starts reading `entry` on the other core, when it is a small CSV file of a registered employer's
+    /// Starts reading `entry` on the other core, when it is a small CSV or XML file of a registered employer's
     /// folder: what ``DeclarationFileCheck/scanAndCheck(fd:name:folderEmployer:admit:)`` would do for
     /// it, up to the questions only the ledger answers (a duplicate, the rosters), which wait for its turn.
     func lookahead(_ entry: InboxEntry, now: AgencyTime) -> Lookahead? {
-        guard readsAhead, DeclarationFormat(fileName: entry.name) == .csv, let employer = loaded.rules.employer(entry.folder),
+        guard readsAhead, DeclarationFormat(fileName: entry.name) != nil, let employer = loaded.rules.employer(entry.folder),
               employer.id.text == entry.folder else { return nil }
         let fileCheck = declarationFileCheck(now: now, ledger: nil)
         guard entry.size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else { return nil }
