@@ -110,6 +110,21 @@ import Testing
         #expect(!codes(try root.rejection(Sample.buildingCo)).isEmpty)
     }
 
+    /// CDATA sections, entity and character references and comments inside a value are the value's
+    /// text, as the XML spec reads them (the old tree reader lost a CDATA section's text).
+    @Test func cdataReferencesAndCommentsAreText() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.buildingCo, "d.xml", xml(Sample.buildingCo, "2026-11", [
+            (Sample.persons[3], "赵六", "6000.00", ""), (Sample.persons[4], "孙七", "7500.00", "A"),
+        ]).replacingOccurrences(of: "<Id>\(Sample.persons[3])</Id>", with: "<Id><![CDATA[\(Sample.persons[3])]]></Id>")
+          .replacingOccurrences(of: "赵六", with: "赵&amp;&#x516D;")
+          .replacingOccurrences(of: "7500.00", with: "75<!-- cents -->00.00"))
+        try root.run("2026-11-02T09:00:00")
+        let r = try #require(try root.receipts(Sample.buildingCo).first)
+        #expect(r["headcount"] as? Int == 2)
+        #expect(r["total_wage_base_fen"] as? Int == 1_350_000)
+    }
+
     @Test func gb18030XMLIsRead() throws {
         let root = try TestRoot()
         let text = xml(Sample.buildingCo, "2026-11", [(Sample.persons[3], "赵六", "6000.00", "")])
