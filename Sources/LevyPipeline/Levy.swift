@@ -33,6 +33,10 @@ package final class Levy {
     var fileStarted = DispatchTime.now()
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
     var batch = DurabilityBatch()
+    /// Archive paths this run has used (moved there, or queued to be), and the folders each of the
+    /// day's archive folders held when this run first looked into it (``archivePath(for:kind:sha256:now:)``).
+    var archiveTargetsThisRun: Set<String> = []
+    var archiveFoldersAtStart: [String: Set<String>] = [:]
     /// A committed batch the other core is finishing: what to mark written and archived once it is done.
     var finishedElsewhere: (written: [String], archived: [(sha256: String, folder: String)])?
     /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
@@ -124,6 +128,8 @@ extension Levy {
 
     /// Does all work due now: recovery, bank returns, declarations, collection, reports.
     package func run(now: AgencyTime) throws {
+        archiveTargetsThisRun = []
+        archiveFoldersAtStart = [:]
         try recover()
         try intakeBankReturns(now: now)
         try intakeDeclarations(now: now)
@@ -170,9 +176,6 @@ struct DurabilityBatch: Sendable {
     var staged: [(temp: String, path: String, rel: String)] = []
     var dirs: Set<String> = []
     var archives: [(from: String, to: String, sha256: String, folder: String)] = []
-    var archiveTargets: Set<String> = []
-    /// The archive targets of the batch before, whose moves the other core may still be making.
-    var targetsInFlight: Set<String> = []
     var isEmpty: Bool { staged.isEmpty && archives.isEmpty }
 }
 
@@ -194,7 +197,7 @@ extension Levy {
             try Folders.ensure(archiveFolder)
         }
         batch.archives.append((root.path(archive.inboxRel), root.path(archive.archiveRel), archive.sha256, archive.folder))
-        batch.archiveTargets.insert(archive.archiveRel)
+        archiveTargetsThisRun.insert(archive.archiveRel)
         if batch.archives.count >= batchSize { try finishBatch(overlapping: true) }
     }
 
@@ -233,7 +236,6 @@ extension Levy {
         let written = done.staged.map(\.rel), archived = done.archives.map { (sha256: $0.sha256, folder: $0.folder) }
         if overlapping {
             batch = DurabilityBatch()
-            batch.targetsInFlight = done.archiveTargets  // moves still on their way
             finishedElsewhere = (written, archived)
             secondCore.publish(unlessFailed: { for s in done.staged { unlink(s.temp) } }) { try Self.publish(done) }
         } else {
@@ -251,9 +253,7 @@ extension Levy {
         do { try change() } catch {
             if secondCore.drain() != nil { finishedElsewhere = nil }  // not published: recover() does it
             for s in batch.staged { unlink(s.temp) }
-            let inFlight = batch.targetsInFlight
             batch = DurabilityBatch()
-            batch.targetsInFlight = inFlight
             throw error
         }
     }

@@ -237,6 +237,36 @@ import Testing
         #expect(root.files(under: ".levy/archive").count == 2)
     }
 
+    /// An employer sends a file of the same name again the same day (a correction, a rejected one, a
+    /// duplicate): every input is kept, none overwrites another, not even the same bytes. The second
+    /// name has the SHA-256's first 12 hex digits before it, the next the whole digest; the same levy
+    /// running look after look (as `watch` does) sees what its earlier looks archived.
+    @Test func sameNameTheSameDayNeverOverwritesTheArchive() throws {
+        let root = try TestRoot()
+        let first = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")])
+        let second = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6500", "")])
+        let third = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "x", "")])
+        let levy = try root.levy()
+        for (text, hour) in [(first, "09"), (second, "10"), (third, "11")] {
+            try root.drop(Sample.softwareCo, "工资.csv", text)
+            try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-02T\(hour):00:00")))
+        }
+        try root.drop(Sample.softwareCo, "工资.csv", second)  // a duplicate, by a fresh process
+        try root.run("2026-11-02T12:00:00")
+        let folder = ".levy/archive/2026/11/02/declarations/\(Sample.softwareCo)"
+        let archived = root.files(under: folder)
+        #expect(archived.count == 4)
+        #expect(archived.contains("工资.csv"))
+        let contents = try archived.map { try String(contentsOfFile: root.file("\(folder)/\($0)"), encoding: .utf8) }
+        #expect(contents.filter { $0 == first }.count == 1 && contents.filter { $0 == second }.count == 2
+                && contents.filter { $0 == third }.count == 1)
+        #expect(try String(contentsOfFile: root.file("\(folder)/工资.csv"), encoding: .utf8) == first)
+        let sha = { (text: String) in sha256Hex(Array(text.utf8)) }
+        #expect(Set(archived) == ["工资.csv", String(sha(second).prefix(12)) + "-工资.csv", String(sha(third).prefix(12)) + "-工资.csv",
+                                  sha(second) + "-工资.csv"])
+        #expect(root.files(under: "Inbox").isEmpty)
+    }
+
     @Test func identityIsTheBytesPlusTheFolder() throws {
         let root = try TestRoot()
         // The same bytes dropped by two employers: not a duplicate, but the second is not its own declaration.
