@@ -123,6 +123,29 @@ func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws 
         #expect(!root.exists("Outbox"))
     }
 
+    /// A large XML declaration (1 MiB and up) is validated on another thread while `levy check` reads
+    /// it: a valid one is accepted, one only the XSD refuses is rejected with the schema's findings.
+    @Test func checkOfALargeXMLDeclarationWaitsForTheXSD() throws {
+        let root = try TestRoot()
+        let persons = (0..<12_000).map { (Sample.person($0), "甲", String(5_000 + $0 % 9_000) + ".00", "") }
+        let text = xml(Sample.softwareCo, "2026-11", persons)
+        #expect(text.utf8.count >= 1 << 20)
+        let good = root.file("large.xml"), bad = root.file("large-bad.xml")
+        try text.write(toFile: good, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "</Persons>", with: "<Person note=\"x\"><Id>\(Sample.person(99_999))</Id><Name>乙</Name><WageBase>6000.00</WageBase></Person></Persons>")
+            .replacingOccurrences(of: "<Headcount>12000</Headcount>", with: "<Headcount>12001</Headcount>")
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let args = ["--root", root.path, "--employer", Sample.softwareCo, "--as-of", "2026-11-02T09:00:00", "--json"]
+        let ok = try levy(["check", good] + args)
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let rejected = try levy(["check", bad] + args)
+        #expect(rejected.status == 3, "\(rejected.stdout)\(rejected.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(rejected.stdout.utf8)) as? [String: Any])
+        let report = try #require(json["report"] as? [String: Any])
+        #expect(codes(report).contains("E-XML-SCHEMA"))
+        #expect(errors(report, "E-XML-SCHEMA").allSatisfy { $0["line"] as? Int == 12_008 })
+    }
+
     @Test func badUsageIs64() throws {
         #expect(try levy(["run", "--no-such-flag"]).status == 64)
         #expect(try levy(["pay", Sample.softwareCo]).status == 64)
