@@ -179,12 +179,13 @@ extension Levy {
                        earlier: earlier, now: now, outcome: .duplicate)
             return
         }
-        if outcome.validation != nil && !outcome.isAccepted {
-            // Rejected anyway: the report waits for the XSD's findings.
-            let fileCheck = declarationFileCheck(now: now, ledger: ledger)
-            let settled = try fileCheck.settle(outcome, fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
-            return try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: settled, earlier: nil, employer: employer, now: now)
+        func settled() throws {
+            let settled = try declarationFileCheck(now: now, ledger: ledger)
+                .settle(outcome, fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
+            try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: settled, earlier: nil, employer: employer, now: now)
         }
+        // Rejected anyway: the report waits for the XSD's findings.
+        if outcome.validation != nil && !outcome.isAccepted { return try settled() }
         if outcome.isAccepted {
             do {
                 try StageClock.measure(.outputs) {
@@ -193,10 +194,7 @@ extension Levy {
             } catch is AsideValidation.Invalid {
                 // Written before the XSD's verdict, and taken back: the file is read again with the schema.
                 changesTakenBack += 1
-                var again = declarationFileCheck(now: now, ledger: ledger)
-                again.validationAsideBytes = nil
-                let settled = try again.check(fd: fd, name: entry.name, scanned: scanned, folderEmployer: employer)
-                return try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: settled, earlier: nil, employer: employer, now: now)
+                try settled()
             }
         } else {
             try StageClock.measure(.outputs) { try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: outcome.check, encoding: outcome.encoding,

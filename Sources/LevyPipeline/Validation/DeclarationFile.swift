@@ -85,6 +85,9 @@ package final class AsideValidation: @unchecked Sendable {
     private let group = DispatchGroup()
     /// Written by the validating thread before it leaves `group`; read only after waiting on it.
     private var valid = false
+    private let lock = NSLock()
+    private var cancelledFlag = false
+    private var cancelled: Bool { lock.withLock { cancelledFlag } }
 
     /// Starts validating the file open at `fd` (read through a descriptor of its own, closed when done:
     /// the caller may close `fd` whenever it likes). A file it cannot read again counts as invalid:
@@ -101,10 +104,6 @@ package final class AsideValidation: @unchecked Sendable {
             group.leave()
         }
     }
-
-    private let lock = NSLock()
-    private var cancelledFlag = false
-    private var cancelled: Bool { lock.withLock { cancelledFlag } }
 
     /// Stops the validation at its next chunk: its verdict is no longer wanted.
     func cancel() { lock.withLock { cancelledFlag = true } }
