@@ -111,6 +111,10 @@ package enum DeclarationXMLReader {
 
     /// Deepest nesting accepted (libxml2's own default, which only its tree builder enforces).
     static let maxDepth = 256
+    /// Longest text one element may hold. The validator keeps an element's whole text to check its
+    /// facets, so a hostile 200 MB value would be held whole: refused at this length instead (the
+    /// schema allows 64 characters).
+    static let maxElementText = 1 << 20
 
     static func parse(fd: Int32, encoding: String?, schema: XMLSchema?, handler: DeclarationHandler, stop: (() -> Bool)?) -> [XMLIssue] {
         silenceLibXML()
@@ -127,11 +131,9 @@ package enum DeclarationXMLReader {
         sax.pointee.initialized = XML_SAX2_MAGIC
         sax.pointee.startElementNs = startElement
         sax.pointee.endElementNs = endElement
-        if handler.check != nil {
-            sax.pointee.characters = characters
-            sax.pointee.ignorableWhitespace = characters
-            sax.pointee.cdataBlock = characters
-        }
+        sax.pointee.characters = characters
+        sax.pointee.ignorableWhitespace = characters
+        sax.pointee.cdataBlock = characters
         var saxPointer: UnsafeMutablePointer<xmlSAXHandler>? = sax
         var user: UnsafeMutableRawPointer? = Unmanaged.passUnretained(handler).toOpaque()
         var validation: xmlSchemaValidCtxtPtr?
@@ -161,7 +163,7 @@ package enum DeclarationXMLReader {
 
         var buffer = [UInt8](repeating: 0, count: chunk)
         var offset: off_t = 0
-        while ctxt.pointee.disableSAX == 0 {
+        while ctxt.pointee.disableSAX == 0 && !handler.stopped {
             if stop?() == true { return collector.issues }
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, offset) }
             if n < 0 && errno == EINTR { continue }
@@ -169,7 +171,7 @@ package enum DeclarationXMLReader {
             offset += off_t(n)
             _ = buffer.withUnsafeBytes { xmlParseChunk(ctxt, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(n), 0) }
         }
-        if ctxt.pointee.disableSAX == 0 { _ = xmlParseChunk(ctxt, nil, 0, 1) }
+        if ctxt.pointee.disableSAX == 0 && !handler.stopped { _ = xmlParseChunk(ctxt, nil, 0, 1) }
 
         if ctxt.pointee.wellFormed == 0 && collector.issues.isEmpty {
             collector.issues.append(XMLIssue(kind: .syntax, line: handler.line, message: "the document is not well-formed"))
@@ -217,6 +219,8 @@ package enum DeclarationXMLReader {
         var depth = 0
         let text = UnsafeMutablePointer<UInt8>.allocate(capacity: maxText)
         var textCount = 0
+        /// All the text of the current element so far (``textCount`` keeps at most ``maxText`` of it).
+        var elementText = 0
         var person = PersonFields()
         var personCount = 0
         var elementLine = 0
@@ -255,16 +259,10 @@ package enum DeclarationXMLReader {
         }
 
         func start(_ localName: UnsafePointer<xmlChar>?, uri: UnsafePointer<xmlChar>?, attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, count: Int) {
-            guard depth < maxDepth else {
-                // Refused like any broken document, before the parser's stacks grow with a hostile file.
-                if !stopped, let ctxt {
-                    stopped = true
-                    collector?.issues.append(XMLIssue(kind: .syntax, line: line,
-                                                      message: "elements are nested deeper than \(maxDepth) levels"))
-                    xmlStopParser(ctxt)
-                }
-                return
-            }
+            guard !stopped else { return }
+            // Refused like any broken document, before the parser's stacks grow with a hostile file.
+            guard depth < maxDepth else { return refuse("elements are nested deeper than \(maxDepth) levels") }
+            elementText = 0
             guard check != nil else { depth += 1; return }
             let name = tag(localName)
             elementLine = line
@@ -285,7 +283,19 @@ package enum DeclarationXMLReader {
             depth += 1
         }
 
+        /// Refuses the document with a syntax issue (once): every later callback is ignored, and the
+        /// parse loop stops at the end of the chunk in hand. (`xmlStopParser` inside a callback frees
+        /// the input libxml2 2.9's character-data loop is still reading: it crashed.)
+        func refuse(_ message: String) {
+            guard !stopped else { return }
+            stopped = true
+            collector?.issues.append(XMLIssue(kind: .syntax, line: line, message: message))
+        }
+
         func characters(_ p: UnsafePointer<xmlChar>?, _ count: Int) {
+            guard !stopped else { return }
+            elementText += count
+            if elementText > maxElementText { return refuse("an element's text is longer than \(maxElementText) bytes") }
             guard let p, count > 0, textCount < maxText else { return }
             let n = min(count, maxText - textCount)
             (text + textCount).update(from: p, count: n)
@@ -293,8 +303,9 @@ package enum DeclarationXMLReader {
         }
 
         func end() {
-            guard depth > 0 else { return }
+            guard !stopped, depth > 0 else { return }
             depth -= 1
+            elementText = 0
             guard let check else { return }
             let name = stack[depth]
             let atTop = depth == 1 && stack[0] == .declaration

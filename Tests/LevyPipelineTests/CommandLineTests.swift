@@ -146,6 +146,25 @@ func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws 
         #expect(errors(report, "E-XML-SCHEMA").allSatisfy { $0["line"] as? Int == 12_008 })
     }
 
+    /// A 60 MB value is refused at 1 MiB by `levy check`, run after run, without a crash: stopping
+    /// libxml2 from inside its character callback freed the input it was still reading (a crash in
+    /// about half of such runs before the fix: eight runs miss it once in a few hundred times).
+    @Test func checkRefusesAHugeValueEveryTime() throws {
+        let root = try TestRoot()
+        let path = root.file("huge.xml")
+        try ("<?xml version=\"1.0\"?>\n<Declaration xmlns=\"urn:levy:declaration:1\"><EmployerId>\(Sample.softwareCo)</EmployerId>"
+             + "<Period>2026-11</Period><Headcount>1</Headcount><TotalWageBase>1.00</TotalWageBase><Persons><Person><Id>1</Id><Name>"
+             + String(repeating: "A", count: 60_000_000) + "</Name></Person></Persons></Declaration>\n")
+            .write(toFile: path, atomically: false, encoding: .utf8)
+        for _ in 0..<8 {
+            let out = try levy(["check", path, "--root", root.path, "--employer", Sample.softwareCo, "--as-of", "2026-11-02T09:00:00", "--json"])
+            #expect(out.status == 3, "\(out.stderr.suffix(300))")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+            let syntax = errors(try #require(json["report"] as? [String: Any]), "E-XML-SYNTAX")
+            #expect(syntax.map { ($0["message"] as? String ?? "").contains("longer than 1048576 bytes") } == [true])
+        }
+    }
+
     @Test func badUsageIs64() throws {
         #expect(try levy(["run", "--no-such-flag"]).status == 64)
         #expect(try levy(["pay", Sample.softwareCo]).status == 64)

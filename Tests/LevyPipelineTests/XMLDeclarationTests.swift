@@ -125,6 +125,22 @@ import Testing
         #expect(r["total_wage_base_fen"] as? Int == 1_350_000)
     }
 
+    /// A value of 20 MB is refused at 1 MiB, on both threads of a large file (the value read and the
+    /// XSD validation): the validator would hold the whole value to check its facets. (Stopping the
+    /// parser inside libxml2's character callback crashed it: the refusal now waits for the chunk's end.)
+    @Test func hugeTextIsRefusedBeforeItIsHeld() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.buildingCo, "text.xml", "<Declaration xmlns=\"urn:levy:declaration:1\"><EmployerId>"
+                      + String(repeating: "9", count: 20_000_000) + "</EmployerId></Declaration>")
+        try root.drop(Sample.tradingCo, "deep.xml", "<Declaration xmlns=\"urn:levy:declaration:1\">"
+                      + String(repeating: "<a>", count: 400_000) + String(repeating: "</a>", count: 400_000) + "</Declaration>")
+        try root.run("2026-11-02T09:00:00")
+        let text = errors(try root.rejection(Sample.buildingCo), "E-XML-SYNTAX")
+        #expect(text.count == 1 && (text.first?["message"] as? String ?? "").contains("longer than 1048576 bytes"))
+        let deep = errors(try root.rejection(Sample.tradingCo), "E-XML-SYNTAX")
+        #expect(deep.count == 1 && (deep.first?["message"] as? String ?? "").contains("nested deeper than 256"))
+    }
+
     @Test func gb18030XMLIsRead() throws {
         let root = try TestRoot()
         let text = xml(Sample.buildingCo, "2026-11", [(Sample.persons[3], "赵六", "6000.00", "")])
