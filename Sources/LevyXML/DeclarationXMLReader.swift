@@ -213,7 +213,7 @@ package enum DeclarationXMLReader {
         var totals = XMLTotals()
         var ctxt: xmlParserCtxtPtr?
         /// The parser's interned names (compared as pointers; a string compare only for a name it did not intern).
-        var tags: [(name: String, pointer: UnsafePointer<xmlChar>?, tag: Tag)] = []
+        var tags: [(pointer: UnsafePointer<xmlChar>?, tag: Tag)] = []
         var ourNamespace: UnsafePointer<xmlChar>?
         let stack = UnsafeMutablePointer<Tag>.allocate(capacity: maxDepth)
         var depth = 0
@@ -238,7 +238,7 @@ package enum DeclarationXMLReader {
         func begin(_ ctxt: xmlParserCtxtPtr) {
             self.ctxt = ctxt
             let dict = ctxt.pointee.dict
-            tags = Tag.named.map { ($0.name, xmlDictLookup(dict, $0.name, -1), $0.tag) }
+            tags = Tag.named.map { (xmlDictLookup(dict, $0.name, -1), $0.tag) }
             ourNamespace = xmlDictLookup(dict, namespace, -1)
         }
 
@@ -249,13 +249,15 @@ package enum DeclarationXMLReader {
         func tag(_ p: UnsafePointer<xmlChar>?) -> Tag {
             guard let p else { return .other }
             for t in tags where t.pointer == p { return t.tag }
-            for t in tags where strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), t.name) == 0 { return t.tag }
+            // (Against the interned copies: a Swift `String` passed to `strcmp` is copied to a C string
+            // each time, ten allocations per unknown element.)
+            for t in tags where xmlStrEqual(p, t.pointer) != 0 { return t.tag }
             return .other
         }
 
         func isOurs(_ p: UnsafePointer<xmlChar>?) -> Bool {
             guard let p else { return false }
-            return p == ourNamespace || strcmp(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), namespace) == 0
+            return p == ourNamespace || xmlStrEqual(p, ourNamespace) != 0
         }
 
         func start(_ localName: UnsafePointer<xmlChar>?, uri: UnsafePointer<xmlChar>?, attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, count: Int) {
