@@ -23,4 +23,21 @@ import Testing
         list.add(Finding(code: .csvHeader, line: 1, message: "h"))
         #expect(list.sorted.map(\.message) == ["h", "b", "a"])
     }
+
+    /// A finding the full list would drop at once is only counted (its message is never built): the
+    /// list ends as if it had been added, whatever order the lines come in.
+    @Test func countingADroppedFindingIsAddingIt() {
+        var added = FindingList(), counted = FindingList()
+        var built = 0
+        for i in 0..<5_000 {
+            let line: Int? = i % 97 == 0 ? nil : (i * 7_919 % 3_000 + 1)
+            let code: FindingCode = i % 3 == 0 ? .baseCapped : .idChecksum  // a warning among the errors
+            let finding = Finding(code: code, line: line, message: "\(i)")
+            added.add(finding)
+            if counted.keeps(line: line) { built += 1; counted.add(finding) } else { counted.countDropped(isError: code.isError) }
+        }
+        #expect(counted.sorted == added.sorted)
+        #expect(counted.omitted == added.omitted && counted.errorCount == added.errorCount)
+        #expect(built < 5_000)
+    }
 }

@@ -114,6 +114,20 @@ package struct FindingList: Sendable {
         findLast()
     }
 
+    /// Whether a finding at `line` found now would be kept: the list is not full, or the line comes
+    /// before the last one kept (on the same line, the one found first is kept).
+    package func keeps(line: Int?) -> Bool {
+        items.count < FindingList.cap || (line ?? 0) < (items[lastIndex].line ?? 0)
+    }
+
+    /// Counts a finding ``keeps(line:)`` said would be dropped, without it: what ``add(_:)`` of it
+    /// would have counted.
+    package mutating func countDropped(isError: Bool) {
+        if isError { errorCount += 1 }
+        seen += 1
+        omitted += 1
+    }
+
     private mutating func findLast() {
         var last = 0
         for i in 1..<items.count where sortsBefore(key(last), key(i)) { last = i }
