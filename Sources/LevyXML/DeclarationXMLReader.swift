@@ -90,9 +90,9 @@ package enum DeclarationXMLReader {
     /// descriptor's own offset is left alone, so another thread may read it too).
     /// - Parameter encoding: `"GB18030"` when the bytes are not UTF-8 and declare nothing; nil otherwise.
     /// - Parameter schema: validate as the document is read; nil reads it without validation (see
-    ///   ``validate(fd:encoding:schema:)`` for the other half).
-    /// - Returns: syntax, schema and encoding problems libxml2 found; the check receives the rest.
+    ///   ``validate(fd:encoding:schema:stop:)`` for the other half).
     /// - Parameter stop: asked before each chunk; true ends the read there (its result is then of no use).
+    /// - Returns: syntax, schema and encoding problems libxml2 found; the check receives the rest.
     package static func read(fd: Int32, encoding: String?, schema: XMLSchema?, into check: inout DeclarationCheck,
                              stop: (() -> Bool)? = nil, progress: ((Int) -> Void)? = nil) -> (issues: [XMLIssue], totals: XMLTotals) {
         withUnsafeMutablePointer(to: &check) { check in
@@ -102,7 +102,7 @@ package enum DeclarationXMLReader {
         }
     }
 
-    /// Only validates the document against `schema` (what ``read(fd:encoding:schema:into:progress:)``
+    /// Only validates the document against `schema` (what ``read(fd:encoding:schema:into:stop:progress:)``
     /// with a schema finds, without reading any value): run on another thread while the values are
     /// read without one.
     package static func validate(fd: Int32, encoding: String?, schema: XMLSchema, stop: (() -> Bool)? = nil) -> [XMLIssue] {
@@ -134,8 +134,16 @@ package enum DeclarationXMLReader {
         sax.pointee.characters = characters
         sax.pointee.ignorableWhitespace = characters
         sax.pointee.cdataBlock = characters
-        var saxPointer: UnsafeMutablePointer<xmlSAXHandler>? = sax
-        var user: UnsafeMutableRawPointer? = Unmanaged.passUnretained(handler).toOpaque()
+        // The plug swaps the handler and its data for its own, and writes them back when unplugged:
+        // through these two cells, which must outlive it (a Swift `&variable` lives only for one call).
+        let saxCell = UnsafeMutablePointer<UnsafeMutablePointer<xmlSAXHandler>?>.allocate(capacity: 1)
+        let userCell = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+        saxCell.initialize(to: sax)
+        userCell.initialize(to: Unmanaged.passUnretained(handler).toOpaque())
+        defer {
+            saxCell.deallocate()
+            userCell.deallocate()
+        }
         var validation: xmlSchemaValidCtxtPtr?
         var plug: xmlSchemaSAXPlugPtr?
         defer {
@@ -145,9 +153,9 @@ package enum DeclarationXMLReader {
         if let schema, let ctxt = xmlSchemaNewValidCtxt(schema.schema) {
             validation = ctxt
             xmlSchemaSetValidStructuredErrors(ctxt, structuredErrorHandler, opaque)
-            plug = xmlSchemaSAXPlug(ctxt, &saxPointer, &user)
+            plug = xmlSchemaSAXPlug(ctxt, saxCell, userCell)
         }
-        guard let ctxt = xmlCreatePushParserCtxt(saxPointer, user, nil, 0, "declaration.xml") else {
+        guard let ctxt = xmlCreatePushParserCtxt(saxCell.pointee, userCell.pointee, nil, 0, "declaration.xml") else {
             return [XMLIssue(kind: .syntax, line: 0, message: "cannot start the XML parser")]
         }
         defer { xmlFreeParserCtxt(ctxt) }
