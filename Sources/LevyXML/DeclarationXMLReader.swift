@@ -5,6 +5,8 @@ import LevyDomain
 /// A compiled XSD, loaded once and shared by every document of a run.
 package final class XMLSchema: @unchecked Sendable {
     let schema: xmlSchemaPtr
+    /// The schema's file name, for messages (`declaration.xsd`).
+    let name: String
 
     /// Loads an XSD from a file path. Throws ``XMLSchemaError`` naming the problem.
     package init(path: String) throws(XMLSchemaError) {
@@ -19,6 +21,7 @@ package final class XMLSchema: @unchecked Sendable {
             throw XMLSchemaError(path: path, line: first?.line, message: first?.message ?? "not a valid XML schema")
         }
         self.schema = schema
+        name = String(path.split(separator: "/").last ?? Substring(path))
     }
 
     /// Loads an XSD held in memory (the embedded ISO 20022 schemas).
@@ -39,29 +42,22 @@ package final class XMLSchema: @unchecked Sendable {
             throw XMLSchemaError(path: name, line: collector.issues.first?.line, message: collector.issues.first?.message ?? "not a valid XML schema")
         }
         self.schema = schema
+        self.name = name
     }
 
     deinit { xmlSchemaFree(schema) }
 
-    /// Validates a whole document held in memory; returns the problems (empty = valid).
+    /// Validates a whole document held in memory; returns the problems (empty = valid). Streamed
+    /// through the SAX2 parser as a declaration is, with its limits (depth, length of a value): no
+    /// tree is built, so a forged 64 MB bank return costs what its parse costs, not ten times its size.
     package func validate(document bytes: [UInt8]) -> [XMLIssue] {
-        let collector = IssueCollector()
-        let opaque = Unmanaged.passUnretained(collector).toOpaque()
-        let doc = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                xmlReadMemory($0, Int32(buffer.count), "document.xml", nil, safeOptions)
-            }
+        bytes.withUnsafeBytes { all in
+            DeclarationXMLReader.parse(read: { buffer, offset in
+                let from = min(Int(offset), all.count), n = min(buffer.count, all.count - from)
+                if n > 0 { buffer.baseAddress!.copyMemory(from: all.baseAddress! + from, byteCount: n) }
+                return n
+            }, encoding: nil, schema: self, handler: DeclarationXMLReader.DeclarationHandler(check: nil, progress: nil), stop: nil)
         }
-        guard let doc else { return [XMLIssue(kind: .syntax, line: 0, message: "not well-formed XML")] }
-        defer { xmlFreeDoc(doc) }
-        guard let ctxt = xmlSchemaNewValidCtxt(schema) else { return [XMLIssue(kind: .schema, line: 0, message: "no validation context")] }
-        defer { xmlSchemaFreeValidCtxt(ctxt) }
-        xmlSchemaSetValidStructuredErrors(ctxt, structuredErrorHandler, opaque)
-        let result = xmlSchemaValidateDoc(ctxt, doc)
-        if result != 0 && collector.issues.isEmpty {
-            return [XMLIssue(kind: .schema, line: 0, message: "document does not match the schema")]
-        }
-        return collector.issues
     }
 }
 
@@ -97,7 +93,7 @@ package enum DeclarationXMLReader {
                              stop: (() -> Bool)? = nil, progress: ((Int) -> Void)? = nil) -> (issues: [XMLIssue], totals: XMLTotals) {
         withUnsafeMutablePointer(to: &check) { check in
             let handler = DeclarationHandler(check: check, progress: progress)
-            let issues = parse(fd: fd, encoding: encoding, schema: schema, handler: handler, stop: stop)
+            let issues = parse(read: { pread(fd, $0.baseAddress!, $0.count, $1) }, encoding: encoding, schema: schema, handler: handler, stop: stop)
             return (issues, handler.totals)
         }
     }
@@ -106,7 +102,8 @@ package enum DeclarationXMLReader {
     /// with a schema finds, without reading any value): run on another thread while the values are
     /// read without one.
     package static func validate(fd: Int32, encoding: String?, schema: XMLSchema, stop: (() -> Bool)? = nil) -> [XMLIssue] {
-        parse(fd: fd, encoding: encoding, schema: schema, handler: DeclarationHandler(check: nil, progress: nil), stop: stop)
+        parse(read: { pread(fd, $0.baseAddress!, $0.count, $1) }, encoding: encoding, schema: schema,
+              handler: DeclarationHandler(check: nil, progress: nil), stop: stop)
     }
 
     /// Deepest nesting accepted (libxml2's own default, which only its tree builder enforces).
@@ -116,7 +113,10 @@ package enum DeclarationXMLReader {
     /// schema allows 64 characters).
     static let maxElementText = 1 << 20
 
-    static func parse(fd: Int32, encoding: String?, schema: XMLSchema?, handler: DeclarationHandler, stop: (() -> Bool)?) -> [XMLIssue] {
+    /// One streaming parse: `read` fills its buffer from the given offset and gives the byte count
+    /// (0 at the end, -1 on an error).
+    static func parse(read: (UnsafeMutableRawBufferPointer, off_t) -> Int, encoding: String?, schema: XMLSchema?,
+                      handler: DeclarationHandler, stop: (() -> Bool)?) -> [XMLIssue] {
         silenceLibXML()
         let collector = IssueCollector()
         handler.collector = collector
@@ -173,7 +173,7 @@ package enum DeclarationXMLReader {
         var offset: off_t = 0
         while ctxt.pointee.disableSAX == 0 && !handler.stopped {
             if stop?() == true { return collector.issues }
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, offset) }
+            let n = buffer.withUnsafeMutableBytes { read($0, offset) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
             offset += off_t(n)
@@ -186,7 +186,7 @@ package enum DeclarationXMLReader {
         }
         if let validation, ctxt.pointee.wellFormed != 0, !handler.stopped, xmlSchemaIsValid(validation) != 1,
            !collector.issues.contains(where: { $0.kind == .schema }) {
-            collector.issues.append(XMLIssue(kind: .schema, line: 0, message: "the document does not match declaration.xsd"))
+            collector.issues.append(XMLIssue(kind: .schema, line: 0, message: "the document does not match \(schema?.name ?? "the schema")"))
         }
         return collector.issues
     }

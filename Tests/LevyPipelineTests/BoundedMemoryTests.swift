@@ -165,7 +165,7 @@ func levyPeakRSS(_ args: [String]) throws -> (status: Int32, peakKiB: Int) {
 
 extension BoundedMemoryTests {
     /// Hostile files side by side in one run: each is rejected, and the process stays small. The bound
-    /// (160 MB) is ~4× what levy needs for the 1M-row benchmark; the inputs total ~130 MB.
+    /// (160 MB) is ~4× what levy needs for the 1M-row benchmark; the inputs total ~190 MB.
     @Test func hostileInputsAreRejectedInBoundedMemory() throws {
         let root = try TestRoot()
         let header = "employer_id,period,person_id,name,wage_base,change\n"
@@ -183,10 +183,17 @@ extension BoundedMemoryTests {
         try root.drop(Sample.buildingCo, "attr.xml", "<?xml version=\"1.0\"?>\n<Declaration x=\"" + String(repeating: "a", count: 20_000_000) + "\"/>")
         try root.drop(Sample.buildingCo, "text.xml", "<?xml version=\"1.0\"?>\n<Declaration xmlns=\"urn:levy:declaration:1\"><EmployerId>"
                       + String(repeating: "9", count: 20_000_000) + "</EmployerId></Declaration>")
+        // A forged bank return of 15 million elements the schema does not know (60 MB, under the 64 MB
+        // cap): refused by the streaming validation before any tree is built (484 MB peak before).
+        try root.write("Inbox/bank/ICBC01/forged.xml", "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.03\">"
+                       + "<CstmrPmtStsRpt>" + String(repeating: "<x/>", count: 15_000_000) + "</CstmrPmtStsRpt></Document>")
         let (status, peakKiB) = try levyPeakRSS(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
         #expect(status == 0)
         #expect(peakKiB < 160 * 1024, "levy run peaked at \(peakKiB / 1024) MB on hostile input")
         #expect(root.files(under: "Inbox/declarations").isEmpty)
+        let reason = try #require(root.files(under: ".levy/quarantine/bank/ICBC01").first { $0.hasSuffix("forged.xml.reason.txt") })
+        #expect(try String(contentsOfFile: root.file(".levy/quarantine/bank/ICBC01/\(reason)"), encoding: .utf8)
+                    .contains("does not validate against pain.002.001.03"))
         let reports = root.files(under: "Outbox/rejections").filter { $0.hasSuffix(".json") }
         #expect(reports.count == 7, "\(reports)")
         #expect(try root.receipts(Sample.softwareCo).isEmpty)

@@ -36,6 +36,7 @@ extension Levy {
         }
         guard let (fd, _) = openRegularFile(entry.path) else { return }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(st.st_size) + (1 << 20) + 1)  // each read reserves room for 1 MiB more: no copy as it grows
         var source = FileSource(fd: fd)
         while source.read(into: &bytes, max: 1 << 20) > 0 {
             if bytes.count > Levy.maxReturnBytes { break }
@@ -73,16 +74,20 @@ extension Levy {
     /// Checks a return against the schema and against what levy sent: known MsgId, from that bank, same
     /// transactions and amounts. Anything else is forged or broken and must change nothing.
     package func checkReturn(_ bytes: [UInt8], bank: String) -> Result<(ReturnFile, DebitMessage), ReturnProblem> {
+        // Streamed against the schema first, so that a forged file is refused before any tree is built.
+        if let schema = Levy.pain002Schema {
+            let issues = schema.validate(document: bytes)
+            if let broken = issues.first(where: { $0.kind != .schema }) {
+                return .failure(ReturnProblem("不是格式正确的 XML / not well-formed XML: line \(broken.line): \(broken.message)"))
+            }
+            if let first = issues.first {
+                return .failure(ReturnProblem("不符合 pain.002.001.03 / does not validate against pain.002.001.03: line \(first.line): \(first.message)"))
+            }
+        }
         let root: XMLNode
         switch XMLTree.parse(bytes) {
         case .failure(let f): return .failure(ReturnProblem("不是格式正确的 XML / not well-formed XML: \(f.summary)"))
         case .success(let r): root = r
-        }
-        if let schema = Levy.pain002Schema {
-            let issues = schema.validate(document: bytes)
-            if let first = issues.first {
-                return .failure(ReturnProblem("不符合 pain.002.001.03 / does not validate against pain.002.001.03: line \(first.line): \(first.message)"))
-            }
         }
         let file: ReturnFile
         switch Pain002.read(root) {
