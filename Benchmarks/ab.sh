@@ -5,6 +5,7 @@
 #   swift build -c release && cp .build/release/levy /tmp/levy-b
 #   bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b check 13   # levy check, 1M-row CSV
 #   bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b run 7      # levy run, 1M-row CSV, fresh root each time
+#   bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b xml 7      # levy run, 1M-row XML (xml-check: levy check)
 #   SETTLE=400 bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b small 5  # 2,000 small files on disk, after
 #                                                                      # the kernel forgets recent deletions
 #   bash Benchmarks/ab.sh /tmp/levy-a /tmp/levy-b small-tmpfs 7  # the same in /dev/shm
@@ -13,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1; B=$2; WHAT=${3:-check}; N=${4:-9}
 EMP=91370100MA3C5X123P; ASOF=2026-11-02T09:00:00; CSV=$PWD/Benchmarks/data/bench-1000000.csv
+XML=$PWD/Benchmarks/data/bench-1000000.xml
 SMALL=$PWD/Benchmarks/data/s2k
 work=$(mktemp -d); trap 'rm -rf "$work" /dev/shm/levy-ab' EXIT
 n=0
@@ -24,13 +26,15 @@ for _ in $(seq "$N"); do
     bin=$A; [ "$side" = B ] && bin=$B
     case $WHAT in
       check) /usr/bin/time -f "$side %e %U %S" "$bin" check "$CSV" --root . --employer $EMP --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
-      run) rm -rf "$work/r" && mkdir -p "$work/r/Inbox/declarations/$EMP" && cp -r Rules "$work/r/" && cp "$CSV" "$work/r/Inbox/declarations/$EMP/"
+      run|xml) file=$CSV; [ "$WHAT" = xml ] && file=$XML
+           rm -rf "$work/r" && mkdir -p "$work/r/Inbox/declarations/$EMP" && cp -r Rules "$work/r/" && cp "$file" "$work/r/Inbox/declarations/$EMP/"
            /usr/bin/time -f "$side %e %U %S" "$bin" run --root "$work/r" --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
+      xml-check) /usr/bin/time -f "$side %e %U %S" "$bin" check "$XML" --root . --employer $EMP --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
       small) n=$((n + 1))  # copies made before the first run, deleted after the last (see run.sh on deleting)
              /usr/bin/time -f "$side %e %U %S" "$bin" run --root "$work/s$n" --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
       small-tmpfs) rm -rf /dev/shm/levy-ab && cp -a "$SMALL" /dev/shm/levy-ab
                    /usr/bin/time -f "$side %e %U %S" "$bin" run --root /dev/shm/levy-ab --as-of $ASOF 2>&1 >/dev/null | tail -1 ;;
-      *) echo "usage: ab.sh BIN_A BIN_B check|run|small|small-tmpfs [N]"; exit 2 ;;
+      *) echo "usage: ab.sh BIN_A BIN_B check|run|xml|xml-check|small|small-tmpfs [N]"; exit 2 ;;
     esac
   done
 done | python3 -c "

@@ -3,6 +3,7 @@
 # stage: on this shared machine a single run can be 20-40% off, so compare changes with this.
 #   bash Benchmarks/repeat.sh check 9        # levy check, 1M-row CSV
 #   bash Benchmarks/repeat.sh run 5          # levy run, 1M-row CSV, fresh root each time
+#   bash Benchmarks/repeat.sh xml 5          # levy run, 1M-row XML (xml-check: levy check)
 #   bash Benchmarks/repeat.sh small 3        # levy run, the 2,000-file subset, on disk (SETTLE=400: wait
 #                                            # after copying, when many files were deleted in the last minutes)
 #   bash Benchmarks/repeat.sh small-tmpfs 3  # the same in /dev/shm: no ext4 inode-allocator noise
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 WHAT=${1:-check}; N=${2:-5}
 B=$PWD/.build/release/levy; DATA=$PWD/Benchmarks/data; EMP=91370100MA3C5X123P; ASOF=2026-11-02T09:00:00
 CSV=$DATA/bench-1000000.csv
+XML=$DATA/bench-1000000.xml
 SMALL=$DATA/s2k
 if [ ! -d "$SMALL" ] && [ -d "$DATA/small-20000" ]; then  # the first 2,000 employers of the 20,000-file day
   mkdir -p "$SMALL/Inbox/declarations" && cp -r "$DATA/small-20000/Rules" "$SMALL/"
@@ -22,13 +24,15 @@ work=$(mktemp -d); trap 'rm -rf "$work" /dev/shm/levy-repeat' EXIT
 one() {
   case $WHAT in
     check) /usr/bin/time -f "T %e %U" "$B" check "$CSV" --root . --employer $EMP --as-of $ASOF --stats ;;
-    run) rm -rf "$work/r" && mkdir -p "$work/r/Inbox/declarations/$EMP" && cp -r Rules "$work/r/" && cp "$CSV" "$work/r/Inbox/declarations/$EMP/"
+    run|xml) file=$CSV; [ "$WHAT" = xml ] && file=$XML
+         rm -rf "$work/r" && mkdir -p "$work/r/Inbox/declarations/$EMP" && cp -r Rules "$work/r/" && cp "$file" "$work/r/Inbox/declarations/$EMP/"
          /usr/bin/time -f "T %e %U" "$B" run --root "$work/r" --as-of $ASOF --stats ;;
+    xml-check) /usr/bin/time -f "T %e %U" "$B" check "$XML" --root . --employer $EMP --as-of $ASOF --stats ;;
     small) # copies made before the first run, deleted after the last (see run.sh on deleting)
            /usr/bin/time -f "T %e %U" "$B" run --root "$work/s$1" --as-of $ASOF --stats ;;
     small-tmpfs) rm -rf /dev/shm/levy-repeat && cp -a "$SMALL" /dev/shm/levy-repeat
                  /usr/bin/time -f "T %e %U" "$B" run --root /dev/shm/levy-repeat --as-of $ASOF --stats ;;
-    *) echo "usage: repeat.sh check|run|small|small-tmpfs [N]"; exit 2 ;;
+    *) echo "usage: repeat.sh check|run|xml|xml-check|small|small-tmpfs [N]"; exit 2 ;;
   esac
 }
 if [ "$WHAT" = small ]; then
