@@ -92,14 +92,13 @@ package struct DeclarationCheck {
 
     package mutating func add(_ finding: Finding) { findings.add(finding) }
 
-    /// Whether a finding of `code` at `line` would be kept by the capped list; when it would be dropped
-    /// at once, it is counted here and the caller builds nothing: `if keeping(c, at: l) { add(…) }`.
-    /// (A broken file of 20 million rows built 20 million messages for a report of 1,000 lines: 22 s
-    /// for 40 MB.)
-    package mutating func keeping(_ code: FindingCode, at line: Int?) -> Bool {
-        if findings.keeps(line: line) { return true }
-        findings.countDropped(isError: code.isError)
-        return false
+    /// Adds a finding of a row or a person, building its value and message (and their redaction) only
+    /// when the capped list keeps it; one it would drop at once is only counted. (A broken file of 20
+    /// million rows built 20 million messages for a report of 1,000 lines: 22 s for 40 MB.)
+    package mutating func add(_ code: FindingCode, line: Int?, path: String? = nil, field: String? = nil,
+                              value: @autoclosure () -> String? = nil, message: @autoclosure () -> String) {
+        guard findings.keeps(line: line) else { return findings.countDropped(isError: code.isError) }
+        findings.add(Finding(code: code, line: line, path: path, field: field, value: value(), message: message()))
     }
 
     // MARK: Header values
@@ -197,11 +196,9 @@ package struct DeclarationCheck {
             if let c = RosterChange(bytes: raw) {
                 change = c
             } else {
-                if keeping(format == .csv ? .csvRow : .xmlSchema, at: row.line) {
-                    add(Finding(code: format == .csv ? .csvRow : .xmlSchema, line: row.line, path: path(of: row, .change),
-                                field: "change", value: raw.text,
-                                message: "变动类型只能为空（续保）、A（增员）或 R（减员） / change must be empty (continuing), A (added) or R (removed)"))
-                }
+                add(format == .csv ? .csvRow : .xmlSchema, line: row.line, path: path(of: row, .change),
+                    field: "change", value: raw.text,
+                    message: "变动类型只能为空（续保）、A（增员）或 R（减员） / change must be empty (continuing), A (added) or R (removed)")
             }
         }
 
@@ -253,25 +250,17 @@ package struct DeclarationCheck {
         case .success:
             break
         case .failure(.old15):
-            if keeping(.idOld15, at: where_.line) {
-                add(Finding(code: .idOld15, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
-                            message: "15位旧身份证号码不能使用：请提供该人员现行的18位公民身份号码 / Old 15-digit ID: ask the person for the 18-digit resident ID"))
-            }
+            add(.idOld15, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                message: "15位旧身份证号码不能使用：请提供该人员现行的18位公民身份号码 / Old 15-digit ID: ask the person for the 18-digit resident ID")
         case .failure(.malformed):
-            if keeping(.idChecksum, at: where_.line) {
-                add(Finding(code: .idChecksum, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
-                            message: "公民身份号码应为18位（17位数字加校验位 0-9 或 X） / Resident ID must be 18 characters: 17 digits and a check character 0-9 or X"))
-            }
+            add(.idChecksum, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                message: "公民身份号码应为18位（17位数字加校验位 0-9 或 X） / Resident ID must be 18 characters: 17 digits and a check character 0-9 or X")
         case .failure(.checksum(let expected)):
-            if keeping(.idChecksum, at: where_.line) {
-                add(Finding(code: .idChecksum, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
-                            message: "公民身份号码校验位错误（按 GB 11643 应为 \(expected)）：请核对号码 / Check character wrong (GB 11643 gives \(expected)): check the ID number"))
-            }
+            add(.idChecksum, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                message: "公民身份号码校验位错误（按 GB 11643 应为 \(expected)）：请核对号码 / Check character wrong (GB 11643 gives \(expected)): check the ID number")
         case .failure(.birthDate):
-            if keeping(.idBirthDate, at: where_.line) {
-                add(Finding(code: .idBirthDate, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
-                            message: "公民身份号码中的出生日期（第7-14位）不存在或晚于今天：请核对号码 / Birth date in the ID (digits 7-14) is impossible: check the ID number"))
-            }
+            add(.idBirthDate, line: where_.line, path: where_.path, field: "person_id", value: PersonID.mask(raw),
+                message: "公民身份号码中的出生日期（第7-14位）不存在或晚于今天：请核对号码 / Birth date in the ID (digits 7-14) is impossible: check the ID number")
         }
         return nil
     }
@@ -291,10 +280,8 @@ package struct DeclarationCheck {
             case .tooManyDecimals: (zh, en) = ("最多两位小数", "more than 2 decimals")
             case .tooLarge: (zh, en) = ("数额过大", "too large")
             }
-            if keeping(.baseFormat, at: row.line) {
-                add(Finding(code: .baseFormat, line: row.line, path: path(of: row, .wageBase), field: "wage_base", value: field.text,
-                            message: "缴费工资\(zh)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(en): write yuan with up to 2 decimals, e.g. 6000.00"))
-            }
+            add(.baseFormat, line: row.line, path: path(of: row, .wageBase), field: "wage_base", value: field.text,
+                message: "缴费工资\(zh)：请填写以元为单位、最多两位小数的金额，如 6000.00 / Wage base \(en): write yuan with up to 2 decimals, e.g. 6000.00")
             return nil
         }
         guard change != .removed, schedule != nil else { return declared }
@@ -305,20 +292,14 @@ package struct DeclarationCheck {
         let path = path(of: row, .wageBase)
         switch adjustment {
         case .belowFloor:
-            if keeping(.baseBelowFloor, at: row.line) {
-                add(Finding(code: .baseBelowFloor, line: row.line, path: path, field: "wage_base", value: raw,
-                            message: "缴费工资低于 \(p.from) 起执行的缴费基数下限 \(Yuan.format(p.floor)) 元：请按不低于下限申报 / Below the floor of \(Yuan.format(p.floor)) yuan in force from \(p.from): declare at least the floor"))
-            }
+            add(.baseBelowFloor, line: row.line, path: path, field: "wage_base", value: raw,
+                message: "缴费工资低于 \(p.from) 起执行的缴费基数下限 \(Yuan.format(p.floor)) 元：请按不低于下限申报 / Below the floor of \(Yuan.format(p.floor)) yuan in force from \(p.from): declare at least the floor")
         case .raised:
-            if keeping(.baseRaised, at: row.line) {
-                add(Finding(code: .baseRaised, line: row.line, path: path, field: "wage_base", value: raw,
-                            message: "缴费工资低于下限，已按下限 \(Yuan.format(p.floor)) 元计征 / Below the floor: raised to \(Yuan.format(p.floor)) yuan"))
-            }
+            add(.baseRaised, line: row.line, path: path, field: "wage_base", value: raw,
+                message: "缴费工资低于下限，已按下限 \(Yuan.format(p.floor)) 元计征 / Below the floor: raised to \(Yuan.format(p.floor)) yuan")
         case .capped:
-            if keeping(.baseCapped, at: row.line) {
-                add(Finding(code: .baseCapped, line: row.line, path: path, field: "wage_base", value: raw,
-                            message: "缴费工资高于上限，已按上限 \(Yuan.format(p.ceiling)) 元计征 / Above the ceiling: capped at \(Yuan.format(p.ceiling)) yuan"))
-            }
+            add(.baseCapped, line: row.line, path: path, field: "wage_base", value: raw,
+                message: "缴费工资高于上限，已按上限 \(Yuan.format(p.ceiling)) 元计征 / Above the ceiling: capped at \(Yuan.format(p.ceiling)) yuan")
         case .none:
             break
         }
@@ -396,11 +377,9 @@ package struct DeclarationCheck {
         var first: DeclaredPerson?
         while let person = next() {
             if let first, first.key == person.key {
-                if keeping(.personDuplicate, at: Int(person.line)) {
-                    add(Finding(code: .personDuplicate, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
-                                value: PersonID(key: person.key).masked,
-                                message: "同一人员重复申报（首次见第 \(first.line) 行）：每人只保留一行 / Same person twice (first on line \(first.line)): keep one row per person"))
-                }
+                add(.personDuplicate, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
+                    value: PersonID(key: person.key).masked,
+                    message: "同一人员重复申报（首次见第 \(first.line) 行）：每人只保留一行 / Same person twice (first on line \(first.line)): keep one row per person")
                 continue
             }
             first = person
@@ -416,10 +395,8 @@ package struct DeclarationCheck {
                     let message = person.change == .removed
                         ? "减员人员不在本单位上月参保名单中：请删除此行 / Removed person is not on the employer's last roster: delete this row"
                         : "该人员不在本单位上月参保名单中：新增人员请在变动类型填 A（增员） / Not on the employer's last roster: mark a new person A (added)"
-                    if keeping(.rosterUnknown, at: Int(person.line)) {
-                        add(Finding(code: .rosterUnknown, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
-                                    value: PersonID(key: person.key).masked, message: message))
-                    }
+                    add(.rosterUnknown, line: Int(person.line), path: personPath(person, .personID), field: "person_id",
+                        value: PersonID(key: person.key).masked, message: message)
                 }
                 isAddition = person.change == .added
             } else {
@@ -428,18 +405,14 @@ package struct DeclarationCheck {
                 isAddition = person.change != .removed
             }
             if isAddition, let other = insuredElsewhere(person.key) {
-                if keeping(.personInsuredElsewhere, at: Int(person.line)) {
-                    add(Finding(code: .personInsuredElsewhere, line: Int(person.line), path: personPath(person, .personID),
-                                field: "person_id", value: PersonID(key: person.key).masked,
-                                message: "该人员本期已在其他单位（\(other.text)）参保：请原单位先办理减员 / Insured by another employer (\(other.text)) this period: that employer must remove the person first"))
-                }
+                add(.personInsuredElsewhere, line: Int(person.line), path: personPath(person, .personID),
+                    field: "person_id", value: PersonID(key: person.key).masked,
+                    message: "该人员本期已在其他单位（\(other.text)）参保：请原单位先办理减员 / Insured by another employer (\(other.text)) this period: that employer must remove the person first")
             }
             if removalsInArrears && person.change == .removed {
-                if keeping(.removalArrears, at: Int(person.line)) {
-                    add(Finding(code: .removalArrears, line: Int(person.line), path: personPath(person, .change), field: "change",
-                                value: PersonID(key: person.key).masked,
-                                message: "单位有欠缴的逾期社保费，暂不能办理减员：请先缴清欠费及滞纳金，或到经办窗口办理 / The employer has unpaid overdue contributions: pay them first, or remove staff at the counter"))
-                }
+                add(.removalArrears, line: Int(person.line), path: personPath(person, .change), field: "change",
+                    value: PersonID(key: person.key).masked,
+                    message: "单位有欠缴的逾期社保费，暂不能办理减员：请先缴清欠费及滞纳金，或到经办窗口办理 / The employer has unpaid overdue contributions: pay them first, or remove staff at the counter")
             }
         }
         if let nextRosterKey = previousRoster {

@@ -592,15 +592,13 @@ struct CSVRowFeeder {
             pendingBlank.removeAll()
         }
         if let problem = record.problem {
-            if check.keeping(.csvRow, at: record.line) { check.add(Finding(code: .csvRow, line: record.line, message: problem)) }
+            check.add(.csvRow, line: record.line, message: problem)
             return
         }
         let count = layout.count
         guard record.count == count else {
-            if check.keeping(.csvRow, at: record.line) {
-                check.add(Finding(code: .csvRow, line: record.line, value: "\(record.count)",
-                                  message: "本行有 \(record.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.count) fields but the header has \(count): quote fields that contain commas"))
-            }
+            check.add(.csvRow, line: record.line, value: "\(record.count)",
+                      message: "本行有 \(record.count) 个字段，表头有 \(count) 列：含逗号的字段请用引号括起 / \(record.count) fields but the header has \(count): quote fields that contain commas")
             return
         }
         let l = layout
