@@ -202,12 +202,17 @@ extension BoundedMemoryTests {
     /// Peak RSS of `levy check` on 280,000 rows is that on 140,000: past one sorted run of 131,072
     /// persons (4 MB) everything spills to disk, and nothing else is kept per row. (It compared 150,000
     /// rows with 1,000 before, where the first run's 4 MB sat next to the margin and allocator noise of
-    /// a few KiB decided the result.)
+    /// a few KiB decided the result.) Each size is run three times and its lowest peak taken: runs of
+    /// one size differ by up to ~1.5 MB (threads' arenas and stacks touched in another order), which
+    /// made a single pair fail about one time in four.
     @Test func memoryDoesNotGrowWithRows() throws {
         let root = try TestRoot()
         func peak(_ rows: Int) throws -> (status: Int32, peakKiB: Int) {
-            try levyPeakRSS(["check", try bigDeclaration(in: root, rows: rows), "--root", root.path, "--employer", Sample.softwareCo,
-                             "--as-of", "2026-11-02T09:00:00"])
+            let file = try bigDeclaration(in: root, rows: rows)
+            let runs = try (0..<3).map { _ in
+                try levyPeakRSS(["check", file, "--root", root.path, "--employer", Sample.softwareCo, "--as-of", "2026-11-02T09:00:00"])
+            }
+            return (runs.map(\.status).max()!, runs.map(\.peakKiB).min()!)
         }
         let large = try peak(140_000), double = try peak(280_000)
         #expect(large.status == 0 && double.status == 0)
