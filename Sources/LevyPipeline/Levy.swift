@@ -33,10 +33,10 @@ package final class Levy {
     var fileStarted = DispatchTime.now()
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
     var batch = DurabilityBatch()
-    /// Archive paths this run has used (moved there, or queued to be), and the folders each of the
-    /// day's archive folders held when this run first looked into it (``archivePath(for:kind:sha256:now:)``).
+    /// Archive paths this run has used (moved there, or queued to be), and the names each day's
+    /// archive folder held when this run first looked into it (``archivePath(for:sha256:now:)``).
     var archiveTargetsThisRun: Set<String> = []
-    var archiveFoldersAtStart: [String: Set<String>] = [:]
+    var archiveNamesAtStart: [String: Set<String>] = [:]
     /// A committed batch the other core is finishing: what to mark written and archived once it is done.
     var finishedElsewhere: (written: [String], archived: [(sha256: String, folder: String)])?
     /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
@@ -129,7 +129,7 @@ extension Levy {
     /// Does all work due now: recovery, bank returns, declarations, collection, reports.
     package func run(now: AgencyTime) throws {
         archiveTargetsThisRun = []
-        archiveFoldersAtStart = [:]
+        archiveNamesAtStart = [:]
         try recover()
         try intakeBankReturns(now: now)
         try intakeDeclarations(now: now)

@@ -237,33 +237,43 @@ import Testing
         #expect(root.files(under: ".levy/archive").count == 2)
     }
 
-    /// An employer sends a file of the same name again the same day (a correction, a rejected one, a
-    /// duplicate): every input is kept, none overwrites another, not even the same bytes. The second
-    /// name has the SHA-256's first 12 hex digits before it, the next the whole digest; the same levy
-    /// running look after look (as `watch` does) sees what its earlier looks archived.
+    /// Inputs are archived in the day's folder under their own names (SPEC §1). When two employers
+    /// send the same name the same day, or one sends it again (a correction, a rejected one, a
+    /// duplicate), every input is kept and none overwrites another, not even the same bytes: the later
+    /// name has the employer folder before it, then also the SHA-256's first 12 hex digits, then all
+    /// 64, then a count. The same levy running look after look (as `watch` does) sees what its earlier
+    /// looks archived, and so does a fresh process.
     @Test func sameNameTheSameDayNeverOverwritesTheArchive() throws {
         let root = try TestRoot()
         let first = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")])
         let second = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6500", "")])
         let third = csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "x", "")])
+        let trading = csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "7000", "")])
         let levy = try root.levy()
         for (text, hour) in [(first, "09"), (second, "10"), (third, "11")] {
             try root.drop(Sample.softwareCo, "工资.csv", text)
             try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-02T\(hour):00:00")))
         }
-        try root.drop(Sample.softwareCo, "工资.csv", second)  // a duplicate, by a fresh process
-        try root.run("2026-11-02T12:00:00")
-        let folder = ".levy/archive/2026/11/02/declarations/\(Sample.softwareCo)"
+        for hour in ["12", "13", "14"] {  // the same bytes again, each time by a fresh process
+            try root.drop(Sample.softwareCo, "工资.csv", second)
+            try root.run("2026-11-02T\(hour):00:00")
+        }
+        try root.drop(Sample.tradingCo, "工资.csv", trading)
+        try root.run("2026-11-02T15:00:00")
+        let folder = ".levy/archive/2026/11/02"
         let archived = root.files(under: folder)
-        #expect(archived.count == 4)
-        #expect(archived.contains("工资.csv"))
+        #expect(archived.count == 7)
         let contents = try archived.map { try String(contentsOfFile: root.file("\(folder)/\($0)"), encoding: .utf8) }
-        #expect(contents.filter { $0 == first }.count == 1 && contents.filter { $0 == second }.count == 2
-                && contents.filter { $0 == third }.count == 1)
+        #expect(contents.filter { $0 == first }.count == 1 && contents.filter { $0 == second }.count == 4
+                && contents.filter { $0 == third }.count == 1 && contents.filter { $0 == trading }.count == 1)
         #expect(try String(contentsOfFile: root.file("\(folder)/工资.csv"), encoding: .utf8) == first)
         let sha = { (text: String) in sha256Hex(Array(text.utf8)) }
-        #expect(Set(archived) == ["工资.csv", String(sha(second).prefix(12)) + "-工资.csv", String(sha(third).prefix(12)) + "-工资.csv",
-                                  sha(second) + "-工资.csv"])
+        let soft = Sample.softwareCo
+        #expect(Set(archived) == ["工资.csv", "\(soft)-工资.csv", "\(soft)-\(sha(third).prefix(12))-工资.csv",
+                                  "\(soft)-\(sha(second).prefix(12))-工资.csv", "\(soft)-\(sha(second))-工资.csv",
+                                  "\(soft)-\(sha(second))-2-工资.csv", "\(Sample.tradingCo)-工资.csv"])
+        // The ledger knows where each went: the trading company's declaration is its own, not a duplicate.
+        #expect(try root.receipts(Sample.tradingCo).count == 1)
         #expect(root.files(under: "Inbox").isEmpty)
     }
 

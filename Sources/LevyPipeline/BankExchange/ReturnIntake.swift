@@ -44,7 +44,7 @@ extension Levy {
         close(fd)
         let sha = sha256Hex(bytes)
         let inboxRel = "Inbox/bank/\(entry.folder)/\(entry.name)"
-        let archiveRel = archivePath(for: entry, kind: "bank", sha256: sha, now: now)
+        let archiveRel = archivePath(for: entry, sha256: sha, now: now)
 
         if try ledger.file(sha256: sha, folder: entry.folder) != nil {
             // A repeated return changes nothing; keep it with the others.

@@ -205,38 +205,34 @@ extension Levy {
 
     var secondsSinceFileStarted: Double { Double(DispatchTime.now().uptimeNanoseconds - fileStarted.uptimeNanoseconds) / 1e9 }
 
-    /// Where an input goes in the archive: `.levy/archive/YYYY/MM/DD/<kind>/<folder>/<name>`; when that
-    /// name is taken (or is not safe), the SHA-256's first 12 hex digits before the name, then all 64,
-    /// then a count after them: an archived input is never overwritten, not even by the same bytes.
+    /// Where an input goes in the archive: `.levy/archive/YYYY/MM/DD/<name>` (SPEC §1), under its own
+    /// name. When that name is taken (another employer's `工资.csv`, the same employer's second file
+    /// of the day) or is not safe, the folder it came from (employer or bank) goes before the name,
+    /// then also the SHA-256's first 12 hex digits, then all 64, then a count: an archived input is
+    /// never overwritten, not even by the same bytes, and the ledger records where each one went.
     ///
-    /// A name is taken when this run used it, or when the file is there already. The file system is
-    /// asked only for folders that held something when this run first looked at the day's archive:
-    /// any other folder holds only what this run put there. (On a day of small files, the other core
-    /// is creating one such folder per employer meanwhile; an `lstat` of a path inside a folder being
-    /// created waited for it — a fifth of the files' lookups, ~0.5 s of 20,000 files on this disk.)
-    func archivePath(for entry: InboxEntry, kind: String, sha256: String, now: AgencyTime) -> String {
-        let d = now.date
-        let day = d.description.split(separator: "-").joined(separator: "/")  // YYYY/MM/DD
-        let kindFolder = ".levy/archive/\(day)/\(kind)/"
-        let folder = safeFileName(entry.folder.isEmpty ? "_" : entry.folder)
-        let base = kindFolder + folder + "/"
-        if archiveFoldersAtStart[kindFolder] == nil {
-            archiveFoldersAtStart[kindFolder] = Set((try? FileManager.default.contentsOfDirectory(atPath: root.path(kindFolder))) ?? [])
+    /// A name is taken when this run used it, or when the day's archive held it when this run first
+    /// looked (one listing per run and day): levy holds the lock, so nothing else adds to it meanwhile.
+    /// One folder per day, not one per employer: a day of 20,000 small files made 20,000 archive
+    /// folders, each a `mkdir` on the other core (DECISIONS 40).
+    func archivePath(for entry: InboxEntry, sha256: String, now: AgencyTime) -> String {
+        let day = ".levy/archive/" + now.date.description.split(separator: "-").joined(separator: "/") + "/"
+        if archiveNamesAtStart[day] == nil {
+            archiveNamesAtStart[day] = Set((try? FileManager.default.contentsOfDirectory(atPath: root.path(day))) ?? [])
         }
-        let folderExisted = archiveFoldersAtStart[kindFolder]!.contains(folder)
-        func isFree(_ path: String) -> Bool {
-            var st = stat()
-            return !archiveTargetsThisRun.contains(path) && !(folderExisted && lstat(root.path(path), &st) == 0)
+        let atStart = archiveNamesAtStart[day]!
+        func isFree(_ name: String) -> Bool { !atStart.contains(name) && !archiveTargetsThisRun.contains(day + name) }
+        let plain = safeFileName(entry.name)
+        if plain == entry.name && isFree(plain) { return day + plain }
+        // Bounded so that the longest candidate stays under NAME_MAX (255 bytes).
+        let owner = boundedUTF8(safeFileName(entry.folder.isEmpty ? "_" : entry.folder), 40)
+        let tail = boundedUTF8(plain, 120)
+        for candidate in ["\(owner)-\(tail)", "\(owner)-\(sha256.prefix(12))-\(tail)", "\(owner)-\(sha256)-\(tail)"] where isFree(candidate) {
+            return day + candidate
         }
-        let name = safeFileName(entry.name)
-        if name == entry.name && isFree(base + name) { return base + name }
-        if isFree(base + String(sha256.prefix(12)) + "-" + name) { return base + String(sha256.prefix(12)) + "-" + name }
-        var n = 1
-        while true {
-            let path = base + sha256 + (n == 1 ? "" : "-\(n)") + "-" + name
-            if isFree(path) { return path }
-            n += 1
-        }
+        var n = 2
+        while !isFree("\(owner)-\(sha256)-\(n)-\(tail)") { n += 1 }
+        return day + "\(owner)-\(sha256)-\(n)-\(tail)"
     }
 
     func accept(_ entry: InboxEntry, inboxRel: String, sha256: String, outcome: DeclarationFileCheck.Outcome,
@@ -272,7 +268,7 @@ extension Levy {
             instructions: instructions(collection: collection, employer: employer, period: period, due: due, totalFen: totals.totalFen))
 
         var change = LedgerChange()
-        let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
+        let archiveRel = archivePath(for: entry, sha256: sha256, now: now)
         let receiptBase = "Outbox/receipts/\(employer.id.text)/\(id)"
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
                                  receivedDate: now.date.description, outcome: .accepted, employerID: employer.id.text,
@@ -346,7 +342,7 @@ extension Levy {
                                                  to: root.path(base + ".errors.csv"))
         }
         let page = RejectionPage.render(report, findings: check.findings, header: header, rows: rows)
-        let archiveRel = archivePath(for: entry, kind: "declarations", sha256: sha256, now: now)
+        let archiveRel = archivePath(for: entry, sha256: sha256, now: now)
         var change = LedgerChange()
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
                                  receivedDate: now.date.description, outcome: outcome, employerID: entry.folder,

@@ -172,6 +172,18 @@ package func safeFileName(_ name: String) -> String {
     return s
 }
 
+/// The longest start of `text` that is at most `limit` bytes of UTF-8, cut between characters.
+package func boundedUTF8(_ text: String, _ limit: Int) -> String {
+    guard text.utf8.count > limit else { return text }
+    var out = "", bytes = 0
+    for c in text {
+        bytes += c.utf8.count
+        guard bytes <= limit else { break }
+        out.append(c)
+    }
+    return out
+}
+
 /// Creates folders (and their parents) as `mkdir -p` does, remembering the ones known to exist:
 /// a day of small files writes thousands of outputs into a few hundred folders, and Foundation's
 /// `createDirectory(withIntermediateDirectories:)` looked at every path component each time.
