@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "LevyPipelineTests", dependencies: [
             "LevyPipeline", "LevyDomain", "LevyXML", "LevyLedger",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")], swiftSettings: settings),
     ]
 )

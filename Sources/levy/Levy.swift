@@ -9,9 +9,12 @@ import UnixSignals
 
 @main
 struct LevyCommand: AsyncParsableCommand {
-    /// Everything levy creates is readable by its group at most (outbox 0640, ledger 0600).
+    /// Everything levy creates is readable by its group at most (outbox 0640, ledger 0600). A log
+    /// reader that goes away (`levy run 2>&1 | head`) costs the rest of the log, never the run:
+    /// a write to a closed pipe fails with EPIPE instead of killing levy mid-file.
     static func main() async {
         umask(0o027)
+        signal(SIGPIPE, SIG_IGN)
         await Self.main(nil)
     }
 
@@ -33,15 +36,15 @@ struct RootOptions: ParsableArguments {
 /// Runs a body, turning levy's own failures into exit 1 with a message that says what to do.
 func failing<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as RulesError {
-        FileHandle.standardError.write(Data("levy: bad rule: \(e)\n".utf8))
+        writeAll(2, "levy: bad rule: \(e)\n".utf8)
         throw ExitCode(1)
     } catch let e as LevyError {
-        FileHandle.standardError.write(Data("levy: \(e)\n".utf8))
+        writeAll(2, "levy: \(e)\n".utf8)
         throw ExitCode(1)
     } catch let e as ExitCode {
         throw e
     } catch {
-        FileHandle.standardError.write(Data("levy: \(error)\n".utf8))
+        writeAll(2, "levy: \(error)\n".utf8)
         throw ExitCode(1)
     }
 }
@@ -55,7 +58,7 @@ nonisolated(unsafe) var logFormat = LogFormat.text
 
 func makeLogger() -> Logger {
     var logger = Logger(label: "levy") { label -> any LogHandler in
-        logFormat == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        logFormat == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
     }
     logger.logLevel = ProcessInfo.processInfo.environment["LEVY_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger
@@ -74,7 +77,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let start = DispatchTime.now()
         if stats { StageClock.enable() }
-        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8)) } }
+        defer { if stats { writeAll(2, (ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8) } }
         let root = Root(path: options.root)
         try failing {
             let loaded = try RulesLoader.load(from: root.rules)
@@ -91,7 +94,7 @@ struct Run: ParsableCommand {
             }
             let summary = root.path("Outbox/reports/summary-\(now.date).json")
             if json, let data = FileManager.default.contents(atPath: summary) {
-                FileHandle.standardOutput.write(data)
+                writeAll(1, data)
             }
         }
     }
@@ -173,7 +176,7 @@ struct Status: ParsableCommand {
                 let top: [String: Any] = ["periods": periods, "next_cut": nextCut?.iso8601 ?? NSNull(), "files_waiting": waiting,
                                           "quarantined": quarantined, "as_of": now.iso8601]
                 let data = try JSONSerialization.data(withJSONObject: top, options: [.prettyPrinted, .sortedKeys])
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                writeAll(1, data + Data("\n".utf8))
                 return
             }
             print("下次扣款 next debit cut: \(nextCut.map { "\($0.date) \($0.time)" } ?? "none within two months")   "
@@ -245,7 +248,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let start = DispatchTime.now()
         if stats { StageClock.enable() }
-        defer { if stats { FileHandle.standardError.write(Data((ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8)) } }
+        defer { if stats { writeAll(2, (ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8) } }
         let root = Root(path: options.root)
         let rejected: Bool = try failing {
             let loaded = try RulesLoader.load(from: root.rules)
@@ -301,7 +304,7 @@ struct Check: ParsableCommand {
                                      period: outcome?.check.period?.description, receivedAt: now.iso8601, findings: findings,
                                      encoding: outcome?.encoding)
         if json {
-            FileHandle.standardOutput.write(Data(jsonBytes(CheckResult(accepted: accepted, report: report,
+            writeAll(1, Data(jsonBytes(CheckResult(accepted: accepted, report: report,
                                                                        totals: outcome.map { CheckTotals($0.check.totals) }))))
         } else if accepted, let check = outcome?.check {
             print("\(name): 可以受理 accepted — \(check.totals.headcount) 人 persons, 缴费基数 wage base \(Yuan.format(check.totals.totalBaseFen)), 应缴 total \(Yuan.format(check.totals.totalFen)) (单位 employer \(Yuan.format(check.totals.employerFen)), 个人 employee \(Yuan.format(check.totals.employeeFen)))")

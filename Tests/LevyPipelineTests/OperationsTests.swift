@@ -1,6 +1,8 @@
 import Foundation
 import LevyDomain
 import LevyPipeline
+import Logging
+import Synchronization
 import Testing
 
 /// What an operator's tools read: JSON log lines and the Prometheus metrics file.
@@ -31,6 +33,52 @@ import Testing
         #expect(outcomes["rejected"]?["codes"] as? String == "E-BASE-FORMAT")
         #expect(outcomes["quarantined"] != nil)
         for id in Sample.persons { #expect(!r.stderr.contains(id)) }
+    }
+
+    /// Text log lines keep swift-log's `StreamLogHandler` form (operators' greps and parsers were
+    /// written for it): time with its UTC offset, level, label, metadata sorted by key, source, message.
+    @Test func textLogLinesKeepTheStreamLogHandlerForm() throws {
+        let root = try sampleRoot()
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-06T17:30:00"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let accepted = try #require(r.stderr.split(separator: "\n").first { $0.hasSuffix("declaration accepted") })
+        let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info levy: (.*) \[LevyPipeline\] declaration accepted$/#
+        let match = try #require(try pattern.wholeMatch(in: String(accepted)), "\(accepted)")
+        let keys = match.1.split(separator: " ").map { String($0.split(separator: "=")[0]) }
+        #expect(keys == ["collection", "declaration", "employer", "file", "headcount", "outcome", "total_fen"])
+        #expect(match.1.contains("employer=\(Sample.softwareCo)") && match.1.contains("outcome=accepted"))
+        for id in Sample.persons { #expect(!r.stderr.contains(id)) }
+
+        let lines = Mutex<[String]>([])
+        let handler = TextLogHandler(label: "levy") { line in lines.withLock { $0.append(line) } }
+        var logger = Logger(label: "levy") { _ in handler }
+        logger[metadataKey: "run"] = "7"
+        logger.warning("input quarantined", metadata: ["b": "2", "a": "1"])
+        let line = try #require(lines.withLock { $0.first })
+        #expect(line.hasSuffix(" warning levy: a=1 b=2 run=7 [LevyPipelineTests] input quarantined\n"), "\(line)")
+        #expect(line.hasPrefix(LogClock.now().seconds.prefix(13)))  // the same day and hour
+    }
+
+    /// A log reader that goes away (`levy run 2>&1 | head`) costs the rest of the log, not the run:
+    /// levy ignores SIGPIPE and drops what it cannot write, where it used to be killed mid-day.
+    @Test func aClosedLogPipeDoesNotStopTheRun() throws {
+        let root = try sampleRoot()
+        for n in 0..<40 {
+            let person = Sample.persons[n % Sample.persons.count]
+            try root.drop(Sample.softwareCo, "more-\(n).csv", csv(Sample.softwareCo, "2026-10", [(person, "张三", "\(6000 + n)", "")]))
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try levyBinary())
+        p.arguments = ["run", "--root", root.path, "--as-of", "2026-11-06T17:30:00"]
+        let pipe = Pipe()
+        p.standardError = pipe
+        p.standardOutput = pipe
+        try pipe.fileHandleForReading.close()  // nobody will ever read: the first write fails with EPIPE
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        #expect(root.files(under: "Inbox/declarations").isEmpty)
+        #expect(try root.receipts(Sample.softwareCo).count == 41)
     }
 
     @Test func metricsFileAgreesWithTheLedgerAndReports() throws {

@@ -12,9 +12,7 @@ package struct JSONLogHandler: LogHandler {
     let label: String
     let write: @Sendable (String) -> Void
 
-    package init(label: String, write: @escaping @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data(line.utf8))
-    }) {
+    package init(label: String, write: @escaping @Sendable (String) -> Void = writeToStandardError) {
         self.label = label
         self.write = write
     }
@@ -37,19 +35,5 @@ package struct JSONLogHandler: LogHandler {
 
     static func quote(_ s: String) -> String { JSONValue.quoted(s) }
 
-    static func timestamp() -> String {
-        var tv = timeval()
-        gettimeofday(&tv, nil)
-        var t = time_t(tv.tv_sec)
-        var parts = tm()
-        localtime_r(&t, &parts)
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let length = buffer.withUnsafeMutableBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { strftime($0, b.count, "%Y-%m-%dT%H:%M:%S", &parts) }
-        }
-        let offset = parts.tm_gmtoff
-        let sign = offset < 0 ? "-" : "+"
-        let zone = String(format: "%@%02d:%02d", sign, abs(offset) / 3600, abs(offset) % 3600 / 60)
-        return String(decoding: buffer.prefix(length), as: UTF8.self) + String(format: ".%03d", Int(tv.tv_usec) / 1000) + zone
-    }
+    static func timestamp() -> String { LogClock.now().milliseconds }
 }

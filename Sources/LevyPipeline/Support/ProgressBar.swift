@@ -14,7 +14,7 @@ package final class ProgressBar: @unchecked Sendable {
     /// Only when stderr is a terminal (or `force`, for tests).
     package static func forFile(name: String, fd: Int32, size: Int64, force: Bool = false) -> ProgressBar? {
         guard force || isatty(STDERR_FILENO) == 1 else { return nil }
-        return ProgressBar(name: name, fd: fd, size: size) { FileHandle.standardError.write(Data($0.utf8)) }
+        return ProgressBar(name: name, fd: fd, size: size) { writeAll(2, $0.utf8) }
     }
 
     init(name: String, fd: Int32, size: Int64, write: @escaping (String) -> Void) {
