@@ -58,7 +58,7 @@ nonisolated(unsafe) var logFormat = LogFormat.text
 
 func makeLogger() -> Logger {
     var logger = Logger(label: "levy") { label -> any LogHandler in
-        logFormat == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+        LogLineHandler(label: label, form: logFormat == .json ? .json : .text)
     }
     logger.logLevel = ProcessInfo.processInfo.environment["LEVY_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger

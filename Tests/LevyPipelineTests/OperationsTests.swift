@@ -50,7 +50,7 @@ import Testing
         for id in Sample.persons { #expect(!r.stderr.contains(id)) }
 
         let lines = Mutex<[String]>([])
-        let handler = TextLogHandler(label: "levy") { line in lines.withLock { $0.append(line) } }
+        let handler = LogLineHandler(label: "levy", form: .text) { line in lines.withLock { $0.append(line) } }
         var logger = Logger(label: "levy") { _ in handler }
         logger[metadataKey: "run"] = "7"
         logger.warning("input quarantined", metadata: ["b": "2", "a": "1"])

@@ -1,21 +1,31 @@
 import Foundation
+import LevyDomain
 import Logging
 
-/// Log lines for people at a terminal, in swift-log's `StreamLogHandler` format:
-/// `2026-11-06T17:30:00+0800 info levy: employer=… file=… [LevyPipeline] declaration accepted`.
+/// levy's log lines on stderr, one `write(2)` each, in one of two forms (`--log-format`):
 ///
-/// Written here because a day of small files logs two lines per file, and `StreamLogHandler`
-/// formatted each one's time with `localtime` + `strftime` (each re-reading `/etc/localtime`), then
-/// locked, wrote and flushed a `FILE`: 7% of the intake thread. This one formats the time once a
-/// second (``LogClock``) and hands each line to the kernel in one `write`.
-package struct TextLogHandler: LogHandler {
+/// - `text`, for people at a terminal, in swift-log's `StreamLogHandler` form (operators' greps were
+///   written for it): `2026-11-06T17:30:00+0800 info levy: employer=… file=… [LevyPipeline] declaration accepted`.
+/// - `json`, one object per line for log shippers:
+///   `{"ts":"2026-11-06T17:30:00.123+08:00","level":"info","msg":"declaration accepted","employer":"…",…}`.
+///   Metadata values are strings; person IDs never reach a log (levy logs employers, files and
+///   declaration ids only), and any 15+ digit run is masked as a second guard.
+///
+/// Written here rather than using `StreamLogHandler`, because a day of small files logs two lines per
+/// file and `StreamLogHandler` formatted each one's time with `localtime` + `strftime` (each
+/// re-reading `/etc/localtime`), then locked, wrote and flushed a `FILE`: 7% of the intake thread.
+/// The time is formatted once a second (``LogClock``).
+package struct LogLineHandler: LogHandler {
+    package enum Form: Sendable { case text, json }
     package var metadata: Logger.Metadata = [:]
     package var logLevel: Logger.Level = .info
     let label: String
+    let form: Form
     let write: @Sendable (String) -> Void
 
-    package init(label: String, write: @escaping @Sendable (String) -> Void = writeToStandardError) {
+    package init(label: String, form: Form, write: @escaping @Sendable (String) -> Void = writeToStandardError) {
         self.label = label
+        self.form = form
         self.write = write
     }
 
@@ -25,14 +35,21 @@ package struct TextLogHandler: LogHandler {
     }
 
     package func log(event: LogEvent) {
-        var line = LogClock.now().seconds
-        line += " \(event.level) \(label):"
         let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
-        for key in merged.keys.sorted() {
-            line += " \(key)=\(merged[key]!)"
+        switch form {
+        case .text:
+            var line = LogClock.now().seconds + " \(event.level) \(label):"
+            for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
+            write(line + " [\(event.source)] \(event.message)\n")
+        case .json:
+            var fields: [(String, String)] = [("ts", LogClock.now().milliseconds), ("level", event.level.rawValue), ("msg", "\(event.message)")]
+            for key in merged.keys.sorted() where !["ts", "level", "msg"].contains(key) {
+                fields.append((key, "\(merged[key]!)"))
+            }
+            fields.append(("logger", label))
+            let quote = JSONValue.quoted
+            write("{" + fields.map { "\(quote($0.0)):\(quote(PersonID.redactEmbedded($0.1)))" }.joined(separator: ",") + "}\n")
         }
-        line += " [\(event.source)] \(event.message)\n"
-        write(line)
     }
 }
 
