@@ -3,13 +3,6 @@ import LevyDomain
 import LevyLedger
 import Logging
 
-/// A file name levy must not pick up yet: hidden, or still being written by its sender.
-package func isIgnoredName(_ name: String) -> Bool {
-    let lower = name.lowercased()
-    return name.hasPrefix(".") || lower.hasSuffix(".tmp") || lower.hasSuffix(".part") || lower.hasSuffix(".filepart")
-        || lower.hasSuffix(".done")
-}
-
 /// Opens an inbox file as levy reads every input: never through a symlink, never waiting on a FIFO,
 /// and only when what was opened is a regular file (it may have been swapped since it was listed).
 /// Gives the descriptor (the caller closes it) and the file's size; nil otherwise.
@@ -24,56 +17,22 @@ package func openRegularFile(_ path: String) -> (fd: Int32, size: Int64)? {
     return (fd, Int64(st.st_size))
 }
 
-/// An entry found in an inbox folder.
-package struct InboxEntry: Sendable {
-    package var folder: String
-    package var name: String
-    package var path: String
-    package var mtime: Double
-    package var size: Int64
-}
-
-/// Lists the entries of each subfolder of an inbox, oldest first (the order they were received in).
-package func listInbox(_ dir: String) -> (folders: [String: [InboxEntry]], strays: [InboxEntry]) {
-    var folders: [String: [InboxEntry]] = [:]
-    var strays: [InboxEntry] = []
-    let fm = FileManager.default
-    guard let top = try? fm.contentsOfDirectory(atPath: dir) else { return ([:], []) }
-    func entry(_ folder: String, _ name: String, _ path: String) -> InboxEntry? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
-        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-        return InboxEntry(folder: folder, name: name, path: path, mtime: mtime, size: Int64(st.st_size))
-    }
-    for folder in top.sorted() where !isIgnoredName(folder) {
-        let path = dir + "/" + folder
-        var st = stat()
-        guard lstat(path, &st) == 0 else { continue }
-        if (st.st_mode & S_IFMT) != S_IFDIR {
-            if let e = entry("", folder, path) { strays.append(e) }
-            continue
-        }
-        let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
-        folders[folder] = names.filter { !isIgnoredName($0) }.compactMap { entry(folder, $0, path + "/" + $0) }
-            .sorted { ($0.mtime, $0.name) < ($1.mtime, $1.name) }
-    }
-    return (folders, strays)
-}
-
 extension Levy {
     /// Takes every complete declaration in `Inbox/declarations/`.
     func intakeDeclarations(now: AgencyTime) throws {
-        var (folders, strays) = listInbox(root.declarationsInbox)
-        for stray in strays {
+        // Folders are listed on a thread of their own while the files of earlier ones are taken.
+        let listing = InboxListing(root.declarationsInbox)
+        defer { listing.stop() }
+        for stray in listing.strays {
             try quarantine(stray, kind: "declarations", now: now,
                            reason: "不在单位目录中：申报文件须放在 Inbox/declarations/<统一社会信用代码>/ / Not inside an employer folder: files go in Inbox/declarations/<employer_id>/")
         }
-        let entries = folders.keys.sorted().flatMap { folders[$0]! }
-        folders = [:]  // one list of a day's 20,000 entries in memory, not two
         var ahead: Lookahead?
         defer { ahead?.discard() }
         do {
-            for (i, entry) in entries.enumerated() {
+            var following = listing.next()
+            while let entry = following {
+                following = listing.next()
                 let mine = ahead?.entry.path == entry.path ? ahead : nil
                 ahead = nil
                 guard admit?(entry) ?? true else {
@@ -81,7 +40,7 @@ extension Levy {
                     continue
                 }
                 // The next file is read and checked on the other core while this one is in the ledger.
-                if i + 1 < entries.count { ahead = lookahead(entries[i + 1], now: now) }
+                if let following { ahead = lookahead(following, now: now) }
                 try intakeDeclaration(entry, now: now, ahead: mine)
             }
         } catch {

@@ -1,0 +1,157 @@
+import Foundation
+
+/// A file name levy must not pick up yet: hidden, or still being written by its sender.
+package func isIgnoredName(_ name: String) -> Bool {
+    let lower = name.lowercased()
+    return name.hasPrefix(".") || lower.hasSuffix(".tmp") || lower.hasSuffix(".part") || lower.hasSuffix(".filepart")
+        || lower.hasSuffix(".done")
+}
+
+/// An entry found in an inbox folder.
+package struct InboxEntry: Sendable {
+    package var folder: String
+    package var name: String
+    package var path: String
+    package var mtime: Double
+    package var size: Int64
+}
+
+/// Lists the entries of each subfolder of an inbox, oldest first (the order they were received in).
+package func listInbox(_ dir: String) -> (folders: [String: [InboxEntry]], strays: [InboxEntry]) {
+    let listing = InboxListing(dir, listsAhead: false)
+    var folders: [String: [InboxEntry]] = [:]
+    while let (folder, entries) = listing.nextFolder() { folders[folder] = entries }
+    return (folders, listing.strays)
+}
+
+/// An inbox's entries in the order levy takes them — folders by name, each folder's entries oldest
+/// first — listed folder by folder on a thread of its own, at most `window` folders ahead of the
+/// reader, while the files of earlier folders are processed.
+///
+/// A day of 20,000 employers is 20,000 folders, and listing them all before the first file took
+/// 2.4 s on this disk when their directory blocks were no longer cached (0.35 s when they were): one
+/// read of the disk per folder, each waited for by the thread that then processes the files. The
+/// folders are told from files by the type the directory gives (`d_type`), not by reading each
+/// one's inode.
+package final class InboxListing: @unchecked Sendable {
+    /// Entries directly in the inbox, not in a folder (quarantined: they cannot be attributed).
+    package let strays: [InboxEntry]
+    private let dir: String
+    private let folders: [String]
+    private let window: Int
+    private let listsAhead: Bool
+    private let condition = NSCondition()
+    private var listed: [[InboxEntry]] = []
+    private var taken = 0
+    private var stopped = false
+    private var current: [InboxEntry] = []
+    private var index = 0
+
+    /// `listsAhead: false` lists each folder when it is asked for, on the caller's thread.
+    package init(_ dir: String, window: Int = 256, listsAhead: Bool = true) {
+        self.dir = dir
+        self.window = max(1, window)
+        var folders: [String] = [], strays: [InboxEntry] = []
+        for (name, type) in (directoryEntries(dir) ?? []).sorted(by: { $0.name < $1.name }) where !isIgnoredName(name) {
+            let path = dir + "/" + name
+            if type == UInt8(DT_DIR) {
+                folders.append(name)
+            } else if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFDIR { folders.append(name) } else if let e = Self.entry("", name, path) { strays.append(e) }
+            } else if let e = Self.entry("", name, path) {
+                strays.append(e)
+            }
+        }
+        self.folders = folders
+        self.strays = strays
+        self.listsAhead = listsAhead && !folders.isEmpty
+        if self.listsAhead {
+            let thread = Thread { [self] in listAhead() }
+            thread.name = "levy.inbox-listing"
+            thread.start()
+        }
+    }
+
+    /// The next entry to take, or nil when every folder's are taken.
+    package func next() -> InboxEntry? {
+        while index == current.count {
+            guard let (_, entries) = nextFolder() else { return nil }
+            current = entries
+            index = 0
+        }
+        defer { index += 1 }
+        return current[index]
+    }
+
+    /// The next folder's name and entries (oldest first), or nil after the last folder.
+    package func nextFolder() -> (String, [InboxEntry])? {
+        guard taken < folders.count else { return nil }
+        let folder = folders[taken]
+        guard listsAhead else {
+            taken += 1
+            return (folder, Self.entries(of: folder, in: dir))
+        }
+        condition.lock()
+        while listed.isEmpty { condition.wait() }
+        let entries = listed.removeFirst()
+        taken += 1
+        condition.signal()
+        condition.unlock()
+        return (folder, entries)
+    }
+
+    /// Stops the listing thread, which holds the listing until it ends: call it when done, as the
+    /// intake may stop early (a failure) with folders still to list.
+    package func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func listAhead() {
+        for folder in folders {
+            condition.lock()
+            while !stopped && listed.count >= window { condition.wait() }
+            let stop = stopped
+            condition.unlock()
+            if stop { return }
+            let entries = Self.entries(of: folder, in: dir)
+            condition.lock()
+            listed.append(entries)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    private static func entries(of folder: String, in dir: String) -> [InboxEntry] {
+        let path = dir + "/" + folder
+        return (directoryEntries(path) ?? []).filter { !isIgnoredName($0.name) }
+            .compactMap { entry(folder, $0.name, path + "/" + $0.name) }
+            .sorted { ($0.mtime, $0.name) < ($1.mtime, $1.name) }
+    }
+
+    private static func entry(_ folder: String, _ name: String, _ path: String) -> InboxEntry? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        return InboxEntry(folder: folder, name: name, path: path, mtime: mtime, size: Int64(st.st_size))
+    }
+}
+
+/// The names in a folder (without `.` and `..`) and their types as the directory records them
+/// (`DT_DIR`, `DT_REG`, …, or `DT_UNKNOWN` on a file system that does not say); nil when it cannot
+/// be opened.
+func directoryEntries(_ path: String) -> [(name: String, type: UInt8)]? {
+    guard let d = opendir(path) else { return nil }
+    defer { closedir(d) }
+    var out: [(name: String, type: UInt8)] = []
+    while let e = readdir(d) {
+        let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+        if name == "." || name == ".." { continue }
+        out.append((name, e.pointee.d_type))
+    }
+    return out
+}
