@@ -27,20 +27,29 @@ extension Levy {
             try quarantine(stray, kind: "declarations", now: now,
                            reason: "不在单位目录中：申报文件须放在 Inbox/declarations/<统一社会信用代码>/ / Not inside an employer folder: files go in Inbox/declarations/<employer_id>/")
         }
-        var ahead: Lookahead?
-        defer { ahead?.discard() }
+        // The next files are read and checked on the other core while this one is in the ledger: up
+        // to `readAheadDepth` of them and `readAheadBytes` of their bytes, so that a file whose blocks
+        // must come from the disk has been read by the time its turn comes.
+        var next: [(entry: InboxEntry, ahead: Lookahead?, tried: Bool)] = []
+        var bytesAhead: Int64 = 0
+        defer { for n in next { n.ahead?.discard() } }
         do {
-            var following = listing.next()
-            while let entry = following {
-                following = listing.next()
-                let mine = ahead?.entry.path == entry.path ? ahead : nil
-                ahead = nil
+            while true {
+                while next.count <= readAheadDepth, let e = listing.next() { next.append((e, nil, false)) }
+                guard !next.isEmpty else { break }
+                let (entry, mine, _) = next.removeFirst()
+                if mine != nil { bytesAhead -= entry.size }
                 guard admit?(entry) ?? true else {
                     mine?.discard()
                     continue
                 }
-                // The next file is read and checked on the other core while this one is in the ledger.
-                if let following { ahead = lookahead(following, now: now) }
+                for k in next.indices where !next[k].tried {
+                    guard bytesAhead == 0 || bytesAhead + next[k].entry.size <= readAheadBytes else { break }
+                    next[k].ahead = lookahead(next[k].entry, now: now)
+                    next[k].tried = true
+                    if next[k].ahead != nil { bytesAhead += next[k].entry.size }
+                }
+                mostFilesAhead = max(mostFilesAhead, next.count { $0.ahead != nil })
                 try intakeDeclaration(entry, now: now, ahead: mine)
             }
         } catch {
@@ -60,7 +69,7 @@ extension Levy {
         let fileCheck = declarationFileCheck(now: now, ledger: nil)
         guard entry.size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else { return nil }
         let ahead = Lookahead(entry: entry, fileCheck: fileCheck, employer: employer)
-        secondCore.run { ahead.read() }
+        secondCore.readAhead { ahead.read() }
         return ahead
     }
 

@@ -9,6 +9,7 @@ import Foundation
 final class SecondCore: @unchecked Sendable {
     private let queue = DispatchQueue(label: "levy.second-core", qos: .userInitiated)
     private let publisher = DispatchQueue(label: "levy.second-core.publish", qos: .userInitiated)
+    private let reader = DispatchQueue(label: "levy.second-core.read-ahead", qos: .userInitiated)
     private let lock = NSLock()
     private var failure: (any Error)?
 
@@ -16,6 +17,14 @@ final class SecondCore: @unchecked Sendable {
     /// ``drain()``.
     func run(_ job: @escaping @Sendable () throws -> Void) {
         queue.async { [self] in perform(job) }
+    }
+
+    /// Runs `job` (a read ahead, which keeps its own result) on the other core, in order with other
+    /// reads but not behind the jobs given with ``run(_:)``: the intake waits for the next file's read,
+    /// and behind the staging of the file before it (temp files and folders made in the kernel) it
+    /// waited 2.0 s of a 12.5 s day of 20,000 files.
+    func readAhead(_ job: @escaping @Sendable () -> Void) {
+        reader.async(execute: job)
     }
 
     /// Runs `job` once every job given with ``run(_:)`` so far has run, unless one of them (or an

@@ -31,8 +31,10 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
     package init(directory: String, runLength: Int = 1 << 17) {
         self.directory = directory
         self.runLength = max(2, runLength)
+        // Small: a day of small files holds dozens of sorters at once (files read ahead); a large
+        // file's buffer grows by doubling up to `runLength`.
         buffer = []
-        buffer.reserveCapacity(min(self.runLength, 4096))
+        buffer.reserveCapacity(min(self.runLength, 256))
     }
 
     deinit {
