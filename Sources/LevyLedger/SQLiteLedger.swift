@@ -27,6 +27,10 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 // SQLite's sorter does not spill to disk under this setting: no query may need a large
                 // temp B-tree (see `otherRostersInPersonOrder`).
                 try db.execute(sql: "PRAGMA temp_store=MEMORY")
+                // The WAL is copied back into the database every 8,000 pages (32 MiB) rather than
+                // SQLite's 1,000: a page changed by several batches is copied once, not once per
+                // 1,000 pages. A day of 20,000 small files: ledger stage 3.5-3.7 -> 3.0-3.2 s.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint=8000")
             }
         }
         queue = try DatabaseQueue(path: path, configuration: config)
@@ -351,11 +355,23 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                    reportPath: row["report_path"], inboxPath: row["inbox_path"], archivePath: row["archive_path"])
     }
 
+    /// Asked for every file (is it a duplicate?), and nearly always answered no: the question is bound
+    /// and stepped directly, and only a file found is read through GRDB's `Row` (which cost as much as
+    /// the query itself).
     package func file(sha256: String, folder: String) throws -> FileRecord? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT * FROM files WHERE sha256 = ? AND folder = ? AND outcome IN ('accepted','rejected','applied') LIMIT 1
-                """), arguments: [sha256, folder]).map(Self.fileRecord)
+            let statement = try db.cachedStatement(sql: """
+                SELECT id FROM files WHERE sha256 = ? AND folder = ? AND outcome IN ('accepted','rejected','applied') LIMIT 1
+                """)
+            let handle = statement.sqliteStatement
+            sqlite3_bind_text(handle, 1, sha256, -1, sqliteTransient)
+            sqlite3_bind_text(handle, 2, folder, -1, sqliteTransient)
+            let rc = sqlite3_step(handle)
+            let id = rc == SQLITE_ROW ? sqlite3_column_int64(handle, 0) : nil
+            sqlite3_reset(handle)
+            guard rc == SQLITE_ROW || rc == SQLITE_DONE else { throw Self.failure(rc, db, sql: statement.sql) }
+            guard let id else { return nil }
+            return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM files WHERE id = ?"), arguments: [id]).map(Self.fileRecord)
         }
     }
 
