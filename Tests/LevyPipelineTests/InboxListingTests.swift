@@ -63,4 +63,35 @@ import Testing
         while gone != nil && Date() < deadline { usleep(1_000) }
         #expect(gone == nil, "the thread still holds the listing")
     }
+
+    /// A file whose name is not UTF-8 (a Chinese Windows client's GBK `工资.csv`) used to be listed
+    /// under a name that does not exist and left in the inbox forever, unreported. It is renamed in
+    /// place — to what the name says in GB18030, else with its stray bytes as `%XX` — and taken.
+    @Test func aNameThatIsNotUTF8IsRenamedAndTaken() throws {
+        let root = try TestRoot()
+        func drop(_ folder: String, _ rawName: [UInt8], _ text: String) throws {
+            try FileManager.default.createDirectory(atPath: root.file("Inbox/declarations/\(folder)"), withIntermediateDirectories: true)
+            let path = Array((root.file("Inbox/declarations/\(folder)") + "/").utf8) + rawName + [0]
+            let fd = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o644) } }
+            #expect(fd >= 0)
+            _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        try drop(Sample.softwareCo, [0xB9, 0xA4, 0xD7, 0xCA] + Array(".csv".utf8),  // 工资.csv in GBK
+                 csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try drop(Sample.tradingCo, [0x78, 0xFF, 0xFE] + Array(".csv".utf8),
+                 csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6500", "")]))
+        try root.run("2026-11-02T09:00:00")
+        #expect(root.files(under: "Inbox/declarations").isEmpty)
+        #expect(try root.receipts(Sample.softwareCo).first?["file"] as? String == "工资.csv")
+        #expect(try root.receipts(Sample.tradingCo).first?["file"] as? String == "x%FF%FE.csv")
+        #expect(Set(root.files(under: ".levy/archive/2026/11/02")) == ["工资.csv", "x%FF%FE.csv"])
+    }
+
+    @Test func namesAreMadeUTF8() {
+        #expect(utf8Name([0xB9, 0xA4, 0xD7, 0xCA] + Array(".csv".utf8)) == "工资.csv")
+        // Not GB18030 either (0xFF): the valid UTF-8 kept, the rest escaped.
+        #expect(utf8Name([0x61, 0xC3, 0xA9, 0xFF, 0x2E, 0x63]) == "aé%FF.c")
+        #expect(utf8Name([0x80]) == "%80")
+    }
 }

@@ -21,7 +21,9 @@ extension Levy {
     /// Takes every complete declaration in `Inbox/declarations/`.
     func intakeDeclarations(now: AgencyTime) throws {
         // Folders are listed on a thread of their own while the files of earlier ones are taken.
-        let listing = InboxListing(root.declarationsInbox)
+        let listing = InboxListing(root.declarationsInbox) { [logger] from, to in
+            logger.warning("inbox file renamed: its name was not UTF-8", metadata: ["from": "\(from)", "to": "\(to)"])
+        }
         defer { listing.stop() }
         for stray in listing.strays {
             try quarantine(stray, kind: "declarations", now: now,

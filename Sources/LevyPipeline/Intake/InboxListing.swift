@@ -40,6 +40,7 @@ package final class InboxListing: @unchecked Sendable {
     private let folders: [String]
     private let window: Int
     private let listsAhead: Bool
+    private let renamed: (@Sendable (_ from: String, _ to: String) -> Void)?
     private let condition = NSCondition()
     private var listed: [[InboxEntry]] = []
     private var taken = 0
@@ -47,12 +48,16 @@ package final class InboxListing: @unchecked Sendable {
     private var current: [InboxEntry] = []
     private var index = 0
 
-    /// `listsAhead: false` lists each folder when it is asked for, on the caller's thread.
-    package init(_ dir: String, window: Int = 256, listsAhead: Bool = true) {
+    /// `listsAhead: false` lists each folder when it is asked for, on the caller's thread. `renamed` is
+    /// told of each entry renamed because its name was not UTF-8 (``directoryEntries(_:renamed:)``),
+    /// on whichever thread listed it.
+    package init(_ dir: String, window: Int = 256, listsAhead: Bool = true,
+                 renamed: (@Sendable (_ from: String, _ to: String) -> Void)? = nil) {
         self.dir = dir
         self.window = max(1, window)
+        self.renamed = renamed
         var folders: [String] = [], strays: [InboxEntry] = []
-        for (name, type) in (directoryEntries(dir) ?? []).sorted(by: { $0.name < $1.name }) where !isIgnoredName(name) {
+        for (name, type) in (directoryEntries(dir, renamed: renamed) ?? []).sorted(by: { $0.name < $1.name }) where !isIgnoredName(name) {
             let path = dir + "/" + name
             if type == UInt8(DT_DIR) {
                 folders.append(name)
@@ -91,7 +96,7 @@ package final class InboxListing: @unchecked Sendable {
         let folder = folders[taken]
         guard listsAhead else {
             taken += 1
-            return (folder, Self.entries(of: folder, in: dir))
+            return (folder, Self.entries(of: folder, in: dir, renamed: renamed))
         }
         condition.lock()
         while listed.isEmpty { condition.wait() }
@@ -118,7 +123,7 @@ package final class InboxListing: @unchecked Sendable {
             let stop = stopped
             condition.unlock()
             if stop { return }
-            let entries = Self.entries(of: folder, in: dir)
+            let entries = Self.entries(of: folder, in: dir, renamed: renamed)
             condition.lock()
             listed.append(entries)
             condition.signal()
@@ -126,9 +131,10 @@ package final class InboxListing: @unchecked Sendable {
         }
     }
 
-    private static func entries(of folder: String, in dir: String) -> [InboxEntry] {
+    private static func entries(of folder: String, in dir: String,
+                                renamed: (@Sendable (_ from: String, _ to: String) -> Void)?) -> [InboxEntry] {
         let path = dir + "/" + folder
-        return (directoryEntries(path) ?? []).filter { !isIgnoredName($0.name) }
+        return (directoryEntries(path, renamed: renamed) ?? []).filter { !isIgnoredName($0.name) }
             .compactMap { entry(folder, $0.name, path + "/" + $0.name) }
             .sorted { ($0.mtime, $0.name) < ($1.mtime, $1.name) }
     }
@@ -144,14 +150,71 @@ package final class InboxListing: @unchecked Sendable {
 /// The names in a folder (without `.` and `..`) and their types as the directory records them
 /// (`DT_DIR`, `DT_REG`, …, or `DT_UNKNOWN` on a file system that does not say); nil when it cannot
 /// be opened.
-func directoryEntries(_ path: String) -> [(name: String, type: UInt8)]? {
+///
+/// A name that is not UTF-8 (a Chinese Windows client uploading `工资.csv` in GBK) is renamed in place
+/// first, to what it says in GB18030 or, failing that, with each byte that is not UTF-8 written as
+/// `%XX` (``utf8Name(_:)``): levy's paths are Swift strings, and such a file used to be listed under a
+/// name that does not exist, then silently left in the inbox forever (DECISIONS 42). `renamed` is
+/// told each rename (the intake logs it).
+func directoryEntries(_ path: String, renamed: ((_ from: String, _ to: String) -> Void)? = nil) -> [(name: String, type: UInt8)]? {
     guard let d = opendir(path) else { return nil }
     defer { closedir(d) }
     var out: [(name: String, type: UInt8)] = []
     while let e = readdir(d) {
-        let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-        if name == "." || name == ".." { continue }
-        out.append((name, e.pointee.d_type))
+        let raw = withUnsafePointer(to: e.pointee.d_name) {
+            $0.withMemoryRebound(to: UInt8.self, capacity: 256) { Array(UnsafeBufferPointer(start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)))) }
+        }
+        if raw == [0x2E] || raw == [0x2E, 0x2E] { continue }
+        if let name = String(validating: raw, as: UTF8.self) {
+            out.append((name, e.pointee.d_type))
+            continue
+        }
+        // Not UTF-8: renamed to a UTF-8 name that is free, else left alone and not listed.
+        let wanted = utf8Name(raw)
+        var chosen: String?
+        for n in 0..<100 {
+            let candidate = n == 0 ? wanted : "\(n)-\(wanted)"
+            var st = stat()
+            guard lstat(path + "/" + candidate, &st) != 0 else { continue }
+            let from = Array(path.utf8) + [UInt8(ascii: "/")] + raw + [0]
+            let moved = from.withUnsafeBufferPointer { f in
+                f.baseAddress!.withMemoryRebound(to: CChar.self, capacity: f.count) { Glibc.rename($0, path + "/" + candidate) }
+            }
+            if moved == 0 { chosen = candidate }
+            break
+        }
+        guard let chosen else { continue }
+        renamed?(String(decoding: raw, as: UTF8.self), chosen)
+        out.append((chosen, e.pointee.d_type))
+    }
+    return out
+}
+
+/// A file name's bytes as UTF-8: decoded as GB18030 when they are that (what Chinese Windows
+/// writes), else each byte that is not part of valid UTF-8 written as `%XX`. Never empty, never `/`.
+package func utf8Name(_ raw: [UInt8]) -> String {
+    if let bytes = transcode(raw, from: "GB18030", to: "UTF-8"), let name = String(validating: bytes, as: UTF8.self),
+       !name.isEmpty, !name.contains("/"), !name.unicodeScalars.contains(where: { $0.value < 32 }) {
+        return name
+    }
+    var out = ""
+    var i = 0
+    while i < raw.count {
+        // The longest valid UTF-8 sequence starting here (1–4 bytes), else one escaped byte.
+        var taken = false
+        for length in stride(from: min(4, raw.count - i), through: 1, by: -1) {
+            if let piece = String(validating: raw[i..<i + length], as: UTF8.self), piece.unicodeScalars.count == 1,
+               piece.unicodeScalars.first!.value >= 32 {
+                out += piece
+                i += length
+                taken = true
+                break
+            }
+        }
+        if !taken {
+            out += "%" + String(format: "%02X", raw[i])
+            i += 1
+        }
     }
     return out
 }
