@@ -344,7 +344,8 @@ package struct DeclarationFileCheck {
     package func check(fd: Int32, name: String, scanned: ScannedFile, folderEmployer: Employer?,
                        completing: Bool = true) throws -> Outcome {
         let format = DeclarationFormat(fileName: name)
-        let persons = PersonSorter(directory: spillDirectory, runLength: runLength)
+        // A row is at least ~40 bytes (an 18-character ID, a code, a period, a base): no more persons than that.
+        let persons = PersonSorter(directory: spillDirectory, runLength: runLength, expected: Int(scanned.size / 40) + 1)
         let bar = showsProgress ? ProgressBar.forFile(name: name, fd: fd, size: scanned.size) : nil
         if let bar { persons.onProgress = { bar.update(rows: $0) } }
         defer { bar?.finish() }

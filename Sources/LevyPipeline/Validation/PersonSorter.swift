@@ -28,13 +28,14 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
     private var spilling = false
 
     /// - Parameter directory: where runs are spilled (a folder of the root, or the system's temp).
-    package init(directory: String, runLength: Int = 1 << 17) {
+    /// - Parameter expected: about how many persons will come (a small file's are known from its size):
+    ///   a day of small files holds 64 sorters at once (files read ahead), and room for 4,096 persons
+    ///   each was 128 KB apiece.
+    package init(directory: String, runLength: Int = 1 << 17, expected: Int = 4096) {
         self.directory = directory
         self.runLength = max(2, runLength)
-        // Small: a day of small files holds dozens of sorters at once (files read ahead); a large
-        // file's buffer grows by doubling up to `runLength`.
         buffer = []
-        buffer.reserveCapacity(min(self.runLength, 256))
+        buffer.reserveCapacity(min(self.runLength, max(16, min(expected, 4096))))
     }
 
     deinit {
