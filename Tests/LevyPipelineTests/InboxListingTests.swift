@@ -81,6 +81,11 @@ import Testing
                  csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
         try drop(Sample.tradingCo, [0x78, 0xFF, 0xFE] + Array(".csv".utf8),
                  csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6500", "")]))
+        // A listing that is not an intake's (`levy status`, the watch's stability look) renames nothing.
+        _ = listInbox(root.file("Inbox/declarations"))
+        let gbkPath = Array((root.file("Inbox/declarations/\(Sample.softwareCo)") + "/").utf8) + [0xB9, 0xA4, 0xD7, 0xCA] + Array(".csv".utf8) + [0]
+        var st = stat()
+        #expect(gbkPath.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { lstat($0.baseAddress!, &st) } } == 0)
         try root.run("2026-11-02T09:00:00")
         #expect(root.files(under: "Inbox/declarations").isEmpty)
         #expect(try root.receipts(Sample.softwareCo).first?["file"] as? String == "工资.csv")

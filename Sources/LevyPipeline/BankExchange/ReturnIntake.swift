@@ -10,7 +10,7 @@ extension Levy {
 
     /// Takes every complete pain.002 in `Inbox/bank/<bank_code>/`.
     func intakeBankReturns(now: AgencyTime) throws {
-        let (folders, strays) = listInbox(root.bankInbox)
+        let (folders, strays) = listInbox(root.bankInbox, renamed: loggingRename)
         for stray in strays {
             try quarantine(stray, kind: "bank", now: now, reason: "不在银行目录中 / Not inside a bank folder: returns go in Inbox/bank/<bank_code>/")
         }

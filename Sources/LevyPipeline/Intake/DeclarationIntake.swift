@@ -21,9 +21,7 @@ extension Levy {
     /// Takes every complete declaration in `Inbox/declarations/`.
     func intakeDeclarations(now: AgencyTime) throws {
         // Folders are listed on a thread of their own while the files of earlier ones are taken.
-        let listing = InboxListing(root.declarationsInbox) { [logger] from, to in
-            logger.warning("inbox file renamed: its name was not UTF-8", metadata: ["from": "\(from)", "to": "\(to)"])
-        }
+        let listing = InboxListing(root.declarationsInbox, renamed: loggingRename)
         defer { listing.stop() }
         for stray in listing.strays {
             try quarantine(stray, kind: "declarations", now: now,
@@ -60,6 +58,13 @@ extension Levy {
             throw error
         }
         try finishBatch()
+    }
+
+    /// What an intake's listing is told when it renames an inbox file whose name was not UTF-8.
+    var loggingRename: @Sendable (_ from: String, _ to: String) -> Void {
+        { [logger] from, to in
+            logger.warning("inbox file renamed: its name was not UTF-8", metadata: ["from": "\(from)", "to": "\(to)"])
+        }
     }
 
     /// Starts reading `entry` on the other core, when it is a small CSV or XML file of a registered employer's

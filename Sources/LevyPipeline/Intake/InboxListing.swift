@@ -17,8 +17,10 @@ package struct InboxEntry: Sendable {
 }
 
 /// Lists the entries of each subfolder of an inbox, oldest first (the order they were received in).
-package func listInbox(_ dir: String) -> (folders: [String: [InboxEntry]], strays: [InboxEntry]) {
-    let listing = InboxListing(dir, listsAhead: false)
+/// `renamed`: names that are not UTF-8 are renamed (only by an intake, under the root's lock).
+package func listInbox(_ dir: String, renamed: (@Sendable (_ from: String, _ to: String) -> Void)? = nil)
+    -> (folders: [String: [InboxEntry]], strays: [InboxEntry]) {
+    let listing = InboxListing(dir, listsAhead: false, renamed: renamed)
     var folders: [String: [InboxEntry]] = [:]
     while let (folder, entries) = listing.nextFolder() { folders[folder] = entries }
     return (folders, listing.strays)
@@ -154,8 +156,9 @@ package final class InboxListing: @unchecked Sendable {
 /// A name that is not UTF-8 (a Chinese Windows client uploading `工资.csv` in GBK) is renamed in place
 /// first, to what it says in GB18030 or, failing that, with each byte that is not UTF-8 written as
 /// `%XX` (``utf8Name(_:)``): levy's paths are Swift strings, and such a file used to be listed under a
-/// name that does not exist, then silently left in the inbox forever (DECISIONS 42). `renamed` is
-/// told each rename (the intake logs it).
+/// name that does not exist, then silently left in the inbox forever (DECISIONS 42). Only a listing
+/// given `renamed` (the intake, which holds the root's lock) renames, and is told of each rename;
+/// any other (`levy status`, the watch's stability look) leaves such a name alone and unlisted.
 func directoryEntries(_ path: String, renamed: ((_ from: String, _ to: String) -> Void)? = nil) -> [(name: String, type: UInt8)]? {
     guard let d = opendir(path) else { return nil }
     defer { closedir(d) }
@@ -170,6 +173,7 @@ func directoryEntries(_ path: String, renamed: ((_ from: String, _ to: String) -
             continue
         }
         // Not UTF-8: renamed to a UTF-8 name that is free, else left alone and not listed.
+        guard let renamed else { continue }
         let wanted = utf8Name(raw)
         var chosen: String?
         for n in 0..<100 {
@@ -184,7 +188,7 @@ func directoryEntries(_ path: String, renamed: ((_ from: String, _ to: String) -
             break
         }
         guard let chosen else { continue }
-        renamed?(String(decoding: raw, as: UTF8.self), chosen)
+        renamed(String(decoding: raw, as: UTF8.self), chosen)
         out.append((chosen, e.pointee.d_type))
     }
     return out
