@@ -243,11 +243,33 @@ package struct LedgerMetrics: Sendable {
     package init() {}
 }
 
+/// What a ledger holds, in counts: a backup's manifest says them, and its verification checks them.
+package struct LedgerCounts: Sendable, Hashable, Codable {
+    package var schemaVersion: Int
+    package var files: Int
+    package var declarations: Int
+    package var debitMessages: Int
+    package var outputs: Int
+    package var latestNow: String?
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "ledger_version", files, declarations, debitMessages = "debit_messages", outputs, latestNow = "latest_now"
+    }
+}
+
 /// The ledger seam: SQLite now (``SQLiteLedger``), PostgreSQL later, one contract test suite for both.
 ///
 /// Every mutation goes through ``apply(_:)`` in one transaction, so a crash leaves either all of a
 /// change or none of it; the outputs it records are written by the pipeline after commit.
 package protocol Ledger: Sendable {
+    /// The latest "now" levy has acted on (agency time, and its instant in seconds since 1970): a
+    /// command that changes state at an earlier time is refused.
+    func latestNow() throws -> (iso8601: String, instant: Int64)?
+    func recordNow(iso8601: String, instant: Int64) throws
+    /// How many outputs levy has recorded in this ledger (it only grows): a ledger restored from a
+    /// backup older than the outbox has fewer than levy noted beside it.
+    func outputCount() throws -> Int
+
     func apply(_ change: LedgerChange) throws
     func file(sha256: String, folder: String) throws -> FileRecord?
     func filesNotArchived() throws -> [FileRecord]

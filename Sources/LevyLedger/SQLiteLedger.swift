@@ -33,10 +33,40 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 try db.execute(sql: "PRAGMA wal_autocheckpoint=8000")
             }
         }
+        if !readOnly {
+            // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database
+            // file's mode, and they hold the same data.
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            if fd >= 0 { fchmod(fd, 0o600); close(fd) }
+            for suffix in ["-wal", "-shm"] { chmod(path + suffix, 0o600) }
+        }
         queue = try DatabaseQueue(path: path, configuration: config)
+        try Self.refuseNewer(queue, path: path)
         if !readOnly {
             try Self.migrator.migrate(queue)
-            chmod(path, 0o600)
+            try queue.writeWithoutTransaction { db in
+                if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < Self.schemaVersion {
+                    try db.execute(sql: "PRAGMA user_version = \(Self.schemaVersion)")
+                }
+            }
+        }
+    }
+
+    /// The schema this levy writes (`PRAGMA user_version`): the number of its migrations.
+    package static let schemaVersion = 6
+
+    /// A ledger that a newer levy has written to may hold what this one does not know how to keep:
+    /// it is never written to (nor migrated "back").
+    static func refuseNewer(_ queue: DatabaseQueue, path: String) throws {
+        let (version, unknown) = try queue.read { db -> (Int, [String]) in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            guard try db.tableExists("grdb_migrations") else { return (version, []) }
+            let known = Set(migrator.migrations)
+            return (version, try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").filter { !known.contains($0) })
+        }
+        if version > schemaVersion || !unknown.isEmpty {
+            let shown = version > schemaVersion ? "version \(version)" : "migrations \(unknown.joined(separator: ", "))"
+            throw LedgerError("\(path): ledger written by a newer levy (\(shown); this levy knows version \(schemaVersion)) — run the newer levy on this root, or restore a backup made by this version; levy never writes to a newer ledger")
         }
     }
 
@@ -138,7 +168,57 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 ALTER TABLE output_paths RENAME TO outputs;
                 """)
         }
+        m.registerMigration("v6") { db in
+            // What levy must remember about itself: the latest "now" it acted on (time never runs back).
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        }
         return m
+    }
+
+    // MARK: The ledger's own facts
+
+    package func latestNow() throws -> (iso8601: String, instant: Int64)? {
+        try read { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'latest_now'") else { return nil }
+            let parts = text.split(separator: " ")
+            guard parts.count == 2, let instant = Int64(parts[1]) else { return nil }
+            return (String(parts[0]), instant)
+        }
+    }
+
+    package func recordNow(iso8601: String, instant: Int64) throws {
+        try write(deferred: false) { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('latest_now', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: ["\(iso8601) \(instant)"])
+        }
+    }
+
+    package func outputCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outputs") ?? 0 }
+    }
+
+    /// A consistent copy of the ledger at `path`, taken with SQLite's online backup from one read
+    /// transaction: `run` and `watch` go on writing meanwhile, and the copy is the ledger as of one
+    /// commit. The copy is not made durable here (the caller renames it into place).
+    package func backup(to path: String) throws -> LedgerCounts {
+        let destination = try DatabaseQueue(path: path)
+        try queue.backup(to: destination)
+        let counts = try destination.read { db in try Self.counts(db) }
+        try destination.close()
+        return counts
+    }
+
+    /// What a ledger holds, for a backup's manifest and its verification.
+    package func counts() throws -> LedgerCounts { try read { db in try Self.counts(db) } }
+
+    static func counts(_ db: Database) throws -> LedgerCounts {
+        LedgerCounts(
+            schemaVersion: try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+            files: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0,
+            declarations: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM declarations") ?? 0,
+            debitMessages: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM debit_messages") ?? 0,
+            outputs: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outputs") ?? 0,
+            latestNow: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'latest_now'")?.split(separator: " ").first.map(String.init))
     }
 
     // MARK: Mutations
@@ -153,15 +233,24 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     /// A change that is not deferred runs in a savepoint of an open batch and is rolled back alone.
     private func write(deferred: Bool, counters: [String: Int64] = [:], _ body: (Database) throws -> Void) throws {
         try queue.inDatabase { db in
+            // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR…): a
+            // batch that vanished must never be mistaken for one that the next commit makes durable.
+            if batchChanges > 0 && !db.isInsideTransaction {
+                batchChanges = 0
+                batchCounters = [:]
+                throw LedgerError("the ledger rolled back the open batch of declarations after an error (a full disk?) — nothing of it was kept; run levy again to take its files")
+            }
             if deferred {
                 if !db.isInsideTransaction { try db.beginTransaction(.immediate) }
                 do { try body(db) } catch {
                     batchCounters = [:]
+                    batchChanges = 0
                     try? db.rollback()
                     throw error
                 }
                 // A batch's counters are summed here and written once, in the transaction that commits it.
                 batchCounters.merge(counters, uniquingKeysWith: +)
+                batchChanges += 1
                 return
             }
             guard db.isInsideTransaction else {
@@ -172,15 +261,20 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 }
                 return
             }
+            // A failure inside the savepoint undoes this change alone and leaves the batch open (or,
+            // when SQLite rolled the whole transaction back, the next write says so).
             try db.inSavepoint { try body(db); return .commit }
             batchCounters.merge(counters, uniquingKeysWith: +)
+            defer {
+                batchCounters = [:]
+                batchChanges = 0
+            }
             do {
                 try Self.add(batchCounters, db)
-                batchCounters = [:]
                 try db.commit()
             } catch {
-                batchCounters = [:]
-                try? db.rollback()
+                // The batch is gone with the failed commit: the caller drops what it staged for it.
+                if db.isInsideTransaction { try? db.rollback() }
                 throw error
             }
         }
@@ -188,6 +282,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     /// Counters of the changes in the open batch transaction (touched only inside `queue`).
     private var batchCounters: [String: Int64] = [:]
+    /// How many deferred changes the open batch transaction holds (touched only inside `queue`).
+    private var batchChanges = 0
 
     private static func add(_ counters: [String: Int64], _ db: Database) throws {
         guard !counters.isEmpty else { return }

@@ -73,10 +73,15 @@ package final class Levy {
     /// two first starts must not migrate the same ledger at once.
     package static func start(root: Root, loaded: LoadedRules, logger: Logger) throws -> Levy {
         try root.prepare()
+        try LedgerGuard.checkBeforeOpening(root)
         let ledger: SQLiteLedger
-        do { ledger = try SQLiteLedger(path: root.ledger) } catch {
+        do { ledger = try SQLiteLedger(path: root.ledger) } catch let e as LedgerError {
+            throw LevyError(e.message)
+        } catch {
+            if LevyError.isDiskFull(error) { throw LevyError.diskFull(root: root, cause: error) }
             throw LevyError("\(root.ledger): the ledger cannot be opened (\(error)) — restore .levy/ledger.sqlite from backup; never delete it")
         }
+        try LedgerGuard.checkAfterOpening(root, ledger: ledger)
         return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)
     }
 
@@ -137,6 +142,7 @@ extension Levy {
     package func run(now: AgencyTime) throws {
         archiveTargetsThisRun = []
         archiveNamesAtStart = [:]
+        try admit(now: now)
         try recover()
         try intakeBankReturns(now: now)
         try intakeDeclarations(now: now)
@@ -145,6 +151,7 @@ extension Levy {
             try writeDailyReports(now: now)
             try writeMetrics(now: now)
         }
+        try LedgerGuard.note(root, ledger: ledger, at: now)
     }
 }
 
@@ -238,7 +245,8 @@ extension Levy {
             try inOpenBatch { try StageClock.measure(.ledger) { try ledger.finishBatch(written: marks.written, archived: marks.archived) } }
         }
         guard !batch.isEmpty else { return }
-        try StageClock.measure(.ledger) { try ledger.barrier() }
+        // A commit that fails (a full disk) takes the batch with it: nothing of it may be published.
+        try inOpenBatch { try StageClock.measure(.ledger) { try ledger.barrier() } }
         let done = batch
         let written = done.staged.map(\.rel), archived = done.archives.map { (sha256: $0.sha256, folder: $0.folder) }
         if overlapping {
@@ -246,9 +254,10 @@ extension Levy {
             finishedElsewhere = (written, archived)
             secondCore.publish(unlessFailed: { for s in done.staged { unlink(s.temp) } }) { try Self.publish(done) }
         } else {
+            // Committed: from here a failure leaves what a crash would, and ``recover()`` finishes it.
+            batch = DurabilityBatch()
             try StageClock.measure(.outputs) { try Self.publish(done) }
             try StageClock.measure(.ledger) { try ledger.finishBatch(written: written, archived: archived) }
-            batch = DurabilityBatch()
         }
     }
 

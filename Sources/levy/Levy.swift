@@ -21,7 +21,7 @@ struct LevyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "levy",
         abstract: "Social-insurance contribution collection: declarations in, receipts, debits and notices out.",
-        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self])
+        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self, Backup.self])
 }
 
 struct RootOptions: ParsableArguments {
@@ -33,18 +33,18 @@ struct RootOptions: ParsableArguments {
     mutating func validate() throws { levy.logFormat = logFormat }
 }
 
-/// Runs a body, turning levy's own failures into exit 1 with a message that says what to do.
-func failing<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as RulesError {
+/// Runs a body, turning levy's own failures into exit 1 with a message that says what is wrong,
+/// where, and what to do (a full disk, the ledger's errors and file-system errors explained for
+/// the root's operator).
+func failing<T>(_ root: Root? = nil, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as ExitCode {
+        throw e
+    } catch let e as RulesError {
         writeAll(2, "levy: bad rule: \(e)\n".utf8)
         throw ExitCode(1)
-    } catch let e as LevyError {
-        writeAll(2, "levy: \(e)\n".utf8)
-        throw ExitCode(1)
-    } catch let e as ExitCode {
-        throw e
     } catch {
-        writeAll(2, "levy: \(error)\n".utf8)
+        let shown = root.map { LevyError.explained(error, root: $0) } ?? error
+        writeAll(2, "levy: \(shown)\n".utf8)
         throw ExitCode(1)
     }
 }
@@ -79,7 +79,7 @@ struct Run: ParsableCommand {
         if stats { StageClock.enable() }
         defer { if stats { writeAll(2, (ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8) } }
         let root = Root(path: options.root)
-        try failing {
+        try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
             let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root)
@@ -118,7 +118,7 @@ struct Watch: AsyncParsableCommand {
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let logger = makeLogger()
-        let (loaded, fixedNow) = try failing {
+        let (loaded, fixedNow) = try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
             return (loaded, try asOf.map { try loaded.now(asOf: $0) })
         }
@@ -130,7 +130,7 @@ struct Watch: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            _ = try failing { throw error }
+            _ = try failing(root) { throw error }
         }
     }
 }
@@ -146,7 +146,7 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let root = Root(path: options.root)
-        try failing {
+        try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
             let now = try loaded.now(asOf: asOf)
             var statuses: [PeriodStatus] = []
@@ -205,7 +205,7 @@ struct Pay: ParsableCommand {
 
     func run() throws {
         let root = Root(path: options.root)
-        try failing {
+        try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
             let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root, wait: true)
@@ -223,14 +223,18 @@ struct Withdraw: ParsableCommand {
     @OptionGroup var options: RootOptions
     @Argument(help: "Employer (unified social credit code).") var employer: String
     @Argument(help: "Period, YYYY-MM.") var period: String
+    @Option(name: .customLong("as-of"), help: "When it was withdrawn (agency time).") var asOf: String?
 
     func run() throws {
         let root = Root(path: options.root)
-        try failing {
+        try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
+            let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
-            let id = try withExtendedLifetime(lock) { try Levy.start(root: root, loaded: loaded, logger: makeLogger()).withdraw(employer: employer.uppercased(), period: period) }
+            let id = try withExtendedLifetime(lock) {
+                try Levy.start(root: root, loaded: loaded, logger: makeLogger()).withdraw(employer: employer.uppercased(), period: period, now: now)
+            }
             print("withdrawn: \(id)")
         }
     }
@@ -250,7 +254,7 @@ struct Check: ParsableCommand {
         if stats { StageClock.enable() }
         defer { if stats { writeAll(2, (ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8) } }
         let root = Root(path: options.root)
-        let rejected: Bool = try failing {
+        let rejected: Bool = try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
             let ledger: (any Ledger)? = FileManager.default.fileExists(atPath: root.ledger) ? try SQLiteLedger(path: root.ledger, readOnly: true) : nil
             let now: AgencyTime
@@ -350,7 +354,7 @@ struct RulesCheck: ParsableCommand {
 
     func run() throws {
         let root = Root(path: options.root)
-        try failing {
+        try failing(root) {
             let loaded = try RulesLoader.load(from: root.rules)
             let r = loaded.rules
             print("Rules OK — \(r.agencyName) (\(r.creditorID)), timezone \(r.timezone)")
@@ -366,6 +370,40 @@ struct RulesCheck: ParsableCommand {
                 let due = r.schedule.dueDay(of: p.from)
                 print("  \(p.from): due \(due) \(r.schedule.cutoffTime); debit window \(r.schedule.debitWindow(of: p.from).map(\.description).joined(separator: ", "))")
             }
+        }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the ledger consistently while levy works, with a manifest (README, \"Backups and restore\").",
+        subcommands: [BackupTake.self, BackupVerify.self], defaultSubcommand: BackupTake.self)
+}
+
+struct BackupTake: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "take", abstract: "Copy the ledger into a folder, with its manifest.")
+    @OptionGroup var options: RootOptions
+    @Option(help: "The folder the copy goes to (best on another disk).") var to: String
+    @Option(name: .customLong("as-of"), help: "Name the copy by this agency time instead of the clock's.") var asOf: String?
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing(root) {
+            let loaded = try RulesLoader.load(from: root.rules)
+            let (path, manifest) = try LedgerBackup.take(root: root, to: to, now: try loaded.now(asOf: asOf))
+            print("backup: \(path) (\(manifest.bytes) bytes, sha256 \(manifest.sha256), \(manifest.counts.declarations) declarations, ledger version \(manifest.counts.schemaVersion))")
+        }
+    }
+}
+
+struct BackupVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check a copy against its manifest (exit 0 good, 1 not).")
+    @Argument(help: "The copy (levy-ledger-….sqlite).") var file: String
+
+    func run() throws {
+        try failing {
+            let manifest = try LedgerBackup.verify(file)
+            print("backup OK: \(file) taken \(manifest.takenAt), sha256 \(manifest.sha256), \(manifest.counts.declarations) declarations, \(manifest.counts.outputs) outputs, ledger version \(manifest.counts.schemaVersion)")
         }
     }
 }

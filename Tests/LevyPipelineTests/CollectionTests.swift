@@ -240,10 +240,11 @@ func isoSchema(_ name: String) throws -> XMLSchema {
     @Test func withdrawAndReplaceOnlyWhileNothingIsInFlightOrPaid() throws {
         let root = try month()
         let levy = try root.levy()
-        #expect(try levy.withdraw(employer: Sample.restaurant, period: nov) == declarationID(Sample.restaurant))
+        let at = { (text: String) in try #require(levy.loaded.clock.parseAsOf(text)) }
+        #expect(try levy.withdraw(employer: Sample.restaurant, period: nov, now: at("2026-11-04T09:00:00")) == declarationID(Sample.restaurant))
         #expect(try root.ledger().declaration(id: declarationID(Sample.restaurant))?.state == .withdrawn)
         try root.run("2026-11-06T17:05:00")
-        #expect(throws: LevyError.self) { try levy.withdraw(employer: Sample.softwareCo, period: nov) }
+        #expect(throws: LevyError.self) { try levy.withdraw(employer: Sample.softwareCo, period: nov, now: at("2026-11-06T17:10:00")) }
         // A replacement while the debit is in flight is refused with E-DECL-LOCKED.
         try root.drop(Sample.softwareCo, "v2.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "9000", ""), (Sample.persons[1], "李四", "8000.50", "")]))
         try root.run("2026-11-06T18:00:00")

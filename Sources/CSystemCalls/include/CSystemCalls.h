@@ -6,4 +6,9 @@
 /// Returns 0, or -1 with errno set (since Linux 5.8 also when an earlier writeback failed).
 int levy_syncfs(int fd);
 
+/// renameat2(2) with RENAME_NOREPLACE: renames `from` to `to` only when `to` does not exist, atomically.
+/// Returns 0, or -1 with errno set (EEXIST when `to` exists; EINVAL or ENOSYS where the file system
+/// or kernel cannot do it, and the caller falls back on link(2) + unlink(2)).
+int levy_rename_noreplace(const char *from, const char *to);
+
 #endif

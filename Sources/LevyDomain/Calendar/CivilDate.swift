@@ -173,6 +173,11 @@ package struct AgencyTime: Sendable, Hashable, Codable, Comparable, CustomString
 
     package static func < (a: AgencyTime, b: AgencyTime) -> Bool { (a.date, a.time) < (b.date, b.time) }
 
+    /// The instant, as seconds since 1970-01-01T00:00:00Z: comparable across a change of UTC offset.
+    package var secondsSince1970: Int64 {
+        Int64(date.dayNumber) * 86_400 + Int64(time.seconds) - Int64(utcOffsetSeconds)
+    }
+
     /// ISO 8601 with the agency's offset: `2026-11-10T17:00:00+08:00`.
     package var iso8601: String {
         let sign = utcOffsetSeconds < 0 ? "-" : "+"

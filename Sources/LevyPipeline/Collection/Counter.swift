@@ -30,6 +30,10 @@ extension Levy {
     /// - Returns: the receipt's path.
     /// - Throws: ``LevyError`` saying the amount due, or why nothing can be paid.
     package func payAtCounter(employer: String, period: String, amount: String, now: AgencyTime) throws -> String {
+        try manualOperation(now: now) { try recordCounterPayment(employer: employer, period: period, amount: amount, now: now) }
+    }
+
+    func recordCounterPayment(employer: String, period: String, amount: String, now: AgencyTime) throws -> String {
         guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
         guard loaded.rules.employer(employer) != nil else {
             throw LevyError("employer \(employer) is not in Rules/employers.csv — check the credit code")
@@ -65,7 +69,11 @@ extension Levy {
     }
 
     /// Deletes a declaration (`levy withdraw`) while no debit is in flight or paid.
-    package func withdraw(employer: String, period: String) throws -> String {
+    package func withdraw(employer: String, period: String, now: AgencyTime) throws -> String {
+        try manualOperation(now: now) { try withdrawDeclaration(employer: employer, period: period) }
+    }
+
+    func withdrawDeclaration(employer: String, period: String) throws -> String {
         guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
         guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
             throw LevyError("employer \(employer) has no declaration for \(p) to withdraw")

@@ -312,8 +312,15 @@ extension Levy {
         // A rejection is made durable on its own, after the batch before it (whose staged outputs it must not meet).
         try finishBatch()
         let stem = safeFileName((entry.name as NSString).deletingPathExtension.isEmpty ? entry.name : (entry.name as NSString).deletingPathExtension)
-        var base = "Outbox/rejections/\(entry.folder)/\(stem)"
-        if try ledger.outputExists(path: base + ".json") { base += "-" + String(sha256.prefix(8)) }
+        // A report is never written over: the same name again (a correction, a duplicate sent twice)
+        // gets the file's first SHA-256 digits, then a count.
+        let plain = "Outbox/rejections/\(entry.folder)/\(stem)"
+        var base = plain
+        var n = 1
+        while try ledger.outputExists(path: base + ".json") {
+            base = plain + "-" + String(sha256.prefix(8)) + (n > 1 ? "-\(n)" : "")
+            n += 1
+        }
         let report = RejectionReport(file: entry.name, sha256: sha256, employerID: check.employer?.id.text ?? entry.folder,
                                      period: check.period?.description, receivedAt: now.iso8601, findings: check.findings,
                                      encoding: encoding, earlier: earlier)

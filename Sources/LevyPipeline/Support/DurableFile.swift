@@ -18,13 +18,43 @@ package enum DurableFile {
         try writeTemp(bytes, for: path, mode: mode, sync: false)
     }
 
-    /// Renames a written (and durable) temp file to its final name.
+    /// Renames a written (and durable) temp file to its final name. A receipt, notice, rejection or
+    /// debit file is written once: when one is already there, the same bytes are left as they are
+    /// (a re-run after a crash) and other bytes are refused, never written over.
     package static func publish(_ temp: String, as path: String) throws {
+        if LedgerGuard.isWriteOnce(path) { return try publishOnce(temp, as: path) }
         guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             unlink(temp)
-            throw LevyError("cannot rename into \(path): \(reason)")
+            throw LevyError.system("cannot rename into", path, errno: code, fix: "check that its folder is a folder levy may write to")
         }
+    }
+
+    private static func publishOnce(_ temp: String, as path: String) throws {
+        var rc = levy_rename_noreplace(temp, path)
+        if rc != 0 && (errno == EINVAL || errno == ENOSYS) {
+            rc = link(temp, path)
+            if rc == 0 { unlink(temp) }
+        }
+        if rc == 0 { return }
+        let code = errno
+        defer { unlink(temp) }
+        guard code == EEXIST else {
+            throw LevyError.system("cannot rename into", path, errno: code, fix: "check that its folder is a folder levy may write to")
+        }
+        guard sameBytes(temp, path) else {
+            throw LevyError("""
+                \(path) already exists with other bytes: levy never writes over a receipt, notice, rejection or debit file — \
+                the ledger does not match this outbox (restored or replaced?); restore the ledger that wrote it \
+                (README, "Backups and restore"), or set the file aside as evidence and run levy again
+                """)
+        }
+    }
+
+    /// Whether two files hold the same bytes (read whole: outputs are small, and this is the rare path).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard let x = FileManager.default.contents(atPath: a), let y = FileManager.default.contents(atPath: b) else { return false }
+        return x == y
     }
 
     /// syncfs(2) once per file system holding one of `folders`: every file written there, and every
@@ -36,10 +66,10 @@ package enum DurableFile {
             var st = stat()
             guard stat(folder, &st) == 0, done.insert(UInt64(st.st_dev)).inserted else { continue }
             let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0 else { throw LevyError("cannot open \(folder) to sync it: \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw LevyError("cannot open \(folder) to sync it: \(String(cString: strerror(errno)))", errno: errno) }
             defer { close(fd) }
             guard levy_syncfs(fd) == 0 else {
-                throw LevyError("cannot make \(folder) durable (syncfs): \(String(cString: strerror(errno))) — check the disk and free space")
+                throw LevyError("cannot make \(folder) durable (syncfs): \(String(cString: strerror(errno))) — check the disk and free space", errno: errno)
             }
         }
     }
@@ -60,22 +90,22 @@ package enum DurableFile {
             try Folders.ensure(dir)
             fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         }
-        guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno))) — check the folder's permissions and free space") }
-        var ok = true
+        guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno))) — check the folder's permissions and free space", errno: errno) }
+        var failed: Int32 = 0
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; ok = false; break }
+                if n < 0 { if errno == EINTR { continue }; failed = errno; break }
                 offset += n
             }
         }
-        if ok && sync { ok = fsync(fd) == 0 }
+        if failed == 0 && sync && fsync(fd) != 0 { failed = errno }
         fchmod(fd, mode)
         close(fd)
-        guard ok else {
+        guard failed == 0 else {
             unlink(temp)
-            throw LevyError("cannot write \(path): \(String(cString: strerror(errno))) — check free space")
+            throw LevyError.system("cannot write", path, errno: failed, fix: "check free space")
         }
         return temp
     }
@@ -87,7 +117,7 @@ package enum DurableFile {
         let dir = parentFolder(to)
         try Folders.ensure(dir)
         guard rename(from, to) == 0 else {
-            throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system")
+            throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system", errno: errno)
         }
         let folders = [dir, parentFolder(from)]
         if syncFolders { folders.forEach(syncDirectory) }
@@ -198,17 +228,17 @@ package enum Folders {
         if lock.withLock({ known.contains(dir) }) { return }
         if mkdir(dir, mode) != 0 && errno != EEXIST {
             guard errno == ENOENT else {
-                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions")
+                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions", errno: errno)
             }
             let parent = parentFolder(dir)
             guard !parent.isEmpty, parent != dir else { throw LevyError("cannot create folder \(dir)") }
             try ensure(parent, mode: mode)
             if mkdir(dir, mode) != 0 && errno != EEXIST {
-                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions")
+                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions", errno: errno)
             }
         }
         var st = stat()
-        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw LevyError("\(dir) exists and is not a folder") }
+        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw LevyError("\(dir) is in the way: levy needs a folder there and found a file — move the file away (keep it if it is evidence) and run levy again") }
         lock.withLock {
             if known.count >= capacity { known.removeAll(keepingCapacity: true) }
             known.insert(dir)

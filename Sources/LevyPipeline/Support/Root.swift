@@ -35,9 +35,3 @@ package struct Root: Sendable {
     }
 }
 
-/// A failure of levy itself (exit 1): what is wrong, where, and what to do.
-package struct LevyError: Error, Sendable, CustomStringConvertible {
-    package let message: String
-    package init(_ message: String) { self.message = message }
-    package var description: String { message }
-}

@@ -36,8 +36,9 @@ final class TestRoot {
         return l
     }()
 
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("levy-test-\(UUID().uuidString)")
+    /// A root in the temporary folder, or in `parent` (a small file system of the test's own).
+    init(under parent: URL = FileManager.default.temporaryDirectory) throws {
+        url = parent.appendingPathComponent("levy-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url.appendingPathComponent("Rules"), withIntermediateDirectories: true)
         for f in ["levy.yaml", "calendar.yaml", "employers.csv", "banks.yaml", "declaration.xsd"] {
             try FileManager.default.copyItem(at: repository.appendingPathComponent("Rules/\(f)"),
