@@ -28,12 +28,12 @@ let package = Package(
     targets: [
         // libxml2, used directly; the shim header switches off its ICU headers (see STYLE.md).
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        // syncfs(2), which Swift's Glibc module does not export (batched durability, docs/DESIGN.md).
+        // syncfs(2), renameat2(2) and memrchr(3), which Swift's Glibc module does not export.
         .target(name: "CSystemCalls"),
         // Pure domain: identifiers, money, calendar, rules, validation, contributions. No I/O.
         .target(name: "LevyDomain", swiftSettings: settings),
         // XML: streaming declaration reader, XSD validation, ISO 20022 pain.008 / pain.002.
-        .target(name: "LevyXML", dependencies: ["CLibXML2", "LevyDomain"], swiftSettings: settings),
+        .target(name: "LevyXML", dependencies: ["CLibXML2", "CSystemCalls", "LevyDomain"], swiftSettings: settings),
         // The ledger seam and its SQLite implementation.
         .target(name: "LevyLedger", dependencies: [
             "LevyDomain",

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <string.h>
 #include "CSystemCalls.h"
 
 int levy_syncfs(int fd) {
@@ -22,5 +23,15 @@ int levy_rename_noreplace(const char *from, const char *to) {
     (void)from; (void)to;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+const void *levy_memrchr(const void *s, int c, size_t n) {
+#ifdef __linux__
+    return memrchr(s, c, n);
+#else
+    const unsigned char *p = (const unsigned char *)s + n;
+    while (p > (const unsigned char *)s) { if (*--p == (unsigned char)c) return p; }
+    return NULL;
 #endif
 }

@@ -171,12 +171,22 @@ package enum DeclarationXMLReader {
 
         var buffer = [UInt8](repeating: 0, count: chunk)
         var offset: off_t = 0
+        var tags = TagLengthGuard()
         while ctxt.pointee.disableSAX == 0 && !handler.stopped {
             if stop?() == true { return collector.issues }
             let n = buffer.withUnsafeMutableBytes { read($0, offset) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
             offset += off_t(n)
+            if let at = buffer.withUnsafeBytes({ tags.inspect(UnsafeRawBufferPointer(rebasing: $0[..<n])) }) {
+                // Refused before libxml2 reads the tag (its duplicate-attribute check is quadratic).
+                let line = Int(ctxt.pointee.input?.pointee.line ?? 1) + buffer[..<at].count { $0 == 10 }
+                collector.issues.append(XMLIssue(kind: .schema, line: line, message: """
+                    an element's start tag is longer than \(TagLengthGuard.limit / 1024) KiB (thousands of attributes?): \
+                    no element of this document has more than a few attributes
+                    """, endedTheRead: true))
+                return collector.issues
+            }
             _ = buffer.withUnsafeBytes { xmlParseChunk(ctxt, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(n), 0) }
         }
         if ctxt.pointee.disableSAX == 0 && !handler.stopped { _ = xmlParseChunk(ctxt, nil, 0, 1) }

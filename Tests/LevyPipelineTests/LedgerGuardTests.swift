@@ -134,3 +134,79 @@ import Testing
         #expect(try levy(["run", "--root", other.path, "--as-of", "2026-11-09T18:00:00"]).status == 0, "the same time again is fine")
     }
 }
+
+/// `levy backup` under a busy `watch`: the copy is one consistent moment of the ledger, verifies,
+/// and restoring it is what README's procedure says.
+@Suite(.serialized) struct BackupTests {
+    @Test func aBackupTakenDuringABusyWatchIsConsistentAndRestores() throws {
+        let root = try TestRoot()
+        var lines = ""
+        var employers: [String] = []
+        for i in 0..<240 {
+            let id = EmployerID.withCheckCharacter("913703\(String(format: "%03d", i))MA3C5X12")!.text
+            employers.append(id)
+            lines += "\(id),备份单位\(i),1,ICBC01,62220200002\(String(format: "%05d", i)),M-B-\(i),2025-01-01\n"
+        }
+        let rules = root.file("Rules/employers.csv")
+        try (String(contentsOfFile: rules, encoding: .utf8) + lines).write(toFile: rules, atomically: true, encoding: .utf8)
+        let watch = try startLevy(["watch", "--root", root.path, "--interval", "0.2", "--as-of", "2026-11-04T10:00:00"])
+        defer { if watch.isRunning { watch.terminate(); watch.waitUntilExit() } }
+        var backups: [String] = []
+        for (i, id) in employers.enumerated() {
+            // Delivered as the README says: written as .part, then renamed in.
+            let rel = "Inbox/declarations/\(id)/d.csv"
+            try root.write(rel + ".part", csv(id, "2026-11", [(Sample.person(5_000 + i), "员工", "\(6000 + i).00", "")]))
+            rename(root.file(rel + ".part"), root.file(rel))
+            if i % 80 == 40 {
+                let r = try levy(["backup", "--root", root.path, "--to", root.file("backups"), "--as-of", "2026-11-04T10:00:\(10 + i / 80)"])
+                #expect(r.status == 0, "\(r.stderr)")
+                backups.append(root.file("backups/levy-ledger-20261104-1000\(10 + i / 80).sqlite"))
+            }
+        }
+        // Wait for the watch to take every file, then stop it.
+        for _ in 0..<600 where !root.files(under: "Inbox/declarations").isEmpty { usleep(100_000) }
+        #expect(root.files(under: "Inbox/declarations").isEmpty)
+        watch.terminate()
+        watch.waitUntilExit()
+        #expect(watch.terminationStatus == 0)
+
+        for backup in backups {
+            let v = try levy(["backup", "verify", backup])
+            #expect(v.status == 0, "\(v.stderr)")
+            // One moment of the ledger: every accepted file has its declaration and every declaration its file.
+            let copy = try SQLiteLedger(path: backup, readOnly: true)
+            let declared = Set(try copy.declarations(states: DeclarationState.allCases, period: nil).map(\.id))
+            let files = Set(try copy.files(receivedDate: "2026-11-04", outcomes: [.accepted]).compactMap(\.declarationID))
+            #expect(declared == files)
+            #expect(declared.count < employers.count, "taken while the watch was busy")
+        }
+        // A damaged copy is caught.
+        let damaged = root.file("backups/damaged.sqlite")
+        try FileManager.default.copyItem(atPath: backups[0], toPath: damaged)
+        try FileManager.default.copyItem(atPath: backups[0] + ".manifest.json", toPath: damaged + ".manifest.json")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: damaged))
+        try handle.seek(toOffset: 5_000)
+        try handle.write(contentsOf: Data([0xFF, 0x00, 0xFF]))
+        try handle.close()
+        let bad = try levy(["backup", "verify", damaged])
+        #expect(bad.status == 1 && bad.stderr.contains("SHA-256"), "\(bad.stderr)")
+
+        // Restored over the newer ledger, the busy-time copy is refused: it is older than the outbox.
+        let ledger = root.file(".levy/ledger.sqlite")
+        let current = root.file("current.sqlite")
+        #expect(try levy(["backup", "--root", root.path, "--to", root.file("backups"), "--as-of", "2026-11-04T11:00:00"]).status == 0)
+        try FileManager.default.copyItem(atPath: root.file("backups/levy-ledger-20261104-110000.sqlite"), toPath: current)
+        for suffix in ["", "-wal", "-shm"] { unlink(ledger + suffix) }
+        try FileManager.default.copyItem(atPath: backups[0], toPath: ledger)
+        let refused = try levy(["run", "--root", root.path, "--as-of", "2026-11-04T12:00:00"])
+        #expect(refused.status == 1 && refused.stderr.contains("is older than this root's outputs"), "\(refused.stderr)")
+        // Restored from the copy taken once the watch was done: levy goes on, nothing is redone.
+        let before = root.files(under: "Outbox/receipts")
+        for suffix in ["", "-wal", "-shm"] { unlink(ledger + suffix) }
+        try FileManager.default.copyItem(atPath: current, toPath: ledger)
+        let resumed = try levy(["run", "--root", root.path, "--as-of", "2026-11-04T12:00:00"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(root.files(under: "Outbox/receipts") == before)
+        #expect(try SQLiteLedger(path: ledger, readOnly: true).declarations(states: [.accepted], period: nil).count == employers.count)
+    }
+}

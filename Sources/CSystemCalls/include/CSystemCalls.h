@@ -11,4 +11,10 @@ int levy_syncfs(int fd);
 /// or kernel cannot do it, and the caller falls back on link(2) + unlink(2)).
 int levy_rename_noreplace(const char *from, const char *to);
 
+#include <stddef.h>
+
+/// memrchr(3), the last `c` in the `n` bytes at `s` (NULL if none): a GNU extension Swift's Glibc
+/// module does not export, used by the XML tag-length guard.
+const void *levy_memrchr(const void *s, int c, size_t n);
+
 #endif

@@ -434,7 +434,7 @@ package struct DeclarationFileCheck {
                 check.add(Finding(code: code, line: issue.line == 0 ? nil : issue.line, path: nil, field: nil, value: nil,
                                   message: "\(issue.message)：\(fix)"))
             }
-            if issues.contains(where: { $0.kind == .syntax }) {
+            if issues.contains(where: { $0.kind == .syntax || $0.endedTheRead }) {
                 // A broken document stops early: report what was found, not the persons it never reached.
                 outcome.check = check
                 return outcome
