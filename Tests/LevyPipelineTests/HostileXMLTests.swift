@@ -98,3 +98,64 @@ extension HostileXMLTests {
         #expect(reason.contains("start tag is longer than 8 KiB"), "\(reason)")
     }
 }
+
+/// A file appended to while levy reads it is left in the inbox: what is archived is always exactly
+/// the bytes that were judged (the SHA-256 in the ledger is the archived file's, the headcount its rows).
+@Suite struct ChangingFileTests {
+    /// The n-th of a million distinct resident IDs (1,000 per birth date from 1960 on).
+    static func person(_ n: Int) -> String {
+        let birth = CivilDate(year: 1960, month: 1, day: 1).adding(days: n / 1000).compact
+        return PersonID.withCheckCharacter("110105\(birth)\(String(format: "%03d", n % 1000))")
+    }
+
+    @Test func aFileThatGrowsWhileReadWaitsForTheNextLook() throws {
+        let root = try TestRoot()
+        let rel = try root.drop(Sample.softwareCo, "big.csv", csv(Sample.softwareCo, "2026-11", (0..<150_000).map {
+            (Self.person($0), "员工", "6000.00", "")
+        }))
+        let path = root.file(rel)
+        let writing = ManagedAtomicFlag()
+        let writer = Thread {
+            let fd = open(path, O_WRONLY | O_APPEND)
+            var n = 150_000
+            while writing.isSet {
+                let row = Array("\(Sample.softwareCo),2026-11,\(Self.person(n)),员工,6000.00,\n".utf8)
+                _ = write(fd, row, row.count)
+                n += 1
+                usleep(200)
+            }
+            close(fd)
+            writing.finished()
+        }
+        writing.set()
+        writer.start()
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        writing.stopAndWait()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("changed while it was read"), "\(r.stderr.suffix(500))")
+        #expect(root.exists(rel), "left in the inbox")
+        #expect(root.files(under: "Outbox/receipts").isEmpty)
+
+        // Once the writer is done, the next look takes it: the archive holds the bytes judged.
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:05:00"]).status == 0)
+        let receipt = try #require(try root.receipts(Sample.softwareCo).first)
+        let archived = try #require(root.files(under: ".levy/archive").first)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: root.file(".levy/archive/\(archived)")))
+        #expect(receipt["sha256"] as? String == sha256Hex(bytes))
+        #expect(receipt["headcount"] as? Int == bytes.count { $0 == 10 } - 1)
+    }
+}
+
+/// A flag the test thread and the writer thread share.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = false
+    private let done = DispatchSemaphore(value: 0)
+    var isSet: Bool { lock.withLock { on } }
+    func set() { lock.withLock { on = true } }
+    func finished() { done.signal() }
+    func stopAndWait() {
+        lock.withLock { on = false }
+        done.wait()
+    }
+}

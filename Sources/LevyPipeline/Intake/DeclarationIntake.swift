@@ -153,6 +153,15 @@ extension Levy {
     func conclude(_ entry: InboxEntry, inboxRel: String, fd: Int32, scanned: ScannedFile, outcome checked: DeclarationFileCheck.Outcome?,
                   earlier: FileRecord?, employer: Employer, now: AgencyTime) throws {
         let rules = loaded.rules
+        // The archive is the agency's evidence: what is judged must be exactly the bytes archived.
+        // A file still being written (its size or mtime moved since it was listed, or more bytes
+        // than were hashed) waits in the inbox for the next look.
+        if fd >= 0, changedWhileRead(entry, fd: fd, hashed: scanned.size) {
+            logger.warning("declaration file changed while it was read: left in the inbox for the next look", metadata: [
+                "employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "listed_bytes": "\(entry.size)", "hashed_bytes": "\(scanned.size)",
+            ])
+            return
+        }
         guard let outcome = checked else {
             let earlier = earlier!
             var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
@@ -184,6 +193,14 @@ extension Levy {
                        fd: outcome.format == .csv && outcome.csvColumns > 0 ? fd : -1, columns: outcome.csvColumns,
                        earlier: nil, now: now) }
         }
+    }
+
+    /// Whether an open inbox file differs from what its listing saw, or from the bytes hashed.
+    func changedWhileRead(_ entry: InboxEntry, fd: Int32, hashed: Int64) -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return true }
+        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        return Int64(st.st_size) != entry.size || hashed != entry.size || mtime != entry.mtime
     }
 
     var secondsSinceFileStarted: Double { Double(DispatchTime.now().uptimeNanoseconds - fileStarted.uptimeNanoseconds) / 1e9 }
