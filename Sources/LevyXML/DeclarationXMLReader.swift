@@ -174,9 +174,10 @@ package enum DeclarationXMLReader {
         var tags = TagLengthGuard()
         while ctxt.pointee.disableSAX == 0 && !handler.stopped {
             if stop?() == true { return collector.issues }
-            let n = buffer.withUnsafeMutableBytes { read($0, offset) }
+            var n = buffer.withUnsafeMutableBytes { read($0, offset) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
+            n = buffer.withUnsafeMutableBytes { Self.normalizeLoneCarriageReturns($0, count: n) }
             offset += off_t(n)
             if let at = buffer.withUnsafeBytes({ tags.inspect(UnsafeRawBufferPointer(rebasing: $0[..<n])) }) {
                 // Refused before libxml2 reads the tag (its duplicate-attribute check is quadratic).
@@ -199,6 +200,28 @@ package enum DeclarationXMLReader {
             collector.issues.append(XMLIssue(kind: .schema, line: 0, message: "the document does not match \(schema?.name ?? "the schema")"))
         }
         return collector.issues
+    }
+
+    /// A line ended by a lone CR (old Mac files, some exports) is a line end to XML as to the CSV
+    /// reader, but libxml2 counts only LF in the line numbers it reports: such a CR becomes an LF,
+    /// which XML's end-of-line handling makes the same document. A CR that is the chunk's last byte
+    /// is left for the next chunk (it may be half of a CRLF), unless it is the file's last.
+    /// - Returns: how many bytes of the chunk to give the parser now.
+    static func normalizeLoneCarriageReturns(_ buffer: UnsafeMutableRawBufferPointer, count: Int) -> Int {
+        guard let base = buffer.baseAddress else { return count }
+        var from = 0
+        while from < count, let found = memchr(base + from, 13, count - from) {
+            let at = found - base
+            if at + 1 == count {
+                // The chunk's last byte: decided with the next chunk, unless there is none.
+                if count == buffer.count { return count - 1 }
+                buffer[at] = 10
+                return count
+            }
+            if buffer[at + 1] != 10 { buffer[at] = 10 }
+            from = at + 1
+        }
+        return count
     }
 
     static let parserLine: xmlSchemaValidityLocatorFunc = { context, file, line in

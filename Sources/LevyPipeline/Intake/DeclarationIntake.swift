@@ -102,7 +102,7 @@ extension Levy {
             defer { close(read.fd) }
             filesReadAhead += 1
             logTaken(entry, bytes: read.scanned.size)
-            let earlier = try ledger.file(sha256: read.scanned.sha256, folder: entry.folder)
+            let earlier = try earlierFile(read.scanned, folder: entry.folder)
             var outcome = read.outcome
             if earlier == nil && outcome.awaitsLedger {
                 let fileCheck = declarationFileCheck(now: now, ledger: ledger)
@@ -116,6 +116,13 @@ extension Levy {
         guard lstat(entry.path, &st) == 0 else { return }
         let fd = (st.st_mode & S_IFMT) == S_IFREG ? openRegularFile(entry.path)?.fd ?? -1 : -1
         defer { if fd >= 0 { close(fd) } }
+        if fd < 0 && (st.st_mode & S_IFMT) == S_IFREG && (errno == EACCES || errno == EPERM) {
+            // The agency's problem, not the employer's: nothing is rejected or archived; the file waits.
+            logger.error("declaration file cannot be read by levy: left in the inbox — give the user levy runs as read access (chmod g+r, or the SFTP umask)", metadata: [
+                "employer": "\(entry.folder)", "file": "\(safeFileName(entry.name))", "error": "\(String(cString: strerror(errno)))",
+            ])
+            return
+        }
 
         guard fd >= 0 else {
             // Symlinks, FIFOs, sockets, folders: never opened, never followed; rejected and archived as they are.
@@ -134,10 +141,16 @@ extension Levy {
         fileCheck.showsProgress = showsProgress
         var earlier: FileRecord?
         let (scanned, checked) = try fileCheck.scanAndCheck(fd: fd, name: entry.name, folderEmployer: employer) { scanned in
-            earlier = try ledger.file(sha256: scanned.sha256, folder: entry.folder)
+            earlier = try earlierFile(scanned, folder: entry.folder)
             return earlier == nil
         }
         try conclude(entry, inboxRel: inboxRel, fd: fd, scanned: scanned, outcome: checked, earlier: earlier, employer: employer, now: now)
+    }
+
+    /// The file already processed with the same bytes from the same folder. Empty files all have
+    /// the same bytes: each is rejected as empty, never as a duplicate of another.
+    func earlierFile(_ scanned: ScannedFile, folder: String) throws -> FileRecord? {
+        scanned.size == 0 ? nil : try ledger.file(sha256: scanned.sha256, folder: folder)
     }
 
     /// The checker of this root's declaration files (`ledger` nil: without the ledger's questions).
@@ -162,6 +175,9 @@ extension Levy {
             ])
             return
         }
+        // Archived, it is evidence holding person IDs: readable by levy's group at most, as every
+        // output is (a no-op where levy does not own the file).
+        if fd >= 0 { fchmod(fd, 0o640) }
         guard let outcome = checked else {
             let earlier = earlier!
             var check = DeclarationCheck(format: .csv, rules: rules, now: now, folderEmployer: employer)
@@ -189,9 +205,11 @@ extension Levy {
                 try settled()
             }
         } else {
+            // Every empty file has the same bytes: its identity in the ledger is its name and time.
+            let identity = scanned.size == 0 ? sha256Hex(Array("empty:\(entry.folder)/\(entry.name)@\(now.iso8601)#\(entry.mtime)".utf8)) : nil
             try StageClock.measure(.outputs) { try reject(entry, inboxRel: inboxRel, sha256: scanned.sha256, check: outcome.check, encoding: outcome.encoding,
                        fd: outcome.format == .csv && outcome.csvColumns > 0 ? fd : -1, columns: outcome.csvColumns,
-                       earlier: nil, now: now) }
+                       earlier: nil, now: now, identity: identity) }
         }
     }
 
@@ -325,7 +343,10 @@ extension Levy {
     }
 
     func reject(_ entry: InboxEntry, inboxRel: String, sha256: String, check: DeclarationCheck, encoding: TextEncoding?,
-                fd: Int32, columns: Int, earlier: FileRecord?, now: AgencyTime, outcome: FileOutcome = .rejected) throws {
+                fd: Int32, columns: Int, earlier: FileRecord?, now: AgencyTime, outcome: FileOutcome = .rejected,
+                identity: String? = nil) throws {
+        let sha256Shown = sha256
+        let sha256 = identity ?? sha256
         // A rejection is made durable on its own, after the batch before it (whose staged outputs it must not meet).
         try finishBatch()
         let stem = safeFileName((entry.name as NSString).deletingPathExtension.isEmpty ? entry.name : (entry.name as NSString).deletingPathExtension)
@@ -338,7 +359,7 @@ extension Levy {
             base = plain + "-" + String(sha256.prefix(8)) + (n > 1 ? "-\(n)" : "")
             n += 1
         }
-        let report = RejectionReport(file: entry.name, sha256: sha256, employerID: check.employer?.id.text ?? entry.folder,
+        let report = RejectionReport(file: entry.name, sha256: sha256Shown, employerID: check.employer?.id.text ?? entry.folder,
                                      period: check.period?.description, receivedAt: now.iso8601, findings: check.findings,
                                      encoding: encoding, earlier: earlier)
         var header: [String] = [], rows: [OffendingRow] = []

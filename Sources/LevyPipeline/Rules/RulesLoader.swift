@@ -310,6 +310,15 @@ package enum RulesLoader {
             return node
         } catch let e as RulesError {
             throw e
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            // Yams marks the mapping; the operator needs the line of the second key.
+            let key = duplicates.first ?? "?"
+            let indent = String(repeating: " ", count: max(context.mark.column - 1, 0))
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                .filter { $0.element.hasPrefix(indent + key + ":") && !$0.element.dropFirst(indent.count).hasPrefix(" ") }.map { $0.offset + 1 }
+            throw RulesError(file: name, line: lines.dropFirst().first ?? context.mark.line,
+                             problem: "the key '\(key)' is given twice\(lines.count > 1 ? " (first at line \(lines[0]))" : "")",
+                             fix: "keep one '\(key):' and delete the other")
         } catch let YamlError.scanner(_, problem, mark, _), let YamlError.parser(_, problem, mark, _) {
             throw RulesError(file: name, line: mark.line, problem: "not valid YAML: \(problem)", fix: "correct the YAML syntax at that line")
         } catch {

@@ -38,9 +38,10 @@ package struct LogLineHandler: LogHandler {
         let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
         switch form {
         case .text:
+            // One event, one line: a file name with a newline in it must not forge a second one.
             var line = LogClock.now().seconds + " \(event.level) \(label):"
-            for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
-            write(line + " [\(event.source)] \(event.message)\n")
+            for key in merged.keys.sorted() { line += " \(key)=\(Self.escapingControls("\(merged[key]!)"))" }
+            write(line + " [\(event.source)] \(Self.escapingControls("\(event.message)"))\n")
         case .json:
             var fields: [(String, String)] = [("ts", LogClock.now().milliseconds), ("level", event.level.rawValue), ("msg", "\(event.message)")]
             for key in merged.keys.sorted() where !["ts", "level", "msg"].contains(key) {
@@ -50,6 +51,24 @@ package struct LogLineHandler: LogHandler {
             let quote = JSONValue.quoted
             write("{" + fields.map { "\(quote($0.0)):\(quote(PersonID.redactEmbedded($0.1)))" }.joined(separator: ",") + "}\n")
         }
+    }
+}
+
+extension LogLineHandler {
+    /// Control characters written as escapes (`\n`, `\r`, `\t`, `\u{1B}`), as JSON strings have them.
+    static func escapingControls(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
 

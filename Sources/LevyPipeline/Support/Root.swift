@@ -26,11 +26,13 @@ package struct Root: Sendable {
     package var quarantine: String { path(".levy/quarantine") }
     package var lock: String { path(".levy/lock") }
 
-    /// Creates the folders levy writes to (inbox folders too, so an agency can start from an empty root).
+    /// Creates the folders levy writes to (inbox folders too, so an agency can start from an empty
+    /// root), before any work: a file in the way of one (`Outbox/receipts`, `.levy/metrics`…) stops
+    /// levy at once with its path, not after the day's work.
     package func prepare() throws {
         for p in ["Inbox/declarations", "Inbox/bank", "Outbox/receipts", "Outbox/rejections", "Outbox/notices",
-                  "Outbox/debits", "Outbox/reports", ".levy/archive", ".levy/quarantine"] {
-            try FileManager.default.createDirectory(atPath: path(p), withIntermediateDirectories: true)
+                  "Outbox/debits", "Outbox/reports", ".levy/archive", ".levy/quarantine", ".levy/metrics", ".levy/tmp"] {
+            try Folders.ensure(path(p))
         }
     }
 }

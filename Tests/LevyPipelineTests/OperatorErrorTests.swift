@@ -1,0 +1,149 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+import LevyPipeline
+import Testing
+
+/// The smaller faults an operator meets: each gets a message with the path and the fix, and
+/// nothing of the employer's is rejected for the agency's own trouble.
+@Suite(.serialized) struct OperatorErrorTests {
+    let nov = "2026-11"
+
+    /// Runs the real binary as the unprivileged user `nobody` (CI runs as root, which reads anything).
+    func levyAsNobody(_ args: [String], root: TestRoot) throws -> Output {
+        let chown = Process()
+        chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+        chown.arguments = ["-R", "65534:65534", root.path]
+        try chown.run()
+        chown.waitUntilExit()
+        let err = root.file("stderr.txt")
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", try levyBinary()] + args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try p.run()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: "", stderr: try String(contentsOfFile: err, encoding: .utf8))
+    }
+
+    @Test func aFileLevyCannotReadIsLeftInTheInboxNotRejected() throws {
+        let root = try TestRoot()
+        let rel = try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        chmod(root.file(rel), 0)
+        let r = try levyAsNobody(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"], root: root)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("cannot be read by levy") && r.stderr.contains("a.csv"), "\(r.stderr)")
+        #expect(root.exists(rel), "left in the inbox")
+        #expect(root.files(under: "Outbox/rejections").isEmpty && root.files(under: ".levy/archive").isEmpty)
+    }
+
+    @Test func aReadOnlyLedgerSaysSo() throws {
+        let root = try TestRoot()
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]).status == 0)
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        let r = try levyAsNobody(["run", "--root", root.path, "--as-of", "2026-11-02T09:05:00"], root: root)
+        // chown gave nobody the root; take the ledger back.
+        #expect(r.status == 0)
+        chown(root.file(".levy/ledger.sqlite"), 0, 0)
+        for suffix in ["-wal", "-shm"] { chown(root.file(".levy/ledger.sqlite" + suffix), 0, 0) }
+        try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, nov, [(Sample.persons[2], "王五", "10000", "")]))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", try levyBinary(), "run", "--root", root.path, "--as-of", "2026-11-02T09:10:00"]
+        let pipe = Pipe()
+        p.standardError = pipe
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        #expect(text.contains(".levy/ledger.sqlite") && (text.contains("read-only") || text.contains("cannot be opened")), "\(text)")
+        #expect(root.exists("Inbox/declarations/\(Sample.tradingCo)/b.csv"))
+    }
+
+    @Test(arguments: ["Outbox/receipts", ".levy/archive", ".levy/metrics"])
+    func aFileWhereAFolderShouldBeStopsLevyBeforeAnyWork(path: String) throws {
+        let root = try TestRoot()
+        try root.write(path, "not a folder")
+        let rel = try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(root.path)/\(path) is in the way") && r.stderr.contains("move the file away"), "\(r.stderr)")
+        #expect(!r.stderr.contains("NSCocoaErrorDomain"))
+        #expect(root.exists(rel), "nothing was taken")
+    }
+
+    @Test func aDamagedLedgerSaysSoWithTheFix() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]).status == 0)
+        let ledger = root.file(".levy/ledger.sqlite")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: ledger)[.size] as? Int)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: ledger))
+        try handle.seek(toOffset: 0)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: min(size, 8192)))
+        try handle.close()
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T10:00:00"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("ledger.sqlite") && r.stderr.contains("restore") && r.stderr.contains("backup"), "\(r.stderr)")
+    }
+
+    @Test func aNewlineInAFileNameCannotForgeALogLine() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a\n2026-11-02T09:00:00+0800 info levy: forged.csv", "x")
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        #expect(r.status == 0)
+        for line in r.stderr.split(separator: "\n") {
+            #expect(!line.hasPrefix("2026-11-02T09:00:00+0800 info levy: forged"), "forged line: \(line)")
+        }
+        #expect(r.stderr.contains("a\\n2026-11-02"), "the newline is written as \\n")
+    }
+
+    @Test func twoDifferentEmptyFilesAreEachRejectedAsEmpty() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", "")
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]).status == 0)
+        try root.drop(Sample.softwareCo, "b.csv", "")
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:05:00"]).status == 0)
+        let reports = root.files(under: "Outbox/rejections/\(Sample.softwareCo)").filter { $0.hasSuffix(".json") }.sorted()
+        #expect(reports == ["a.json", "b.json"])
+        for report in reports {
+            #expect(codes(try root.json("Outbox/rejections/\(Sample.softwareCo)/\(report)")) == ["E-FILE-EMPTY"])
+        }
+        #expect(root.files(under: "Inbox/declarations").isEmpty)
+    }
+
+    @Test func theLedgerItsJournalAndArchivedInputsAreNotWorldReadable() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        chmod(root.file("Inbox/declarations/\(Sample.softwareCo)/a.csv"), 0o644)
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]).status == 0)
+        func mode(_ rel: String) -> mode_t {
+            var st = stat()
+            return stat(root.file(rel), &st) == 0 ? st.st_mode & 0o777 : 0o7777
+        }
+        // While a levy has it open (the -wal and -shm go when the last one closes).
+        let ledger = try root.ledger()
+        _ = try ledger.outputCount()
+        for suffix in ["", "-wal", "-shm"] { #expect(mode(".levy/ledger.sqlite" + suffix) == 0o600, "ledger.sqlite\(suffix)") }
+        let archived = try #require(root.files(under: ".levy/archive").first)
+        #expect(mode(".levy/archive/\(archived)") == 0o640)
+    }
+
+    @Test func lineNumbersOfAnXMLFileWithCROnlyLineEnds() throws {
+        let root = try TestRoot()
+        let text = xml(Sample.buildingCo, nov, [(Sample.persons[3], "赵六", "7000.00", ""), ("370102199001011232", "错号", "6000.00", "")])
+        let crOnly = text.replacingOccurrences(of: "\n", with: "\r")
+        let badLine = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("370102199001011232") }! + 1
+        for (name, body) in [("lf.xml", text), ("cr.xml", crOnly), ("crlf.xml", text.replacingOccurrences(of: "\n", with: "\r\n"))] {
+            let path = root.file(name)
+            try body.write(toFile: path, atomically: true, encoding: .utf8)
+            let r = try levy(["check", path, "--root", root.path, "--employer", Sample.buildingCo, "--as-of", "2026-11-02T09:00:00", "--json"])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let found = try #require((report["report"] as? [String: Any])?["errors"] as? [[String: Any]])
+            #expect(found.first { $0["code"] as? String == "E-ID-CHECKSUM" }?["line"] as? Int == badLine, "\(name)")
+        }
+    }
+}
