@@ -78,8 +78,7 @@ package final class Levy {
         do { ledger = try SQLiteLedger(path: root.ledger) } catch let e as LedgerError {
             throw LevyError(e.message)
         } catch {
-            if LevyError.isDiskFull(error) { throw LevyError.diskFull(root: root, cause: error) }
-            throw LevyError("\(root.ledger): the ledger cannot be opened (\(error)) — restore .levy/ledger.sqlite from backup; never delete it")
+            throw LevyError.explained(error, root: root)
         }
         try LedgerGuard.checkAfterOpening(root, ledger: ledger)
         return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)

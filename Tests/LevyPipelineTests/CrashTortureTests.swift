@@ -18,6 +18,8 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// Kills `levy run` at random instants, many times, then lets it finish, and compares with a clean run.
 @Suite(.serialized) struct CrashTortureTests {
+    /// How many tortured runs met a full disk (the torture must really fill it).
+    let diskFullRuns = Tally()
     static let employerCount = 300
 
     /// Registers extra employers with mandates and drops one declaration each (some broken).
@@ -47,9 +49,26 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
-    /// Starts `levy run` and SIGKILLs it after a random delay, `kills` times.
-    func torture(_ root: TestRoot, asOf: String, kills: Int, rng: inout SplitMix64) throws {
-        for _ in 0..<kills {
+    /// Starts `levy run` and SIGKILLs it after a random delay, `kills` times. On a file system of its
+    /// own, some of the runs meet a full disk instead (filled to a random level, freed after); with
+    /// `past`, some are asked to act at a time levy has already passed, and must change nothing.
+    func torture(_ root: TestRoot, asOf: String, kills: Int, rng: inout SplitMix64, disk: SmallFileSystem? = nil, past: String? = nil) throws {
+        for k in 0..<kills {
+            // The first run of a phase meets a disk with next to no room: a full disk for sure.
+            let roll = k == 0 ? 0 : Int.random(in: 0..<8, using: &rng)
+            if let disk, roll < 2 {
+                try disk.fill(leaving: k == 0 ? 40_000 : Int64.random(in: 40_000...3_000_000, using: &rng))
+                let r = try levy(["run", "--root", root.path, "--as-of", asOf])
+                try disk.release()
+                #expect(r.status == 0 || r.stderr.contains("disk full"), "\(r.stderr.suffix(400))")
+                if r.status != 0 { diskFullRuns.add() }
+                continue
+            }
+            if let past, roll == 2 {
+                let r = try levy(["run", "--root", root.path, "--as-of", past])
+                #expect(r.status == 1 && r.stderr.contains("time cannot run backwards"), "\(r.stderr.suffix(400))")
+                continue
+            }
             let p = Process()
             p.executableURL = URL(fileURLWithPath: try levyBinary())
             p.arguments = ["run", "--root", root.path, "--as-of", asOf]
@@ -94,9 +113,10 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     /// Runs `clean` once and `tortured` under 25 random kills plus a final run; both outboxes must be identical.
-    func phase(_ clean: TestRoot, _ tortured: TestRoot, asOf: String, seed: UInt64, rng: inout SplitMix64) throws -> [String: Data] {
+    func phase(_ clean: TestRoot, _ tortured: TestRoot, asOf: String, seed: UInt64, rng: inout SplitMix64,
+               disk: SmallFileSystem? = nil, past: String? = nil) throws -> [String: Data] {
         try runToCompletion(clean, asOf: asOf)
-        try torture(tortured, asOf: asOf, kills: 25, rng: &rng)
+        try torture(tortured, asOf: asOf, kills: 25, rng: &rng, disk: disk, past: past)
         try runToCompletion(tortured, asOf: asOf)
         let a = try snapshot(clean), b = try snapshot(tortured)
         #expect(a.keys.sorted() == b.keys.sorted(), "seed \(seed)")
@@ -109,12 +129,14 @@ struct SplitMix64: RandomNumberGenerator {
         let seed = UInt64(ProcessInfo.processInfo.environment["LEVY_TORTURE_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
         print("crash torture seed \(seed) (replay with LEVY_TORTURE_SEED=\(seed))")
         var rng = SplitMix64(state: seed)
-        let clean = try TestRoot(), tortured = try TestRoot()
+        // The tortured root is on a small file system of its own, which the torture fills now and then.
+        let disk = try SmallFileSystem(megabytes: 96)
+        let clean = try TestRoot(), tortured = try TestRoot(under: disk.url)
         _ = try populate(clean)
         _ = try populate(tortured)
 
         // Phase 1: intake and the debit cut of November 6th.
-        let a1 = try phase(clean, tortured, asOf: "2026-11-06T17:30:00", seed: seed, rng: &rng)
+        let a1 = try phase(clean, tortured, asOf: "2026-11-06T17:30:00", seed: seed, rng: &rng, disk: disk)
         #expect(a1.keys.filter { $0.hasPrefix("receipts/") && $0.hasSuffix(".json") }.count > 250)
 
         // Phase 2: the banks answer (same bytes to both roots); apply returns under fire.
@@ -129,7 +151,8 @@ struct SplitMix64: RandomNumberGenerator {
                 try root.write("Inbox/bank/\(bank)/ret.xml", text)
             }
         }
-        let a2 = try phase(clean, tortured, asOf: "2026-11-09T17:10:00", seed: seed, rng: &rng)
+        let a2 = try phase(clean, tortured, asOf: "2026-11-09T17:10:00", seed: seed, rng: &rng, disk: disk, past: "2026-11-06T10:00:00")
+        #expect(diskFullRuns.count > 0, "seed \(seed): no tortured run met a full disk")
         #expect(a2.keys.contains { $0.hasSuffix("-payment.json") })
         #expect(a2.keys.contains { $0.hasPrefix("debits/") && $0.contains("20261109") }, "AM04 retried on the 9th")
 
@@ -139,4 +162,12 @@ struct SplitMix64: RandomNumberGenerator {
         }
         #expect(try states(clean) == states(tortured), "seed \(seed)")
     }
+}
+
+/// A count shared by a test's helpers.
+final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    var count: Int { lock.withLock { n } }
+    func add() { lock.withLock { n += 1 } }
 }

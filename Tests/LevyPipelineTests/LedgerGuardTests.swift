@@ -158,6 +158,8 @@ import Testing
             try root.write(rel + ".part", csv(id, "2026-11", [(Sample.person(5_000 + i), "员工", "\(6000 + i).00", "")]))
             rename(root.file(rel + ".part"), root.file(rel))
             if i % 80 == 40 {
+                // Once the watch has made its ledger (its first receipt is out).
+                for _ in 0..<600 where root.files(under: "Outbox/receipts").isEmpty { usleep(50_000) }
                 let r = try levy(["backup", "--root", root.path, "--to", root.file("backups"), "--as-of", "2026-11-04T10:00:\(10 + i / 80)"])
                 #expect(r.status == 0, "\(r.stderr)")
                 backups.append(root.file("backups/levy-ledger-20261104-1000\(10 + i / 80).sqlite"))

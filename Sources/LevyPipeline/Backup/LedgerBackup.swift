@@ -25,7 +25,8 @@ package enum LedgerBackup {
     /// - Returns: the copy's path and its manifest.
     /// - Throws: ``LevyError`` when there is no ledger or the folder cannot be written.
     package static func take(root: Root, to folder: String, now: AgencyTime) throws -> (path: String, manifest: Manifest) {
-        guard FileManager.default.fileExists(atPath: root.ledger) else {
+        var st = stat()
+        guard stat(root.ledger, &st) == 0, st.st_size > 0 else {
             throw LevyError("\(root.ledger): there is no ledger to back up — run levy on this root first")
         }
         try Folders.ensure(folder)

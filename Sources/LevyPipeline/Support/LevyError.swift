@@ -35,7 +35,10 @@ package struct LevyError: Error, Sendable, CustomStringConvertible {
     /// is free; the ledger's own errors name the ledger and the fix; Foundation's file errors name the
     /// path. Anything else keeps its own message.
     package static func explained(_ error: any Error, root: Root) -> any Error {
-        if isDiskFull(error) { return diskFull(root: root, cause: error) }
+        if isDiskFull(error) || (LedgerFault(error) == .io && FileSystemSpace.isNearlyFull(root.state)) {
+            // SQLite reports a full disk met while sizing its shared-memory file as an I/O error.
+            return diskFull(root: root, cause: error)
+        }
         if let e = error as? LedgerError { return LevyError(e.message) }
         if let fault = LedgerFault(error) { return ledgerError(fault, error, path: root.ledger) }
         let ns = error as NSError
@@ -105,6 +108,12 @@ package enum FileSystemSpace {
         guard statvfs(existing, &vfs) == 0 else { return (mount, nil, nil) }
         // A file system without an inode limit reports none at all.
         return (mount, Int64(vfs.f_bavail) * Int64(vfs.f_frsize), vfs.f_files > 0 ? Int64(vfs.f_favail) : nil)
+    }
+
+    /// Less than 1 MiB or 16 inodes left: what a full disk looks like to an error that does not say so.
+    package static func isNearlyFull(_ path: String) -> Bool {
+        let (_, free, inodes) = of(path)
+        return (free.map { $0 < 1 << 20 } ?? false) || (inodes.map { $0 < 16 } ?? false)
     }
 
     package static func format(_ bytes: Int64) -> String {
