@@ -147,3 +147,16 @@ import Testing
         }
     }
 }
+
+extension OperatorErrorTests {
+    @Test func aKeyGivenTwiceInRulesIsNamedAtItsLine() throws {
+        let root = try TestRoot()
+        try root.rules("levy.yaml", replacing: "cutoff: {", with: "timezone: UTC\ncutoff: {")
+        let text = try String(contentsOfFile: root.file("Rules/levy.yaml"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = lines.firstIndex { $0.hasPrefix("timezone:") }! + 1, second = lines.lastIndex { $0.hasPrefix("timezone:") }! + 1
+        let r = try levy(["rules", "check", "--root", root.path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("Rules/levy.yaml:\(second): the key 'timezone' is given twice (first at line \(first))"), "\(r.stderr)")
+    }
+}

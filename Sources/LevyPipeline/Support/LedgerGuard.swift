@@ -10,11 +10,13 @@ package enum LedgerGuard {
     /// The outputs no ledger may forget: written once, never rewritten with other bytes.
     package static let writeOnceFolders = ["Outbox/receipts", "Outbox/debits", "Outbox/notices", "Outbox/rejections"]
 
-    /// Whether an absolute output path is in one of ``writeOnceFolders``.
+    /// Whether an output path (`…/Outbox/<kind>/<folder>/<file>`) is in one of ``writeOnceFolders``.
+    /// Asked for every output of a day of small files: by path components, not substring search.
     package static func isWriteOnce(_ path: String) -> Bool {
-        writeOnceMarkers.contains { path.contains($0) }
+        let kindFolder = parentFolder(parentFolder(path))
+        return writeOnceKinds.contains(lastComponent(kindFolder)) && lastComponent(parentFolder(kindFolder)) == "Outbox"
     }
-    static let writeOnceMarkers = writeOnceFolders.map { "/" + $0 + "/" }
+    static let writeOnceKinds: Set<String> = Set(writeOnceFolders.map { lastComponent($0) })
 
     /// Beside the ledger: how many outputs it had recorded when levy last finished work on this root.
     static func markPath(_ root: Root) -> String { root.path(".levy/ledger.mark") }
