@@ -75,11 +75,7 @@ package final class Levy {
         try root.prepare()
         try LedgerGuard.checkBeforeOpening(root)
         let ledger: SQLiteLedger
-        do { ledger = try SQLiteLedger(path: root.ledger) } catch let e as LedgerError {
-            throw LevyError(e.message)
-        } catch {
-            throw LevyError.explained(error, root: root)
-        }
+        do { ledger = try SQLiteLedger(path: root.ledger) } catch { throw LevyError.explained(error, root: root) }
         try LedgerGuard.checkAfterOpening(root, ledger: ledger)
         return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)
     }

@@ -66,10 +66,10 @@ package enum DurableFile {
             var st = stat()
             guard stat(folder, &st) == 0, done.insert(UInt64(st.st_dev)).inserted else { continue }
             let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0 else { throw LevyError("cannot open \(folder) to sync it: \(String(cString: strerror(errno)))", errno: errno) }
+            guard fd >= 0 else { throw LevyError.system("cannot open to sync it", folder, fix: "check the folder's permissions") }
             defer { close(fd) }
             guard levy_syncfs(fd) == 0 else {
-                throw LevyError("cannot make \(folder) durable (syncfs): \(String(cString: strerror(errno))) — check the disk and free space", errno: errno)
+                throw LevyError.system("cannot make durable (syncfs)", folder, fix: "check the disk and free space")
             }
         }
     }
@@ -90,7 +90,7 @@ package enum DurableFile {
             try Folders.ensure(dir)
             fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         }
-        guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno))) — check the folder's permissions and free space", errno: errno) }
+        guard fd >= 0 else { throw LevyError.system("cannot create", temp, fix: "check the folder's permissions and free space") }
         var failed: Int32 = 0
         bytes.withUnsafeBytes { raw in
             var offset = 0
@@ -117,7 +117,7 @@ package enum DurableFile {
         let dir = parentFolder(to)
         try Folders.ensure(dir)
         guard rename(from, to) == 0 else {
-            throw LevyError("cannot move \(from) to \(to): \(String(cString: strerror(errno))) — both must be on one file system", errno: errno)
+            throw LevyError.system("cannot move \(from) to", to, fix: "both must be on one file system, and levy may write to both folders")
         }
         let folders = [dir, parentFolder(from)]
         if syncFolders { folders.forEach(syncDirectory) }
@@ -228,13 +228,13 @@ package enum Folders {
         if lock.withLock({ known.contains(dir) }) { return }
         if mkdir(dir, mode) != 0 && errno != EEXIST {
             guard errno == ENOENT else {
-                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions", errno: errno)
+                throw LevyError.system("cannot create folder", dir, fix: "check permissions and free space")
             }
             let parent = parentFolder(dir)
             guard !parent.isEmpty, parent != dir else { throw LevyError("cannot create folder \(dir)") }
             try ensure(parent, mode: mode)
             if mkdir(dir, mode) != 0 && errno != EEXIST {
-                throw LevyError("cannot create folder \(dir): \(String(cString: strerror(errno))) — check permissions", errno: errno)
+                throw LevyError.system("cannot create folder", dir, fix: "check permissions and free space")
             }
         }
         var st = stat()
