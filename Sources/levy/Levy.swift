@@ -49,6 +49,27 @@ func failing<T>(_ root: Root? = nil, _ body: () throws -> T) throws -> T {
     }
 }
 
+/// `--as-of`: a date-time in the agency's timezone (`2026-11-10T16:59:00`, `…T16:59` or a day).
+/// A value that is not one is bad usage (exit 64), said before anything is opened.
+struct AsOf: ExpressibleByArgument {
+    let text: String
+    init?(argument: String) {
+        guard AgencyClock.wallClock(argument) != nil else { return nil }
+        text = argument
+    }
+}
+
+extension LoadedRules {
+    func now(asOf: AsOf?) throws -> AgencyTime { try now(asOf: asOf?.text) }
+}
+
+/// Checks and loads Rules/; from then on the log's times are the agency's.
+func loadRules(_ root: Root) throws -> LoadedRules {
+    let loaded = try RulesLoader.load(from: root.rules)
+    LogClock.use(loaded.clock.timeZone)
+    return loaded
+}
+
 /// How levy logs: `text` for people at a terminal, `json` (one object per line) for log shippers.
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
@@ -68,7 +89,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Do all work due now (returns, declarations, debit cuts, notices, reports), then exit.")
     @OptionGroup var options: RootOptions
     @Option(name: .customLong("as-of"), help: "Fix \"now\" in the agency's timezone, e.g. 2026-11-10T16:59:00.")
-    var asOf: String?
+    var asOf: AsOf?
     @Flag(help: "Print the day's summary as JSON.")
     var json = false
     @Flag(help: "Print wall and CPU time and peak memory to stderr at the end.")
@@ -80,7 +101,7 @@ struct Run: ParsableCommand {
         defer { if stats { writeAll(2, (ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8) } }
         let root = Root(path: options.root)
         try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root)
             guard let lock else {
@@ -106,7 +127,7 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "Seconds between two looks at the inbox.")
     var interval: Double = 2
     @Option(help: "Pretend it is this agency time for the whole watch (drills and tests), e.g. 2026-11-06T17:30:00.")
-    var asOf: String?
+    var asOf: AsOf?
 
     func run() async throws {
         let root = Root(path: options.root)
@@ -119,7 +140,7 @@ struct Watch: AsyncParsableCommand {
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let logger = makeLogger()
         let (loaded, fixedNow) = try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             return (loaded, try asOf.map { try loaded.now(asOf: $0) })
         }
         let service = WatchService(root: root, loaded: loaded, interval: interval, fixedNow: fixedNow, logger: logger)
@@ -142,12 +163,12 @@ struct Status: ParsableCommand {
     var period: String?
     @Flag(help: "Print JSON.")
     var json = false
-    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time) for the next cut.") var asOf: String?
+    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time) for the next cut.") var asOf: AsOf?
 
     func run() throws {
         let root = Root(path: options.root)
         try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let now = try loaded.now(asOf: asOf)
             var statuses: [PeriodStatus] = []
             var ledger: SQLiteLedger?
@@ -201,12 +222,12 @@ struct Pay: ParsableCommand {
     @Argument(help: "Employer (unified social credit code).") var employer: String
     @Argument(help: "Period, YYYY-MM.") var period: String
     @Option(help: "Amount paid in yuan, e.g. 1234.56.") var amount: String
-    @Option(name: .customLong("as-of"), help: "When it was paid (agency time).") var asOf: String?
+    @Option(name: .customLong("as-of"), help: "When it was paid (agency time).") var asOf: AsOf?
 
     func run() throws {
         let root = Root(path: options.root)
         try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
@@ -223,12 +244,12 @@ struct Withdraw: ParsableCommand {
     @OptionGroup var options: RootOptions
     @Argument(help: "Employer (unified social credit code).") var employer: String
     @Argument(help: "Period, YYYY-MM.") var period: String
-    @Option(name: .customLong("as-of"), help: "When it was withdrawn (agency time).") var asOf: String?
+    @Option(name: .customLong("as-of"), help: "When it was withdrawn (agency time).") var asOf: AsOf?
 
     func run() throws {
         let root = Root(path: options.root)
         try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let now = try loaded.now(asOf: asOf)
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
@@ -245,7 +266,7 @@ struct Check: ParsableCommand {
     @OptionGroup var options: RootOptions
     @Argument(help: "Declaration files (.csv or .xml).") var files: [String]
     @Option(help: "Check as if dropped in this employer's folder.") var employer: String?
-    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time).") var asOf: String?
+    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time).") var asOf: AsOf?
     @Flag(help: "Print the reports as JSON.") var json = false
     @Flag(help: "Print wall and CPU time and peak memory to stderr at the end.") var stats = false
 
@@ -255,15 +276,9 @@ struct Check: ParsableCommand {
         defer { if stats { writeAll(2, (ProcessStats.since(start).line + "\n" + StageClock.line + "\n").utf8) } }
         let root = Root(path: options.root)
         let rejected: Bool = try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let ledger: (any Ledger)? = FileManager.default.fileExists(atPath: root.ledger) ? try SQLiteLedger(path: root.ledger, readOnly: true) : nil
-            let now: AgencyTime
-            if let asOf {
-                guard let t = loaded.clock.parseAsOf(asOf) else { throw LevyError("--as-of '\(asOf)' is not a date-time — write it like 2026-11-10T16:59:00") }
-                now = t
-            } else {
-                now = loaded.clock.now
-            }
+            let now = try loaded.now(asOf: asOf)
             var folderEmployer: Employer?
             if let employer {
                 guard let e = loaded.rules.employer(employer.uppercased()) else {
@@ -355,7 +370,7 @@ struct RulesCheck: ParsableCommand {
     func run() throws {
         let root = Root(path: options.root)
         try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let r = loaded.rules
             print("Rules OK — \(r.agencyName) (\(r.creditorID)), timezone \(r.timezone)")
             print("cutoff: day \(r.schedule.cutoffDay) at \(r.schedule.cutoffTime); debit window from day \(r.schedule.debitWindowFirstDay); late fee \(r.lateFeeDailyRate) a day; rounding \(r.rounding.rawValue); retry \(r.retryReasons.sorted().joined(separator: ","))")
@@ -384,12 +399,12 @@ struct BackupTake: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "take", abstract: "Copy the ledger into a folder, with its manifest.")
     @OptionGroup var options: RootOptions
     @Option(help: "The folder the copy goes to (best on another disk).") var to: String
-    @Option(name: .customLong("as-of"), help: "Name the copy by this agency time instead of the clock's.") var asOf: String?
+    @Option(name: .customLong("as-of"), help: "Name the copy by this agency time instead of the clock's.") var asOf: AsOf?
 
     func run() throws {
         let root = Root(path: options.root)
         try failing(root) {
-            let loaded = try RulesLoader.load(from: root.rules)
+            let loaded = try loadRules(root)
             let (path, manifest) = try LedgerBackup.take(root: root, to: to, now: try loaded.now(asOf: asOf))
             print("backup: \(path) (\(manifest.bytes) bytes, sha256 \(manifest.sha256), \(manifest.counts.declarations) declarations, ledger version \(manifest.counts.schemaVersion))")
         }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct IntakeTests {
     @Test func shippedSampleInboxYieldsReceiptsRejectionAndDebits() throws {
         let root = try TestRoot()
-        try FileManager.default.copyItem(at: repository.appendingPathComponent("Inbox"), to: root.url.appendingPathComponent("Inbox"))
+        try root.copyShippedSampleInbox()
         try root.run("2026-11-06T17:30:00")
         #expect(try root.receipts(Sample.softwareCo).count == 1)
         #expect(try root.receipts(Sample.buildingCo).count == 1)

@@ -160,3 +160,36 @@ extension OperatorErrorTests {
         #expect(r.stderr.contains("Rules/levy.yaml:\(second): the key 'timezone' is given twice (first at line \(first))"), "\(r.stderr)")
     }
 }
+
+extension OperatorErrorTests {
+    @Test(arguments: [["run"], ["status"], ["pay", Sample.restaurant, "2026-11", "--amount", "1"], ["withdraw", Sample.restaurant, "2026-11"],
+                      ["check", "x.csv"], ["backup", "--to", "b"]])
+    func aBadAsOfIsBadUsage(command: [String]) throws {
+        let root = try TestRoot()
+        let r = try levy(command + ["--root", root.path, "--as-of", "soon"])
+        #expect(r.status == 64, "\(command): \(r.stderr)")
+        #expect(r.stderr.contains("--as-of"), "\(r.stderr)")
+        #expect(!root.exists(".levy/ledger.sqlite"), "nothing opened")
+    }
+
+    /// The machine runs in New York (the test helper's TZ); the log says agency time, +08:00.
+    @Test func logLinesAreInAgencyTime() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        let text = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"])
+        let accepted = try #require(text.stderr.split(separator: "\n").first { $0.contains("declaration accepted") })
+        #expect(accepted.prefix(24).hasSuffix("+0800"), "\(accepted)")
+        try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, nov, [(Sample.persons[2], "王五", "10000", "")]))
+        let json = try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:05:00", "--log-format", "json"])
+        let line = try #require(json.stderr.split(separator: "\n").first { $0.contains("declaration accepted") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect((object["ts"] as? String)?.hasSuffix("+08:00") == true, "\(line)")
+        // The time itself is now's, in Shanghai: within a minute of the clock.
+        let stamp = String(accepted.prefix(19))
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        let logged = try #require(formatter.date(from: stamp))
+        #expect(abs(logged.timeIntervalSinceNow) < 60, "\(stamp)")
+    }
+}

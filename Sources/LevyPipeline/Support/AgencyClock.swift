@@ -40,15 +40,14 @@ package struct AgencyClock: Sendable {
 
     /// Parses `--as-of`: `2026-11-10T16:59:00`, `2026-11-10T16:59` or `2026-11-10` (00:00), in the agency's timezone.
     package func parseAsOf(_ text: String) -> AgencyTime? {
+        Self.wallClock(text).map { at($0.day, $0.time) }
+    }
+
+    /// The day and time an `--as-of` names, before any timezone is known (nil: not a date-time).
+    package static func wallClock(_ text: String) -> (day: CivilDate, time: TimeOfDay)? {
         let parts = text.split(separator: "T", maxSplits: 1)
         guard let first = parts.first, let day = CivilDate(first) else { return nil }
-        let time: TimeOfDay
-        if parts.count == 2 {
-            guard let t = TimeOfDay(parts[1]) else { return nil }
-            time = t
-        } else {
-            time = TimeOfDay(hour: 0, minute: 0)
-        }
-        return at(day, time)
+        guard parts.count == 2 else { return (day, TimeOfDay(hour: 0, minute: 0)) }
+        return TimeOfDay(parts[1]).map { (day, $0) }
     }
 }

@@ -91,12 +91,23 @@ package func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) {
     }
 }
 
-/// The machine's local time for log lines, formatted at most once a second: `seconds` is
-/// `2026-11-06T17:30:00+0800` (`StreamLogHandler`'s form), `milliseconds` is
-/// `2026-11-06T17:30:00.123+08:00` (the JSON logs' form).
+/// The agency's time for log lines (Rules `timezone`, once ``use(_:)`` is told it; the machine's
+/// until then), formatted at most once a second: `seconds` is `2026-11-06T17:30:00+0800`
+/// (`StreamLogHandler`'s form), `milliseconds` is `2026-11-06T17:30:00.123+08:00` (the JSON logs'
+/// form). An operator in Shanghai reading the log of a server kept in UTC reads agency time, as on
+/// every receipt and report.
 package enum LogClock {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cached: (second: Int, date: String, zone: String, compactZone: String) = (-1, "", "", "")
+    nonisolated(unsafe) private static var agencyZone: TimeZone?
+
+    /// Log in this timezone from now on (the agency's, from Rules).
+    package static func use(_ timeZone: TimeZone) {
+        lock.withLock {
+            agencyZone = timeZone
+            cached.second = -1
+        }
+    }
 
     package static func now() -> (seconds: String, milliseconds: String) {
         var tv = timeval()
@@ -104,9 +115,15 @@ package enum LogClock {
         let second = Int(tv.tv_sec)
         let (date, zone, compactZone) = lock.withLock { () -> (String, String, String) in
             if cached.second != second {
-                var t = time_t(second)
                 var parts = tm()
-                localtime_r(&t, &parts)
+                if let zone = Self.agencyZone {
+                    var t = time_t(second + zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(second))))
+                    gmtime_r(&t, &parts)
+                    parts.tm_gmtoff = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(second)))
+                } else {
+                    var t = time_t(second)
+                    localtime_r(&t, &parts)
+                }
                 var buffer = [CChar](repeating: 0, count: 64)
                 let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
                 let offset = Int(parts.tm_gmtoff)

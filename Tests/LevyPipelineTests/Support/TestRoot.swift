@@ -50,6 +50,22 @@ final class TestRoot {
 
     func file(_ rel: String) -> String { url.appendingPathComponent(rel).path }
 
+    /// The sample inbox as committed (`git archive HEAD Inbox`), not as the working tree has it: the
+    /// README's quick start processes the working tree's samples, moving them out of `Inbox/`, and
+    /// the test command run after it must still find them. Outside a git checkout, the working tree's.
+    func copyShippedSampleInbox() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "git -C \"$0\" archive HEAD Inbox | tar -x -C \"$1\"", repository.path, path]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        if p.terminationStatus != 0 || !exists("Inbox/declarations") {
+            try? FileManager.default.removeItem(atPath: file("Inbox"))
+            try FileManager.default.copyItem(at: repository.appendingPathComponent("Inbox"), to: url.appendingPathComponent("Inbox"))
+        }
+    }
+
     func write(_ rel: String, _ bytes: [UInt8]) throws {
         let p = url.appendingPathComponent(rel)
         try FileManager.default.createDirectory(at: p.deletingLastPathComponent(), withIntermediateDirectories: true)
