@@ -39,6 +39,7 @@ let package = Package(
             "LevyDomain",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: settings),
         // Intake, validation run, collection, bank exchange, reporting: the pipeline over the folders.
         .target(name: "LevyPipeline", dependencies: [

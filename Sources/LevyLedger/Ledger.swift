@@ -200,7 +200,10 @@ package struct LedgerChange: Sendable {
     package var debitMessage: DebitMessage?
     package var transactionUpdates: [(msgID: String, transaction: DebitTransaction)] = []
     package var outputs: [PendingOutput] = []
-    package var events: [String] = []
+    /// The journal's entries for this change, appended in its transaction.
+    package var journal: [JournalEntry] = []
+    /// Facts of the ledger's own to set (`meta`), in the same transaction.
+    package var meta: [String: String] = [:]
     /// Records that the debit cut of this collection date is done.
     package var cutDone: String?
     /// Amounts added to named counters (metrics), in the same transaction.
@@ -269,6 +272,15 @@ package protocol Ledger: Sendable {
     /// How many outputs levy has recorded in this ledger (it only grows): a ledger restored from a
     /// backup older than the outbox has fewer than levy noted beside it.
     func outputCount() throws -> Int
+
+    /// The journal's entries, in order: of one employer, between two days (inclusive), or all.
+    func journal(employer: String?, from: String?, to: String?) throws -> [JournalRecord]
+    /// Recomputes the whole chain.
+    func verifyJournal() throws -> JournalVerdict
+    /// The last entry's number and hash (nil: an empty journal).
+    func journalHead() throws -> (seq: Int64, hash: String)?
+    /// A fact of the ledger's own (`meta`): the latest "now", the Rules' fingerprint.
+    func meta(_ key: String) throws -> String?
 
     func apply(_ change: LedgerChange) throws
     func file(sha256: String, folder: String) throws -> FileRecord?

@@ -53,7 +53,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     /// The schema this levy writes (`PRAGMA user_version`): the number of its migrations.
-    package static let schemaVersion = 6
+    package static let schemaVersion = 7
 
     /// A ledger that a newer levy has written to may hold what this one does not know how to keep:
     /// it is never written to (nor migrated "back").
@@ -172,6 +172,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             // What levy must remember about itself: the latest "now" it acted on (time never runs back).
             try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
         }
+        m.registerMigration("v7") { db in
+            // The hash-chained journal of business state changes (SPEC §10); it takes over from `events`.
+            try db.execute(sql: """
+                CREATE TABLE journal (
+                  seq INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
+                  subject TEXT NOT NULL, employer TEXT, detail TEXT NOT NULL, hash TEXT NOT NULL);
+                CREATE INDEX journal_employer ON journal(employer, seq);
+                """)
+        }
         return m
     }
 
@@ -191,6 +200,55 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('latest_now', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: ["\(iso8601) \(instant)"])
         }
+    }
+
+    /// Appends entries after the journal's head, each hashed onto the one before (read inside the
+    /// same transaction, so a batch's own entries chain on each other).
+    static func append(_ entries: [JournalEntry], _ db: Database) throws {
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"))
+        var seq: Int64 = head?[0] ?? 0
+        var previous: String = head?[1] ?? JournalChain.genesis
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO journal (seq, at, operator, action, subject, employer, detail, hash) VALUES (?,?,?,?,?,?,?,?)
+            """)
+        for e in entries {
+            seq += 1
+            previous = JournalChain.hash(previous: previous, seq: seq, e)
+            try insert.execute(arguments: [seq, e.at, e.operatorID, e.action, e.subject, e.employer, e.detail, previous])
+        }
+    }
+
+    static func journalRecord(_ row: Row) -> JournalRecord {
+        JournalRecord(seq: row["seq"], entry: JournalEntry(at: row["at"], operatorID: row["operator"], action: row["action"],
+                                                           subject: row["subject"], employer: row["employer"], detail: row["detail"]),
+                      hash: row["hash"])
+    }
+
+    package func journal(employer: String?, from: String?, to: String?) throws -> [JournalRecord] {
+        var sql = "SELECT * FROM journal WHERE 1"
+        var args: StatementArguments = []
+        if let employer { sql += " AND employer = ?"; args += [employer] }
+        // `at` is agency time in ISO 8601: its first ten characters are the day.
+        if let from { sql += " AND substr(at, 1, 10) >= ?"; args += [from] }
+        if let to { sql += " AND substr(at, 1, 10) <= ?"; args += [to] }
+        return try read { db in try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: args).map(Self.journalRecord) }
+    }
+
+    package func verifyJournal() throws -> JournalVerdict {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM journal ORDER BY rowid")
+            return JournalChain.verify(AnySequence { AnyIterator { try? rows.next().map(Self.journalRecord) } })
+        }
+    }
+
+    package func journalHead() throws -> (seq: Int64, hash: String)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").map { ($0[0], $0[1]) }
+        }
+    }
+
+    package func meta(_ key: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }
 
     package func outputCount() throws -> Int {
@@ -350,8 +408,10 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             if let day = change.cutDone {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)").execute(arguments: [day])
             }
-            for e in change.events {
-                try db.cachedStatement(sql: "INSERT INTO events (text) VALUES (?)").execute(arguments: [e])
+            if !change.journal.isEmpty { try Self.append(change.journal, db) }
+            for (key, value) in change.meta {
+                try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                    .execute(arguments: [key, value])
             }
             try change.confirm?()
         }

@@ -36,6 +36,9 @@ package final class Levy {
     package internal(set) var filesReadAhead = 0
     /// Declarations written to the ledger before their XSD verdict and taken back (tests check the path).
     package internal(set) var changesTakenBack = 0
+    /// Who the journal says did this levy's work: `levy` for automatic work, else the operator of a
+    /// manual command (`--operator`).
+    package var operatorID = "levy"
     /// When the file in hand was opened (for the processing-latency metric).
     var fileStarted = DispatchTime.now()
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
@@ -139,6 +142,7 @@ extension Levy {
         archiveNamesAtStart = [:]
         try admit(now: now)
         try recover()
+        try journalRulesInForce(now: now)
         try intakeBankReturns(now: now)
         try intakeDeclarations(now: now)
         try StageClock.measure(.outputs) {

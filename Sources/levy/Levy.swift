@@ -21,7 +21,7 @@ struct LevyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "levy",
         abstract: "Social-insurance contribution collection: declarations in, receipts, debits and notices out.",
-        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self, Backup.self])
+        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self, Backup.self, Audit.self])
 }
 
 struct RootOptions: ParsableArguments {
@@ -223,6 +223,7 @@ struct Pay: ParsableCommand {
     @Argument(help: "Period, YYYY-MM.") var period: String
     @Option(help: "Amount paid in yuan, e.g. 1234.56.") var amount: String
     @Option(name: .customLong("as-of"), help: "When it was paid (agency time).") var asOf: AsOf?
+    @Option(help: "The operator recording it (the journal names them).") var `operator`: String?
 
     func run() throws {
         let root = Root(path: options.root)
@@ -232,7 +233,7 @@ struct Pay: ParsableCommand {
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
             let receipt = try withExtendedLifetime(lock) {
-                try Levy.start(root: root, loaded: loaded, logger: makeLogger()).payAtCounter(employer: employer.uppercased(), period: period, amount: amount, now: now)
+                try Levy.start(root: root, loaded: loaded, logger: makeLogger()).manual(by: `operator`).payAtCounter(employer: employer.uppercased(), period: period, amount: amount, now: now)
             }
             print("paid: receipt \(receipt)")
         }
@@ -245,6 +246,7 @@ struct Withdraw: ParsableCommand {
     @Argument(help: "Employer (unified social credit code).") var employer: String
     @Argument(help: "Period, YYYY-MM.") var period: String
     @Option(name: .customLong("as-of"), help: "When it was withdrawn (agency time).") var asOf: AsOf?
+    @Option(help: "The operator withdrawing it (the journal names them).") var `operator`: String?
 
     func run() throws {
         let root = Root(path: options.root)
@@ -254,7 +256,7 @@ struct Withdraw: ParsableCommand {
             let (lock, holder) = try RootLock.acquire(root, wait: true)
             guard let lock else { throw LevyError("another levy (pid \(holder)) holds \(root.path)") }
             let id = try withExtendedLifetime(lock) {
-                try Levy.start(root: root, loaded: loaded, logger: makeLogger()).withdraw(employer: employer.uppercased(), period: period, now: now)
+                try Levy.start(root: root, loaded: loaded, logger: makeLogger()).manual(by: `operator`).withdraw(employer: employer.uppercased(), period: period, now: now)
             }
             print("withdrawn: \(id)")
         }
@@ -419,6 +421,51 @@ struct BackupVerify: ParsableCommand {
         try failing {
             let manifest = try LedgerBackup.verify(file)
             print("backup OK: \(file) taken \(manifest.takenAt), sha256 \(manifest.sha256), \(manifest.counts.declarations) declarations, \(manifest.counts.outputs) outputs, ledger version \(manifest.counts.schemaVersion)")
+        }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The journal of business state changes (SPEC §10).",
+                                                    subcommands: [AuditVerify.self, AuditLog.self])
+}
+
+struct AuditVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Recompute the journal's hash chain (exit 0 intact, 1 not).")
+    @OptionGroup var options: RootOptions
+
+    func run() throws {
+        let root = Root(path: options.root)
+        let verdict = try failing(root) { try JournalReport.verify(root: root) }
+        switch verdict {
+        case .intact(let count, let head):
+            print("journal intact: \(count) entries, head \(head.map { "seq \($0.seq) hash \($0.hash)" } ?? "none (empty journal)")")
+        case .broken(let seq, let reason):
+            writeAll(2, "levy: journal broken at entry \(seq): \(reason) — keep the ledger as evidence and compare with a backup (levy backup verify) and the journal_head of the daily summaries\n".utf8)
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct AuditLog: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Print journal entries, oldest first.")
+    @OptionGroup var options: RootOptions
+    @Option(help: "Only this employer's entries.") var employer: String?
+    @Option(help: "From this day (YYYY-MM-DD, agency time).") var from: String?
+    @Option(help: "To this day, inclusive.") var to: String?
+    @Flag(help: "One JSON array of entries.") var json = false
+
+    func validate() throws {
+        for (name, day) in [("--from", from), ("--to", to)] where day != nil && CivilDate(day!) == nil {
+            throw ValidationError("\(name) '\(day!)' is not a day — write it like 2026-11-06")
+        }
+    }
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing(root) {
+            let records = try JournalReport.entries(root: root, employer: employer?.uppercased(), from: from, to: to)
+            writeAll(1, json ? JournalReport.json(records) : Array(JournalReport.text(records).utf8))
         }
     }
 }

@@ -116,7 +116,7 @@ import Testing
                 return left.isEmpty ? nil : left.removeFirst()
             })
             c.outputs = [PendingOutput(path: "Outbox/\(id).json", content: Array(id.utf8))]
-            c.events = ["declared \(id)"]
+            c.journal = [JournalEntry(at: "2026-11-02T09:00:00+08:00", operatorID: "levy", action: "declaration_accepted", subject: id, detail: "{}")]
             c.counters = ["changes": 1]
             c.deferSync = true
             return c
@@ -135,6 +135,9 @@ import Testing
         #expect(try other.pendingOutputs().map(\.path).sorted() == ["Outbox/fifth.json", "Outbox/fourth.json"])
         #expect(try other.metrics().counters["changes"] == 2)
         #expect(try other.integrityCheck().isEmpty)
+        // The journal went with the changes: the rolled-back ones left no entry, the chain holds.
+        #expect(try other.journal(employer: nil, from: nil, to: nil).map(\.entry.subject) == ["fourth", "fifth"])
+        if case .broken(let seq, let reason) = try other.verifyJournal() { Issue.record("journal broken at \(seq): \(reason)") }
     }
 
     /// A ledger change that fails in the middle of a batch (here a trigger of the real ledger refuses

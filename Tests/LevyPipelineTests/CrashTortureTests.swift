@@ -95,6 +95,12 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(temps.isEmpty, "no temporary files left: \(temps)")
         let ledger = try root.ledger()
         #expect(try ledger.integrityCheck().isEmpty)
+        // Every change has its journal entry and the chain holds, whatever instant the kills hit.
+        if case .broken(let seq, let reason) = try ledger.verifyJournal() { Issue.record("journal broken at \(seq): \(reason)") }
+        let declared = Set(try ledger.declarations(states: DeclarationState.allCases, period: nil).map(\.id))
+        let journaled = Set(try ledger.journal(employer: nil, from: nil, to: nil)
+            .filter { ["declaration_accepted", "declaration_replaced"].contains($0.entry.action) }.map(\.entry.subject))
+        #expect(declared == journaled, "a declaration without its entry, or an entry without its declaration")
         // No EndToEndId twice on one collection day; a later day only re-presents one the bank refused
         // with a retryable reason (AM04/MS03), and never one that was paid.
         var days: [String: [String]] = [:]
@@ -161,6 +167,9 @@ struct SplitMix64: RandomNumberGenerator {
             try root.ledger().declarations(states: DeclarationState.allCases, period: nil).map { "\($0.id) \($0.state) \($0.totalFen) \($0.paidFen)" }
         }
         #expect(try states(clean) == states(tortured), "seed \(seed)")
+        // And the same journal, entry for entry.
+        let journal = { (root: TestRoot) in try root.ledger().journal(employer: nil, from: nil, to: nil).map { "\($0.seq) \($0.entry.action) \($0.entry.subject) \($0.hash)" } }
+        #expect(try journal(clean) == journal(tortured), "seed \(seed)")
     }
 }
 

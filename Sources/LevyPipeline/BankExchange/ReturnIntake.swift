@@ -51,7 +51,8 @@ extension Levy {
             var change = LedgerChange()
             change.file = FileRecord(sha256: sha, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
                                      receivedDate: now.date.description, outcome: .duplicate, inboxPath: inboxRel, archivePath: archiveRel)
-            change.events.append("repeated return \(entry.folder)/\(entry.name) ignored")
+            change.journal.append(journalEntry("bank_file_repeated", subject: "\(entry.folder)/\(entry.name)", employer: nil, at: now,
+                                               JournalDetail().with("bank", entry.folder).with("sha256", sha)))
             try ledger.apply(change)
             try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha, folder: entry.folder)
             logger.info("repeated bank return ignored", metadata: ["bank": "\(entry.folder)", "file": "\(entry.name)"])
@@ -137,24 +138,28 @@ extension Levy {
                 d.paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
                 d.channel = "debit"
                 change.outputs.append(contentsOf: paymentReceipt(d))
-                change.events.append("paid by debit \(d.id)")
+                change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
+                                                   JournalDetail().with("msg_id", message.msgID).with("status", s.status).with("paid_fen", d.paidFen)))
             case "RJCT":
                 let reason = s.reason ?? "NARR"
                 if loaded.rules.retryReasons.contains(reason) {
                     if let period = Period(d.period), try nextWindowDay(after: collectionDay, period: period, now: now) != nil {
                         d.state = .accepted
-                        change.events.append("debit \(d.id) refused \(reason): retried next window day")
+                        change.journal.append(journalEntry("debit_refused_retry", subject: d.id, employer: d.employerID, at: now,
+                                                           JournalDetail().with("msg_id", message.msgID).with("reason", reason)))
                     } else {
                         d.state = .overdue
                         d.failReason = reason
                         change.outputs.append(contentsOf: notice(d, kind: "overdue", reason: "debit_refused:\(reason)", now: now))
-                        change.events.append("debit \(d.id) refused \(reason) on the last window day: overdue")
+                        change.journal.append(journalEntry("debit_refused_overdue", subject: d.id, employer: d.employerID, at: now,
+                                                           JournalDetail().with("msg_id", message.msgID).with("reason", reason).with("unpaid_fen", d.totalFen)))
                     }
                 } else {
                     d.state = .failed
                     d.failReason = reason
                     change.outputs.append(contentsOf: notice(d, kind: "debit_failed", reason: "\(reason): \(ReasonCodes.describe(reason))", now: now))
-                    change.events.append("debit \(d.id) failed \(reason)")
+                    change.journal.append(journalEntry("debit_failed", subject: d.id, employer: d.employerID, at: now,
+                                                       JournalDetail().with("msg_id", message.msgID).with("reason", reason).with("unpaid_fen", d.totalFen)))
                 }
             default:
                 // PDNG, ACTC and anything else not final: nothing changes yet.

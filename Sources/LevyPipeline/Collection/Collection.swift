@@ -62,7 +62,9 @@ extension Levy {
                 change.declarationUpdates.append(d)
             }
             change.outputs.append(PendingOutput(path: path, content: bytes))
-            change.events.append("debit file \(msgID): \(debits.count) transactions, \(debits.reduce(0) { $0 + $1.amountFen }) fen")
+            change.journal.append(journalEntry("debit_cut", subject: msgID, employer: nil, at: now,
+                                               JournalDetail().with("bank", bankCode).with("collection_date", day)
+                                                   .with("transactions", Int64(debits.count)).with("total_fen", debits.reduce(0) { $0 + $1.amountFen })))
             try ledger.apply(change)
             try flushOutputs()
             logger.info("debit file cut", metadata: ["bank": "\(bankCode)", "msg_id": "\(msgID)", "transactions": "\(debits.count)"])
@@ -86,7 +88,8 @@ extension Levy {
             var change = LedgerChange()
             change.declarationUpdates.append(d)
             change.outputs.append(contentsOf: overdueNotice(d, reason: reason, now: now))
-            change.events.append("overdue \(d.id)")
+            change.journal.append(journalEntry("declaration_overdue", subject: d.id, employer: d.employerID, at: now,
+                                               JournalDetail().with("reason", reason).with("unpaid_fen", d.totalFen)))
             try ledger.apply(change)
             try flushOutputs()
         }

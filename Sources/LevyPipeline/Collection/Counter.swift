@@ -62,7 +62,8 @@ extension Levy {
         var change = LedgerChange()
         change.declarationUpdates.append(record)
         change.outputs.append(contentsOf: paymentReceipt(record))
-        change.events.append("paid at counter \(d.id) \(paid) fen")
+        change.journal.append(journalEntry("counter_payment", subject: d.id, employer: d.employerID, at: now,
+                                           JournalDetail().with("paid_fen", paid).with("contributions_fen", principal).with("late_fee_fen", fee)))
         try ledger.apply(change)
         try flushOutputs()
         return "Outbox/receipts/\(employer)/\(d.id)-payment.json"
@@ -70,10 +71,10 @@ extension Levy {
 
     /// Deletes a declaration (`levy withdraw`) while no debit is in flight or paid.
     package func withdraw(employer: String, period: String, now: AgencyTime) throws -> String {
-        try manualOperation(now: now) { try withdrawDeclaration(employer: employer, period: period) }
+        try manualOperation(now: now) { try withdrawDeclaration(employer: employer, period: period, now: now) }
     }
 
-    func withdrawDeclaration(employer: String, period: String) throws -> String {
+    func withdrawDeclaration(employer: String, period: String, now: AgencyTime) throws -> String {
         guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
         guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
             throw LevyError("employer \(employer) has no declaration for \(p) to withdraw")
@@ -85,7 +86,8 @@ extension Levy {
         record.state = .withdrawn
         var change = LedgerChange()
         change.declarationUpdates.append(record)
-        change.events.append("withdrawn \(d.id)")
+        change.journal.append(journalEntry("declaration_withdrawn", subject: d.id, employer: d.employerID, at: now,
+                                           JournalDetail().with("period", d.period).with("total_fen", d.totalFen).with("state_before", d.state.rawValue)))
         try ledger.apply(change)
         return d.id
     }

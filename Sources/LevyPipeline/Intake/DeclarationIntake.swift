@@ -307,7 +307,11 @@ extension Levy {
         if late {
             change.outputs.append(contentsOf: overdueNotice(record, reason: "late_declaration", now: now))
         }
-        change.events.append("accepted \(entry.folder)/\(entry.name) as \(id)")
+        var detail = JournalDetail().with("period", period.description).with("file", entry.name).with("sha256", sha256)
+            .with("headcount", Int64(totals.headcount)).with("total_fen", totals.totalFen).with("collection", collection)
+        if let replaced = outcome.replaces?.id { detail = detail.with("supersedes", replaced) }
+        change.journal.append(journalEntry(outcome.replaces == nil ? "declaration_accepted" : "declaration_replaced", subject: id,
+                                           employer: employer.id.text, at: now, detail))
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         change.deferSync = true
         if let validation = outcome.validation {
@@ -379,7 +383,9 @@ extension Levy {
         change.outputs.append(PendingOutput(path: base + ".json", content: jsonBytes(report)))
         change.outputs.append(PendingOutput(path: base + ".txt", content: Array(report.text.utf8)))
         change.outputs.append(PendingOutput(path: base + ".html", content: Array(page.utf8)))
-        change.events.append("rejected \(entry.folder)/\(entry.name): \(check.findings.errorCount) errors")
+        change.journal.append(journalEntry(outcome == .duplicate ? "file_duplicate" : "file_rejected", subject: "\(entry.folder)/\(entry.name)",
+                                           employer: entry.folder, at: now,
+                                           JournalDetail().with("sha256", sha256Shown).with("errors", Int64(check.findings.errorCount)).with("report", base + ".json")))
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         try ledger.apply(change)
         try flushOutputs()
@@ -409,7 +415,8 @@ extension Levy {
                                  receivedDate: now.date.description, outcome: .quarantined, reportPath: nil,
                                  inboxPath: "Inbox/\(kind)/\(entry.folder)/\(entry.name)",
                                  archivePath: String(target.dropFirst(root.path.count + 1)))
-        change.events.append("quarantined \(kind)/\(entry.folder)/\(entry.name): \(reason)")
+        change.journal.append(journalEntry("file_quarantined", subject: "\(kind)/\(entry.folder)/\(entry.name)", employer: nil, at: now,
+                                           JournalDetail().with("reason", reason)))
         try ledger.apply(change)
         try ledger.markArchived(sha256: "", folder: entry.folder)
         logger.warning("input quarantined", metadata: ["outcome": "quarantined", "folder": "\(entry.folder)", "file": "\(entry.name)", "reason": "\(reason)"])

@@ -20,11 +20,18 @@ package struct DailySummary: Encodable, Sendable {
     var paidFen: Fen = 0
     var overdue = 0
     var overdueFen: Fen = 0
+    /// The journal's last entry when the summary was written: a copy kept elsewhere pins the history.
+    var journalHead: JournalHead?
+
+    struct JournalHead: Encodable, Sendable {
+        var seq: Int64
+        var hash: String
+    }
 
     enum CodingKeys: String, CodingKey {
         case date, asOf = "as_of", filesReceived = "files_received", accepted, rejected, duplicates, quarantined
         case bankReturns = "bank_returns", acceptedFen = "accepted_fen", debitFiles = "debit_files", debited
-        case debitedFen = "debited_fen", paid, paidFen = "paid_fen", overdue, overdueFen = "overdue_fen"
+        case debitedFen = "debited_fen", paid, paidFen = "paid_fen", overdue, overdueFen = "overdue_fen", journalHead = "journal_head"
     }
 }
 
@@ -70,6 +77,7 @@ extension Levy {
         s.acceptedFen = figures.acceptedFen
         s.paid = figures.paid
         s.paidFen = figures.paidFen
+        s.journalHead = try ledger.journalHead().map { .init(seq: $0.seq, hash: $0.hash) }
         let messages = try ledger.debitMessages(collectionDate: day)
         s.debitFiles = messages.count
         for m in messages {

@@ -119,23 +119,7 @@ package indirect enum JSONValue {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func writeString(_ s: String, _ out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-            case 10: out.append(contentsOf: "\\n".utf8)
-            case 13: out.append(contentsOf: "\\r".utf8)
-            case 9: out.append(contentsOf: "\\t".utf8)
-            case 8: out.append(contentsOf: "\\b".utf8)
-            case 12: out.append(contentsOf: "\\f".utf8)
-            case 0..<32: out.append(contentsOf: "\\u00".utf8 + [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
+    private static func writeString(_ s: String, _ out: inout [UInt8]) { appendJSONString(s, to: &out) }
 }
 
 extension FindingJSON {

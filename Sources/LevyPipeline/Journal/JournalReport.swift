@@ -1,0 +1,60 @@
+import Foundation
+import LevyDomain
+import LevyLedger
+
+/// `levy audit verify` and `levy audit log`: the journal read back, on a ledger opened read-only.
+package enum JournalReport {
+    package static func verify(root: Root) throws -> JournalVerdict {
+        try ledger(root).verifyJournal()
+    }
+
+    package static func entries(root: Root, employer: String?, from: String?, to: String?) throws -> [JournalRecord] {
+        try ledger(root).journal(employer: employer, from: from, to: to)
+    }
+
+    static func ledger(_ root: Root) throws -> SQLiteLedger {
+        var st = stat()
+        guard stat(root.ledger, &st) == 0, st.st_size > 0 else {
+            throw LevyError("\(root.ledger): there is no ledger, so no journal — run levy on this root first")
+        }
+        do { return try SQLiteLedger(path: root.ledger, readOnly: true) } catch { throw LevyError.explained(error, root: root) }
+    }
+
+    /// One line per entry: `seq  at  operator  action  subject  detail`.
+    package static func text(_ records: [JournalRecord]) -> String {
+        guard !records.isEmpty else { return "No journal entries.\n" }
+        return records.map { r in
+            "\(r.seq)\t\(r.entry.at)\t\(r.entry.operatorID)\t\(r.entry.action)\t\(r.entry.subject)\t\(r.entry.detail)\n"
+        }.joined()
+    }
+
+    /// A JSON array of `{seq, at, operator, action, subject, employer, detail, hash}` (detail as an object).
+    package static func json(_ records: [JournalRecord]) -> [UInt8] {
+        let values: [JSONValue] = records.map { r in
+            let detail = (try? JSONSerialization.jsonObject(with: Data(r.entry.detail.utf8))).map(value) ?? .string(r.entry.detail)
+            return .object([("action", .string(r.entry.action)), ("at", .string(r.entry.at)), ("detail", detail),
+                            ("employer", .optional(r.entry.employer)), ("hash", .string(r.hash)), ("operator", .string(r.entry.operatorID)),
+                            ("seq", .int(r.seq)), ("subject", .string(r.entry.subject))])
+        }
+        return JSONValue.array(values).bytes
+    }
+
+    /// A decoded detail object as a JSON value (keys sorted, as every levy JSON has them).
+    static func value(_ any: Any) -> JSONValue {
+        switch any {
+        case let s as String: return .string(s)
+        case let n as NSNumber: return .int(n.int64Value)
+        case let a as [Any]: return .array(a.map(value))
+        case let d as [String: Any]: return .object(d.keys.sorted().map { ($0, value(d[$0]!)) })
+        default: return .null
+        }
+    }
+}
+
+extension Levy {
+    /// This levy's work is a manual command's, done by `operatorID` (or, unnamed, by the Unix user).
+    package func manual(by operatorID: String?) -> Levy {
+        self.operatorID = operatorID ?? "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+        return self
+    }
+}
