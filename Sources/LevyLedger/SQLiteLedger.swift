@@ -202,21 +202,32 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
-    /// Appends entries after the journal's head, each hashed onto the one before (read inside the
-    /// same transaction, so a batch's own entries chain on each other).
-    static func append(_ entries: [JournalEntry], _ db: Database) throws {
-        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"))
-        var seq: Int64 = head?[0] ?? 0
-        var previous: String = head?[1] ?? JournalChain.genesis
+    /// Appends entries after the journal's head, each hashed onto the one before. The head is read
+    /// from the journal once and then kept (``journalTail``) while changes succeed: a batch's entries
+    /// chain on each other. Bound and stepped directly: one entry per file of a day of small files.
+    func appendJournal(_ entries: [JournalEntry], _ db: Database) throws {
+        var (seq, previous) = try journalTail ?? Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"))
+            .map { ($0[0], $0[1]) } ?? (0, JournalChain.genesis)
         let insert = try db.cachedStatement(sql: """
             INSERT INTO journal (seq, at, operator, action, subject, employer, detail, hash) VALUES (?,?,?,?,?,?,?,?)
             """)
+        let handle = insert.sqliteStatement
         for e in entries {
             seq += 1
             previous = JournalChain.hash(previous: previous, seq: seq, e)
-            try insert.execute(arguments: [seq, e.at, e.operatorID, e.action, e.subject, e.employer, e.detail, previous])
+            sqlite3_bind_int64(handle, 1, seq)
+            for (i, text) in [e.at, e.operatorID, e.action, e.subject].enumerated() { sqlite3_bind_text(handle, Int32(i + 2), text, -1, sqliteTransient) }
+            if let employer = e.employer { sqlite3_bind_text(handle, 6, employer, -1, sqliteTransient) } else { sqlite3_bind_null(handle, 6) }
+            sqlite3_bind_text(handle, 7, e.detail, -1, sqliteTransient)
+            sqlite3_bind_text(handle, 8, previous, -1, sqliteTransient)
+            try Self.step(insert, db)
         }
+        journalTail = (seq, previous)
     }
+
+    /// The journal's last entry as this connection wrote it in the transaction under way; nil when it
+    /// must be read again (at each transaction's start, and after any failed change).
+    private var journalTail: (seq: Int64, hash: String)?
 
     static func journalRecord(_ row: Row) -> JournalRecord {
         JournalRecord(seq: row["seq"], entry: JournalEntry(at: row["at"], operatorID: row["operator"], action: row["action"],
@@ -296,13 +307,18 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             if batchChanges > 0 && !db.isInsideTransaction {
                 batchChanges = 0
                 batchCounters = [:]
+                journalTail = nil
                 throw LedgerError("the ledger rolled back the open batch of declarations after an error (a full disk?) — nothing of it was kept; run levy again to take its files")
             }
+            // Between transactions another levy (a clerk's `levy pay` beside the watch) may append
+            // to the journal: its tail is read again at the start of each.
+            if !db.isInsideTransaction { journalTail = nil }
             if deferred {
                 if !db.isInsideTransaction { try db.beginTransaction(.immediate) }
                 do { try body(db) } catch {
                     batchCounters = [:]
                     batchChanges = 0
+                    journalTail = nil
                     try? db.rollback()
                     throw error
                 }
@@ -312,16 +328,24 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 return
             }
             guard db.isInsideTransaction else {
-                try db.inTransaction {
-                    try body(db)
-                    try Self.add(counters, db)
-                    return .commit
+                do {
+                    try db.inTransaction {
+                        try body(db)
+                        try Self.add(counters, db)
+                        return .commit
+                    }
+                } catch {
+                    journalTail = nil
+                    throw error
                 }
                 return
             }
             // A failure inside the savepoint undoes this change alone and leaves the batch open (or,
             // when SQLite rolled the whole transaction back, the next write says so).
-            try db.inSavepoint { try body(db); return .commit }
+            do { try db.inSavepoint { try body(db); return .commit } } catch {
+                journalTail = nil
+                throw error
+            }
             batchCounters.merge(counters, uniquingKeysWith: +)
             defer {
                 batchCounters = [:]
@@ -332,6 +356,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 try db.commit()
             } catch {
                 // The batch is gone with the failed commit: the caller drops what it staged for it.
+                journalTail = nil
                 if db.isInsideTransaction { try? db.rollback() }
                 throw error
             }
@@ -408,7 +433,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             if let day = change.cutDone {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)").execute(arguments: [day])
             }
-            if !change.journal.isEmpty { try Self.append(change.journal, db) }
+            if !change.journal.isEmpty { try appendJournal(change.journal, db) }
             for (key, value) in change.meta {
                 try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
                     .execute(arguments: [key, value])

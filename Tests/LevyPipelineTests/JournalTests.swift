@@ -125,3 +125,27 @@ import Testing
         #expect(declared == journaled)
     }
 }
+
+extension JournalTests {
+    /// A clerk's `levy pay` between two looks of a running watch: both append to one chain.
+    @Test func aWatchAndAClerkShareOneChain() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.restaurant, "d.csv", csv(Sample.restaurant, nov, [(Sample.persons[4], "孙七", "5000", "")]))
+        let watch = try startLevy(["watch", "--root", root.path, "--interval", "0.2", "--as-of", "2026-11-03T10:00:00"])
+        defer { if watch.isRunning { watch.terminate(); watch.waitUntilExit() } }
+        for _ in 0..<300 where try root.receipts(Sample.restaurant).isEmpty { usleep(50_000) }
+        let d = try #require(try root.ledger().currentDeclaration(employer: Sample.restaurant, period: nov))
+        let pay = try levy(["pay", Sample.restaurant, nov, "--amount", Yuan.format(d.totalFen), "--root", root.path,
+                            "--as-of", "2026-11-03T10:00:00", "--operator", "C001"])
+        #expect(pay.status == 0, "\(pay.stderr)")
+        // The watch goes on taking files after the clerk's entry.
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "6000", "")]))
+        for _ in 0..<300 where try root.receipts(Sample.softwareCo).isEmpty { usleep(50_000) }
+        #expect(try root.receipts(Sample.softwareCo).count == 1)
+        watch.terminate()
+        watch.waitUntilExit()
+        let actions = try root.ledger().journal(employer: nil, from: nil, to: nil).map(\.entry.action)
+        #expect(actions.suffix(2) == ["counter_payment", "declaration_accepted"], "\(actions)")
+        #expect(try levy(["audit", "verify", "--root", root.path]).status == 0)
+    }
+}
