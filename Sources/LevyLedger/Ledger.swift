@@ -202,6 +202,8 @@ package struct LedgerChange: Sendable {
     package var outputs: [PendingOutput] = []
     /// The journal's entries for this change, appended in its transaction.
     package var journal: [JournalEntry] = []
+    /// A request recorded, or one decided (by its id), in the same transaction.
+    package var request: ApprovalRequest?
     /// Facts of the ledger's own to set (`meta`), in the same transaction.
     package var meta: [String: String] = [:]
     /// Records that the debit cut of this collection date is done.
@@ -246,6 +248,35 @@ package struct LedgerMetrics: Sendable {
     package init() {}
 }
 
+/// A manual operation waiting for (or decided by) a second operator (SPEC §10).
+package struct ApprovalRequest: Sendable, Hashable {
+    package enum State: String, Sendable, Hashable { case pending, approved, refused }
+    package var id: String
+    package var kind: String
+    /// What the operation is about (a declaration or receipt), and its employer.
+    package var subject: String
+    package var employer: String?
+    /// The operation's arguments, as a JSON object.
+    package var payload: String
+    package var requestedBy: String
+    package var requestedAt: String
+    package var state: State
+    package var decidedBy: String?
+    package var decidedAt: String?
+    package var reason: String?
+
+    package init(id: String, kind: String, subject: String, employer: String?, payload: String, requestedBy: String, requestedAt: String) {
+        self.id = id
+        self.kind = kind
+        self.subject = subject
+        self.employer = employer
+        self.payload = payload
+        self.requestedBy = requestedBy
+        self.requestedAt = requestedAt
+        self.state = .pending
+    }
+}
+
 /// What a ledger holds, in counts: a backup's manifest says them, and its verification checks them.
 package struct LedgerCounts: Sendable, Hashable, Codable {
     package var schemaVersion: Int
@@ -281,6 +312,11 @@ package protocol Ledger: Sendable {
     func journalHead() throws -> (seq: Int64, hash: String)?
     /// A fact of the ledger's own (`meta`): the latest "now", the Rules' fingerprint.
     func meta(_ key: String) throws -> String?
+
+    /// Approval requests: one by id, or those in a state (oldest first); the next free number.
+    func request(id: String) throws -> ApprovalRequest?
+    func requests(state: ApprovalRequest.State) throws -> [ApprovalRequest]
+    func nextRequestNumber() throws -> Int
 
     func apply(_ change: LedgerChange) throws
     func file(sha256: String, folder: String) throws -> FileRecord?

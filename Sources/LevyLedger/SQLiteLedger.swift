@@ -53,7 +53,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     /// The schema this levy writes (`PRAGMA user_version`): the number of its migrations.
-    package static let schemaVersion = 7
+    package static let schemaVersion = 8
 
     /// A ledger that a newer levy has written to may hold what this one does not know how to keep:
     /// it is never written to (nor migrated "back").
@@ -181,6 +181,16 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 CREATE INDEX journal_employer ON journal(employer, seq);
                 """)
         }
+        m.registerMigration("v8") { db in
+            // Manual operations waiting for a second operator's approval (four eyes, SPEC §10).
+            try db.execute(sql: """
+                CREATE TABLE requests (
+                  no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, subject TEXT NOT NULL, employer TEXT,
+                  payload TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at TEXT NOT NULL, state TEXT NOT NULL,
+                  decided_by TEXT, decided_at TEXT, reason TEXT);
+                CREATE INDEX requests_state ON requests(state, no);
+                """)
+        }
         return m
     }
 
@@ -256,6 +266,30 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").map { ($0[0], $0[1]) }
         }
+    }
+
+    static func approvalRequest(_ row: Row) -> ApprovalRequest {
+        var r = ApprovalRequest(id: row["id"], kind: row["kind"], subject: row["subject"], employer: row["employer"], payload: row["payload"],
+                                requestedBy: row["requested_by"], requestedAt: row["requested_at"])
+        r.state = ApprovalRequest.State(rawValue: row["state"]) ?? .pending
+        r.decidedBy = row["decided_by"]
+        r.decidedAt = row["decided_at"]
+        r.reason = row["reason"]
+        return r
+    }
+
+    package func request(id: String) throws -> ApprovalRequest? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]).map(Self.approvalRequest) }
+    }
+
+    package func requests(state: ApprovalRequest.State) throws -> [ApprovalRequest] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM requests WHERE state = ? ORDER BY no", arguments: [state.rawValue]).map(Self.approvalRequest)
+        }
+    }
+
+    package func nextRequestNumber() throws -> Int {
+        try read { db in (try Int.fetchOne(db, sql: "SELECT MAX(no) FROM requests") ?? 0) + 1 }
     }
 
     package func meta(_ key: String) throws -> String? {
@@ -432,6 +466,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             for o in change.outputs { try Self.record(o, db) }
             if let day = change.cutDone {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO cuts (collection_date) VALUES (?)").execute(arguments: [day])
+            }
+            if let r = change.request {
+                try db.execute(sql: """
+                    INSERT INTO requests (id, kind, subject, employer, payload, requested_by, requested_at, state, decided_by, decided_at, reason)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                    ON CONFLICT(id) DO UPDATE SET state = excluded.state, decided_by = excluded.decided_by,
+                      decided_at = excluded.decided_at, reason = excluded.reason
+                    """, arguments: [r.id, r.kind, r.subject, r.employer, r.payload, r.requestedBy, r.requestedAt, r.state.rawValue,
+                                     r.decidedBy, r.decidedAt, r.reason])
             }
             if !change.journal.isEmpty { try appendJournal(change.journal, db) }
             for (key, value) in change.meta {

@@ -241,7 +241,7 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         let root = try month()
         let levy = try root.levy()
         let at = { (text: String) in try #require(levy.loaded.clock.parseAsOf(text)) }
-        #expect(try levy.withdraw(employer: Sample.restaurant, period: nov, now: at("2026-11-04T09:00:00")) == declarationID(Sample.restaurant))
+        #expect(try levy.withdraw(employer: Sample.restaurant, period: nov, now: at("2026-11-04T09:00:00")) == .done(declarationID(Sample.restaurant)))
         #expect(try root.ledger().declaration(id: declarationID(Sample.restaurant))?.state == .withdrawn)
         try root.run("2026-11-06T17:05:00")
         #expect(throws: LevyError.self) { try levy.withdraw(employer: Sample.softwareCo, period: nov, now: at("2026-11-06T17:10:00")) }

@@ -137,7 +137,7 @@ extension Levy {
                 d.lateFeeFen = 0
                 d.paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
                 d.channel = "debit"
-                change.outputs.append(contentsOf: paymentReceipt(d))
+                change.outputs.append(contentsOf: try paymentReceipt(d))
                 change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
                                                    JournalDetail().with("msg_id", message.msgID).with("status", s.status).with("paid_fen", d.paidFen)))
             case "RJCT":

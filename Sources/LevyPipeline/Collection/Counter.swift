@@ -3,21 +3,35 @@ import LevyDomain
 import LevyLedger
 
 extension Levy {
-    /// The payment receipt of a paid declaration.
-    func paymentReceipt(_ d: DeclarationRecord) -> [PendingOutput] {
+    /// The payment receipt of a paid declaration: `<id>-payment` (`RP-<id>`), and after a reversal
+    /// and a new payment `<id>-payment-2` (`RP-<id>-2`): a receipt is never written over.
+    func paymentReceipt(_ d: DeclarationRecord) throws -> [PendingOutput] {
+        let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-payment", number: "RP-\(d.id)")
         let employer = loaded.rules.employer(d.employerID)
         let contributions = (try? JSONDecoder().decode([String: ContributionAmounts].self, from: Data(d.contributionsJSON.utf8))) ?? [:]
         let receipt = Receipt(
-            receiptNo: "RP-\(d.id)", kind: "payment", employerID: d.employerID, employerName: employer?.name ?? "",
+            receiptNo: number, kind: "payment", employerID: d.employerID, employerName: employer?.name ?? "",
             period: d.period, declarationID: d.id, headcount: d.headcount, totalWageBaseFen: d.totalBaseFen,
             employerFen: d.employerFen, employeeFen: d.employeeFen, totalFen: d.totalFen, contributions: contributions,
             warnings: [], warningsOmitted: nil, collection: d.collection, due: d.due, supersedes: d.supersedes,
             receivedAt: d.receivedAt, file: nil, sha256: nil,
             instructions: d.channel == "debit" ? "已通过委托扣款缴纳 / Paid by direct debit" : "已在经办窗口缴纳 / Paid at the service counter",
             paidFen: d.paidFen, lateFeeFen: d.lateFeeFen, paidAt: d.paidAt, channel: d.channel)
-        let base = "Outbox/receipts/\(d.employerID)/\(d.id)-payment"
         return [PendingOutput(path: base + ".json", content: receipt.jsonBytes),
                 PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8))]
+    }
+
+    /// The first of `base`, `base-2`, `base-3`… whose `.json` levy has not written, with its number.
+    func nextFreeName(_ base: String, number: String) throws -> (path: String, number: String) {
+        let n = try writtenVersions(base) + 1
+        return n == 1 ? (base, number) : ("\(base)-\(n)", "\(number)-\(n)")
+    }
+
+    /// How many of `base`, `base-2`, `base-3`… levy has written.
+    func writtenVersions(_ base: String) throws -> Int {
+        var n = 0
+        while try ledger.outputExists(path: (n == 0 ? base : "\(base)-\(n + 1)") + ".json") { n += 1 }
+        return n
     }
 
     /// What an employer owes for a declaration on a given day: principal and late fee.
@@ -26,14 +40,19 @@ extension Levy {
         return (d.totalFen, fee)
     }
 
-    /// Records a payment made at the service counter (`levy pay`). The amount must be exactly what is owed that day.
-    /// - Returns: the receipt's path.
+    /// Records a payment made at the service counter (`levy pay`). The amount must be exactly what is
+    /// owed that day. Over Rules `approvals.counter_payment_over` it is a request until approved.
+    /// - Returns: the receipt's path, or the request's id.
     /// - Throws: ``LevyError`` saying the amount due, or why nothing can be paid.
-    package func payAtCounter(employer: String, period: String, amount: String, now: AgencyTime) throws -> String {
-        try manualOperation(now: now) { try recordCounterPayment(employer: employer, period: period, amount: amount, now: now) }
+    package func payAtCounter(employer: String, period: String, amount: String, now: AgencyTime) throws -> ManualOutcome {
+        try manualOperation(now: now) {
+            let operation = try counterPayment(employer: employer, period: period, amount: amount, now: now)
+            return try applyOrRequest(operation, now: now)
+        }
     }
 
-    func recordCounterPayment(employer: String, period: String, amount: String, now: AgencyTime) throws -> String {
+    /// Checks a counter payment and builds its change, as of `now` (not applied).
+    func counterPayment(employer: String, period: String, amount: String, now: AgencyTime) throws -> ManualOperation {
         guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
         guard loaded.rules.employer(employer) != nil else {
             throw LevyError("employer \(employer) is not in Rules/employers.csv — check the credit code")
@@ -42,7 +61,7 @@ extension Levy {
             throw LevyError("employer \(employer) has no declaration for \(p) — it must declare first (Inbox/declarations/\(employer)/)")
         }
         switch d.state {
-        case .paid: throw LevyError("declaration \(d.id) is already paid (\(d.paidAt ?? "")) — nothing to pay; see Outbox/receipts/\(employer)/\(d.id)-payment.txt")
+        case .paid: throw LevyError("declaration \(d.id) is already paid (\(d.paidAt ?? "")) — nothing to pay; see its payment receipt in Outbox/receipts/\(employer)/")
         case .inFlight: throw LevyError("declaration \(d.id) has a direct debit in flight (\(d.debitMsgID ?? "")) — wait for the bank's answer before taking money at the counter")
         default: break
         }
@@ -61,20 +80,21 @@ extension Levy {
         record.channel = "counter"
         var change = LedgerChange()
         change.declarationUpdates.append(record)
-        change.outputs.append(contentsOf: paymentReceipt(record))
+        let receipt = try paymentReceipt(record)
+        change.outputs.append(contentsOf: receipt)
         change.journal.append(journalEntry("counter_payment", subject: d.id, employer: d.employerID, at: now,
                                            JournalDetail().with("paid_fen", paid).with("contributions_fen", principal).with("late_fee_fen", fee)))
-        try ledger.apply(change)
-        try flushOutputs()
-        return "Outbox/receipts/\(employer)/\(d.id)-payment.json"
+        return ManualOperation(kind: .counterPayment, subject: d.id, employer: employer, amount: paid, change: change,
+                               result: receipt[0].path, payload: ["employer": employer, "period": p.description, "amount": Yuan.format(paid)])
     }
 
-    /// Deletes a declaration (`levy withdraw`) while no debit is in flight or paid.
-    package func withdraw(employer: String, period: String, now: AgencyTime) throws -> String {
-        try manualOperation(now: now) { try withdrawDeclaration(employer: employer, period: period, now: now) }
+    /// Deletes a declaration (`levy withdraw`) while no debit is in flight or paid; with Rules
+    /// `approvals.withdraw`, a request until approved.
+    package func withdraw(employer: String, period: String, now: AgencyTime) throws -> ManualOutcome {
+        try manualOperation(now: now) { try applyOrRequest(try withdrawal(employer: employer, period: period, now: now), now: now) }
     }
 
-    func withdrawDeclaration(employer: String, period: String, now: AgencyTime) throws -> String {
+    func withdrawal(employer: String, period: String, now: AgencyTime) throws -> ManualOperation {
         guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
         guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
             throw LevyError("employer \(employer) has no declaration for \(p) to withdraw")
@@ -88,7 +108,57 @@ extension Levy {
         change.declarationUpdates.append(record)
         change.journal.append(journalEntry("declaration_withdrawn", subject: d.id, employer: d.employerID, at: now,
                                            JournalDetail().with("period", d.period).with("total_fen", d.totalFen).with("state_before", d.state.rawValue)))
-        try ledger.apply(change)
-        return d.id
+        return ManualOperation(kind: .withdraw, subject: d.id, employer: employer, amount: d.totalFen, change: change, result: d.id,
+                               payload: ["employer": employer, "period": p.description])
+    }
+
+    /// Undoes a counter payment recorded in error (`levy reverse`, 冲正): the declaration is owed again
+    /// (overdue, with the late fee from the day after the due day, once past it); a reversal receipt
+    /// says so. With Rules `approvals.reversal`, a request until a supervisor approves.
+    package func reverse(receiptNo: String, reason: String, now: AgencyTime) throws -> ManualOutcome {
+        try manualOperation(now: now) { try applyOrRequest(try reversal(receiptNo: receiptNo, reason: reason, now: now), now: now) }
+    }
+
+    func reversal(receiptNo: String, reason: String, now: AgencyTime) throws -> ManualOperation {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw LevyError("a reversal needs --reason: say why the payment was recorded in error")
+        }
+        var id = String(receiptNo.drop { $0 != "-" }.dropFirst())
+        guard receiptNo.hasPrefix("RP-"), !id.isEmpty else {
+            throw LevyError("'\(receiptNo)' is not a payment receipt number — it looks like RP-<declaration id>, as on the payment receipt")
+        }
+        if try ledger.declaration(id: id) == nil, let cut = id.lastIndex(of: "-") { id = String(id[..<cut]) }  // RP-<id>-2
+        guard let d = try ledger.declaration(id: id) else {
+            throw LevyError("no declaration for receipt \(receiptNo) — check the number on the payment receipt")
+        }
+        guard d.state == .paid, d.channel == "counter" else {
+            throw LevyError("receipt \(receiptNo): declaration \(d.id) is \(d.state == .paid ? "paid by direct debit" : "not paid") — only a counter payment recorded in error is reversed")
+        }
+        // The payment in force is the last payment receipt written for the declaration.
+        let payments = try writtenVersions("Outbox/receipts/\(d.employerID)/\(d.id)-payment")
+        let current = payments <= 1 ? "RP-\(d.id)" : "RP-\(d.id)-\(payments)"
+        guard current == receiptNo else {
+            throw LevyError("receipt \(receiptNo) is not the payment in force for \(d.id) (that is \(current)) — reverse the payment in force")
+        }
+        var record = d
+        record.state = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false ? .overdue : .accepted
+        record.paidFen = 0
+        record.lateFeeFen = 0
+        record.paidAt = nil
+        record.channel = nil
+        // Paid at the counter again, never debited by itself (the employer may have no funds there).
+        record.collection = "counter"
+        var change = LedgerChange()
+        change.declarationUpdates.append(record)
+        let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-reversal", number: "RV-\(d.id)")
+        let receipt = ReversalReceipt(receiptNo: number, employerID: d.employerID, employerName: loaded.rules.employer(d.employerID)?.name ?? "",
+                                      period: d.period, declarationID: d.id, reversedReceiptNo: receiptNo, reversedFen: d.paidFen,
+                                      reason: reason, reversedAt: now.iso8601, owedFen: d.totalFen, state: record.state.rawValue)
+        change.outputs.append(PendingOutput(path: base + ".json", content: receipt.jsonBytes))
+        change.outputs.append(PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8)))
+        change.journal.append(journalEntry("counter_payment_reversed", subject: d.id, employer: d.employerID, at: now,
+                                           JournalDetail().with("receipt_no", receiptNo).with("reversed_fen", d.paidFen).with("reason", reason)))
+        return ManualOperation(kind: .reversal, subject: d.id, employer: d.employerID, amount: d.paidFen, change: change, result: base + ".json",
+                               payload: ["receipt_no": receiptNo, "reason": reason])
     }
 }

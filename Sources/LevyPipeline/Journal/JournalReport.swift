@@ -12,7 +12,17 @@ package enum JournalReport {
         try ledger(root).journal(employer: employer, from: from, to: to)
     }
 
-    static func ledger(_ root: Root) throws -> SQLiteLedger {
+    /// The pending requests as a JSON array (`levy approvals --json`).
+    package static func requestsJSON(_ requests: [ApprovalRequest]) -> [UInt8] {
+        JSONValue.array(requests.map { r in
+            let payload = (try? JSONSerialization.jsonObject(with: Data(r.payload.utf8))).map(value) ?? .string(r.payload)
+            return .object([("employer", .optional(r.employer)), ("id", .string(r.id)), ("kind", .string(r.kind)), ("payload", payload),
+                            ("requested_at", .string(r.requestedAt)), ("requested_by", .string(r.requestedBy)),
+                            ("state", .string(r.state.rawValue)), ("subject", .string(r.subject))])
+        }).bytes
+    }
+
+    package static func ledger(_ root: Root) throws -> SQLiteLedger {
         var st = stat()
         guard stat(root.ledger, &st) == 0, st.st_size > 0 else {
             throw LevyError("\(root.ledger): there is no ledger, so no journal — run levy on this root first")

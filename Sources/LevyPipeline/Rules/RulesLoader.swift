@@ -20,6 +20,10 @@ package struct LoadedRules: Sendable {
     package let rules: Rules
     package let clock: AgencyClock
     package let declarationSchema: XMLSchema
+    /// `Rules/operators.csv`; nil when the agency has none (then no manual command names an operator).
+    package var operators: [String: Operator]? = nil
+    /// Rules `approvals`: which manual operations wait for a second person.
+    package var approvals: ApprovalRules = .none
 }
 
 /// Reads and checks `Rules/` (SPEC §8). Nothing else in levy parses these files.
@@ -32,7 +36,7 @@ package enum RulesLoader {
         let employers = try loadEmployers(dir + "/employers.csv", banks: banks)
 
         let reader = MappingReader(node: levy, file: levyFile, path: "")
-        try reader.allow(["timezone", "agency", "cutoff", "debit_window", "late_fee", "rounding", "bank_returns", "limits", "periods"])
+        try reader.allow(["timezone", "agency", "cutoff", "debit_window", "late_fee", "rounding", "bank_returns", "limits", "periods", "approvals"])
         let timezoneNode = try reader.required("timezone")
         let timezone = try reader.string(timezoneNode, "timezone")
         let clock: AgencyClock
@@ -138,7 +142,63 @@ package enum RulesLoader {
             throw RulesError(file: "Rules/declaration.xsd", line: error.line, problem: "the declaration schema cannot be used: \(error.message)",
                              fix: "restore Rules/declaration.xsd from the levy repository")
         }
-        return LoadedRules(rules: rules, clock: clock, declarationSchema: schema)
+        var loaded = LoadedRules(rules: rules, clock: clock, declarationSchema: schema)
+        loaded.approvals = try loadApprovals(reader)
+        loaded.operators = try loadOperators(dir + "/operators.csv")
+        return loaded
+    }
+
+    /// `approvals: { counter_payment_over: "50000.00", withdraw: true, reversal: true }` (optional).
+    static func loadApprovals(_ reader: MappingReader) throws(RulesError) -> ApprovalRules {
+        guard reader.optional("approvals") != nil else { return .none }
+        let approvals = try reader.mapping("approvals")
+        try approvals.allow(["counter_payment_over", "withdraw", "reversal"])
+        let over = try approvals.optional("counter_payment_over").map { (n: Node) throws(RulesError) in try approvals.money(n, "approvals.counter_payment_over") }
+        func flag(_ key: String) throws(RulesError) -> Bool {
+            guard let n = approvals.optional(key) else { return false }
+            switch try approvals.string(n, "approvals.\(key)") {
+            case "true": return true
+            case "false": return false
+            case let other: throw approvals.error(at: n, "approvals.\(key) '\(other)' is not true or false", fix: "write \(key): true or \(key): false")
+            }
+        }
+        return ApprovalRules(counterPaymentOver: over, withdraw: try flag("withdraw"), reversal: try flag("reversal"))
+    }
+
+    /// `Rules/operators.csv`: `operator_id,name,role` (clerk, reviewer or supervisor). Optional.
+    static func loadOperators(_ path: String) throws(RulesError) -> [String: Operator]? {
+        let file = "Rules/operators.csv"
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw RulesError(file: file, line: nil, problem: "not UTF-8", fix: "save it as UTF-8")
+        }
+        var csv = CSVReader(source: MemorySource(bytes))
+        let expected = ["operator_id", "name", "role"]
+        guard let header = csv.next(), header.fields.map({ $0.trimmingSpaces.lowercased() }) == expected else {
+            throw RulesError(file: file, line: 1, problem: "header is not \(expected.joined(separator: ","))", fix: "make the first line exactly that header")
+        }
+        var operators: [String: Operator] = [:]
+        while let record = csv.next() {
+            let line = record.line
+            if record.fields.allSatisfy({ $0.trimmingSpaces.isEmpty }) { continue }
+            if let problem = record.problem { throw RulesError(file: file, line: line, problem: problem, fix: "quote fields that contain commas") }
+            guard record.fields.count == 3 else {
+                throw RulesError(file: file, line: line, problem: "\(record.fields.count) fields instead of 3", fix: "write operator_id,name,role")
+            }
+            let f = record.fields.map(\.trimmingSpaces)
+            guard !f[0].isEmpty, f[0].utf8.count <= 32, f[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw RulesError(file: file, line: line, problem: "operator_id '\(f[0])' is not 1 to 32 letters, digits, - or _", fix: "give each operator a short id such as C001")
+            }
+            guard let role = OperatorRole(rawValue: f[2].lowercased()) else {
+                throw RulesError(file: file, line: line, problem: "role '\(f[2])' is not clerk, reviewer or supervisor", fix: "write clerk (柜员), reviewer (复核) or supervisor (主管)")
+            }
+            guard operators[f[0]] == nil else { throw RulesError(file: file, line: line, problem: "operator \(f[0]) listed twice", fix: "keep one line per operator") }
+            guard f[0] != "levy" else { throw RulesError(file: file, line: line, problem: "'levy' is levy's own name for automatic work", fix: "choose another operator_id") }
+            operators[f[0]] = Operator(id: f[0], name: f[1], role: role)
+        }
+        return operators
     }
 
     static func loadPeriod(_ node: Node, file: String) throws(RulesError) -> PeriodParameters {
