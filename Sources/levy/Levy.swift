@@ -507,7 +507,7 @@ struct BackupVerify: ParsableCommand {
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The journal of business state changes (SPEC §10).",
-                                                    subcommands: [AuditVerify.self, AuditLog.self])
+                                                    subcommands: [AuditVerify.self, AuditLog.self, AuditReview.self])
 }
 
 struct AuditVerify: ParsableCommand {
@@ -546,6 +546,27 @@ struct AuditLog: ParsableCommand {
         try failing(root) {
             let records = try JournalReport.entries(root: root, employer: employer?.uppercased(), from: from, to: to)
             writeAll(1, json ? JournalReport.json(records) : Array(JournalReport.text(records).utf8))
+        }
+    }
+}
+
+struct AuditReview: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "review",
+                                                    abstract: "The next-day review (事后监督) of one day's manual operations, as JSON, text and HTML.")
+    @OptionGroup var options: RootOptions
+    @Option(help: "The day to review, YYYY-MM-DD (agency time).") var date: String
+
+    func validate() throws {
+        guard CivilDate(date) != nil else { throw ValidationError("--date '\(date)' is not a day — write it like 2026-11-12") }
+    }
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing(root) {
+            _ = try loadRules(root)
+            let review = try DailyReview.of(CivilDate(date)!, ledger: try JournalReport.ledger(root))
+            let path = try review.write(to: root)
+            print(review.text + "\n(\(path), .txt, .html)")
         }
     }
 }
