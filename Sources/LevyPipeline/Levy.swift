@@ -164,7 +164,7 @@ package final class RootLock {
     package static func acquire(_ root: Root, wait: Bool = false) throws -> (lock: RootLock?, holder: String) {
         try FileManager.default.createDirectory(atPath: root.state, withIntermediateDirectories: true)
         let fd = open(root.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LevyError("\(root.lock): cannot open the lock file (\(String(cString: strerror(errno)))) — check permissions of .levy/") }
+        guard fd >= 0 else { throw LevyError.system("cannot open the lock file", root.lock, fix: "check permissions of .levy/ and free space") }
         if flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
             var buf = [UInt8](repeating: 0, count: 64)
             let n = pread(fd, &buf, 64, 0)

@@ -141,3 +141,24 @@ final class SmallFileSystem {
         #expect(sent == accepted)
     }
 }
+
+extension DiskFullTests {
+    /// Every writer levy has says a full disk as one (errno kept), so the operator's message names it.
+    @Test func everyWriterSaysAFullDiskAsOne() throws {
+        let fs = try SmallFileSystem(megabytes: 2)
+        try fs.fill(leaving: 0)
+        let root = Root(path: fs.url.path)
+        var errors: [any Error] = []
+        do { try DurableFile.write(Array(repeating: 1, count: 100_000), to: fs.url.appendingPathComponent("a.json").path) } catch { errors.append(error) }
+        do {
+            let writer = try DurableWriter(path: fs.url.appendingPathComponent("b.errors.csv").path)
+            writer.write(Array(repeating: 2, count: 200_000))
+            try writer.commit()
+        } catch { errors.append(error) }
+        #expect(errors.count == 2)
+        for error in errors {
+            #expect(LevyError.isDiskFull(error), "\(error)")
+            #expect("\(LevyError.explained(error, root: root))".hasPrefix("disk full: the file system holding"), "\(error)")
+        }
+    }
+}

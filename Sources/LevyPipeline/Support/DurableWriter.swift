@@ -6,14 +6,15 @@ package final class DurableWriter {
     let temp: String
     let fd: Int32
     var buffer: [UInt8] = []
-    var failed = false
+    /// The errno of the first write that failed (0: none).
+    var failed: Int32 = 0
 
     package init(path: String, mode: mode_t = 0o640) throws {
         self.path = path
         try Folders.ensure(parentFolder(path))
         temp = DurableFile.tempPath(for: path)
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw LevyError("cannot create \(temp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw LevyError.system("cannot create", temp, fix: "check the folder's permissions and free space") }
         fchmod(fd, mode)
         buffer.reserveCapacity(1 << 16)
     }
@@ -28,7 +29,7 @@ package final class DurableWriter {
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; failed = true; return }
+                if n < 0 { if errno == EINTR { continue }; if failed == 0 { failed = errno }; return }
                 offset += n
             }
         }
@@ -38,11 +39,12 @@ package final class DurableWriter {
     /// Makes the file durable under its final name.
     package func commit() throws {
         flush()
-        let synced = fsync(fd) == 0
+        if failed == 0 && fsync(fd) != 0 { failed = errno }
         close(fd)
-        guard !failed, synced, rename(temp, path) == 0 else {
+        if failed == 0 && rename(temp, path) != 0 { failed = errno }
+        guard failed == 0 else {
             unlink(temp)
-            throw LevyError("cannot write \(path): \(String(cString: strerror(errno))) — check free space")
+            throw LevyError.system("cannot write", path, errno: failed, fix: "check free space")
         }
         DurableFile.syncDirectory(parentFolder(path))
     }

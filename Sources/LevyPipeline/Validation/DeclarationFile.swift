@@ -36,7 +36,7 @@ package func scanFile(fd: Int32, notPlainUTF8: (() -> Void)? = nil) throws -> Sc
     defer { buffer.deallocate() }
     while true {
         let n = pread(fd, buffer.baseAddress!, chunk, off_t(size))
-        if n < 0 { if errno == EINTR { continue }; throw LevyError("cannot read: \(String(cString: strerror(errno)))") }
+        if n < 0 { if errno == EINTR { continue }; throw LevyError.system("cannot read", "an inbox file", fix: "check the disk") }
         if n == 0 { break }
         let slice = UnsafeBufferPointer(rebasing: buffer[0..<n])
         hasher.update(bufferPointer: UnsafeRawBufferPointer(slice))

@@ -119,7 +119,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw LevyError("cannot spill persons to \(directory): \(String(cString: strerror(errno)))")
+                throw LevyError.system("cannot spill persons to", directory, fix: "check free space in .levy/tmp")
             }
             offset += n
         }
@@ -131,7 +131,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
         try Folders.ensure(directory)
         var template = Array((directory + "/persons-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw LevyError("cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw LevyError.system("cannot create a temporary file in", directory, fix: "check the folder's permissions and free space") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
     }
@@ -283,7 +283,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
                 }
             }
             if failed {
-                owner.fail(LevyError("cannot read spilled persons back: \(String(cString: strerror(errno)))"))
+                owner.fail(LevyError.system("cannot read spilled persons back from", ".levy/tmp", fix: "check the disk"))
                 return false
             }
             offset += want
