@@ -168,26 +168,11 @@ package enum RulesLoader {
     /// `Rules/operators.csv`: `operator_id,name,role` (clerk, reviewer or supervisor). Optional.
     static func loadOperators(_ path: String) throws(RulesError) -> [String: Operator]? {
         let file = "Rules/operators.csv"
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        var bytes = [UInt8](data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw RulesError(file: file, line: nil, problem: "not UTF-8", fix: "save it as UTF-8")
-        }
-        var csv = CSVReader(source: MemorySource(bytes))
-        let expected = ["operator_id", "name", "role"]
-        guard let header = csv.next(), header.fields.map({ $0.trimmingSpaces.lowercased() }) == expected else {
-            throw RulesError(file: file, line: 1, problem: "header is not \(expected.joined(separator: ","))", fix: "make the first line exactly that header")
+        guard let rows = try csvTable(path, file: file, header: ["operator_id", "name", "role"], fieldsFix: "write operator_id,name,role") else {
+            return nil
         }
         var operators: [String: Operator] = [:]
-        while let record = csv.next() {
-            let line = record.line
-            if record.fields.allSatisfy({ $0.trimmingSpaces.isEmpty }) { continue }
-            if let problem = record.problem { throw RulesError(file: file, line: line, problem: problem, fix: "quote fields that contain commas") }
-            guard record.fields.count == 3 else {
-                throw RulesError(file: file, line: line, problem: "\(record.fields.count) fields instead of 3", fix: "write operator_id,name,role")
-            }
-            let f = record.fields.map(\.trimmingSpaces)
+        for (line, f) in rows {
             guard !f[0].isEmpty, f[0].utf8.count <= 32, f[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
                 throw RulesError(file: file, line: line, problem: "operator_id '\(f[0])' is not 1 to 32 letters, digits, - or _", fix: "give each operator a short id such as C001")
             }
@@ -302,28 +287,12 @@ package enum RulesLoader {
 
     static func loadEmployers(_ path: String, banks: [String: Bank]) throws(RulesError) -> [EmployerID: Employer] {
         let file = "Rules/employers.csv"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RulesError(file: file, line: nil, problem: "file missing or unreadable", fix: "create it with the header employer_id,name,risk_class,bank_code,account,mandate_id,mandate_signed")
-        }
-        var bytes = [UInt8](data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw RulesError(file: file, line: nil, problem: "not UTF-8", fix: "save it as UTF-8")
-        }
-        var csv = CSVReader(source: MemorySource(bytes))
         let expected = ["employer_id", "name", "risk_class", "bank_code", "account", "mandate_id", "mandate_signed"]
-        guard let header = csv.next(), header.fields.map({ $0.trimmingSpaces.lowercased() }) == expected else {
-            throw RulesError(file: file, line: 1, problem: "header is not \(expected.joined(separator: ","))", fix: "make the first line exactly that header")
+        guard let rows = try csvTable(path, file: file, header: expected, fieldsFix: "write one value per column (empty bank fields for no mandate)") else {
+            throw RulesError(file: file, line: nil, problem: "file missing or unreadable", fix: "create it with the header \(expected.joined(separator: ","))")
         }
         var employers: [EmployerID: Employer] = [:]
-        while let record = csv.next() {
-            let line = record.line
-            if record.fields.allSatisfy({ $0.trimmingSpaces.isEmpty }) { continue }
-            if let problem = record.problem { throw RulesError(file: file, line: line, problem: problem, fix: "quote fields that contain commas") }
-            guard record.fields.count == expected.count else {
-                throw RulesError(file: file, line: line, problem: "\(record.fields.count) fields instead of \(expected.count)", fix: "write one value per column (empty bank fields for no mandate)")
-            }
-            let f = record.fields.map { $0.trimmingSpaces }
+        for (line, f) in rows {
             guard let id = EmployerID(registered: f[0].uppercased()) else {
                 throw RulesError(file: file, line: line, problem: "'\(f[0])' is not an 18-character credit code", fix: "write the employer's unified social credit code")
             }
@@ -354,6 +323,31 @@ package enum RulesLoader {
             employers[id] = Employer(id: id, name: f[1], riskClass: risk, mandate: mandate)
         }
         return employers
+    }
+
+    /// A Rules CSV table (UTF-8, BOM allowed): the header exactly `header`, then each non-blank row's
+    /// line and trimmed fields, as many as the header has. nil when the file does not exist.
+    static func csvTable(_ path: String, file: String, header: [String], fieldsFix: String) throws(RulesError) -> [(line: Int, fields: [String])]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw RulesError(file: file, line: nil, problem: "not UTF-8", fix: "save it as UTF-8")
+        }
+        var csv = CSVReader(source: MemorySource(bytes))
+        guard let first = csv.next(), first.fields.map({ $0.trimmingSpaces.lowercased() }) == header else {
+            throw RulesError(file: file, line: 1, problem: "header is not \(header.joined(separator: ","))", fix: "make the first line exactly that header")
+        }
+        var rows: [(line: Int, fields: [String])] = []
+        while let record = csv.next() {
+            if record.fields.allSatisfy({ $0.trimmingSpaces.isEmpty }) { continue }
+            if let problem = record.problem { throw RulesError(file: file, line: record.line, problem: problem, fix: "quote fields that contain commas") }
+            guard record.fields.count == header.count else {
+                throw RulesError(file: file, line: record.line, problem: "\(record.fields.count) fields instead of \(header.count)", fix: fieldsFix)
+            }
+            rows.append((record.line, record.fields.map { $0.trimmingSpaces }))
+        }
+        return rows
     }
 
     static func yaml(_ path: String, name: String) throws(RulesError) -> Node {
