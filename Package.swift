@@ -32,8 +32,15 @@ let package = Package(
         .target(name: "CSystemCalls"),
         // Pure domain: identifiers, money, calendar, rules, validation, contributions. No I/O.
         .target(name: "LevyDomain", swiftSettings: settings),
-        // XML: streaming declaration reader, XSD validation, ISO 20022 pain.008 / pain.002.
-        .target(name: "LevyXML", dependencies: ["CLibXML2", "CSystemCalls", "LevyDomain"], swiftSettings: settings),
+        // XML: streaming declaration and bank-file readers, XSD validation, ISO 20022 pain.008 / pain.002 / camt.054.
+        // The ISO 20022 schemas are the published .xsd files, compiled into the binary (no bundle to lose).
+        .target(name: "LevyXML", dependencies: ["CLibXML2", "CSystemCalls", "LevyDomain"],
+                resources: [
+                    .embedInCode("Schemas/pain.008.001.02.xsd"),
+                    .embedInCode("Schemas/pain.002.001.03.xsd"),
+                    .embedInCode("Schemas/camt.054.001.02.xsd"),
+                ],
+                swiftSettings: settings),
         // The ledger seam and its SQLite implementation.
         .target(name: "LevyLedger", dependencies: [
             "LevyDomain",
@@ -60,7 +67,7 @@ let package = Package(
         // Fuzz targets: a corpus replayer, or a libFuzzer binary built by Tests/Fuzz/run.sh.
         .target(name: "CFuzzerDriver"),
         .executableTarget(name: "LevyFuzz", dependencies: [
-            "CFuzzerDriver", "LevyPipeline", "LevyDomain", "LevyLedger",
+            "CFuzzerDriver", "LevyPipeline", "LevyDomain", "LevyLedger", "LevyXML",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: settings),
         .testTarget(name: "LevyDomainTests", dependencies: ["LevyDomain"], swiftSettings: settings),

@@ -3,6 +3,7 @@ import Foundation
 import LevyDomain
 import LevyLedger
 import LevyPipeline
+import LevyXML
 import Logging
 
 /// Fuzz targets for what parses untrusted bytes: a CSV declaration through the whole check, an XML
@@ -116,7 +117,7 @@ final class FuzzHarness {
     }
 
     private func bankReturn(_ bytes: UnsafeRawBufferPointer) -> String {
-        switch levy.checkReturn(Array(bytes), bank: "ICBC01") {
+        switch levy.checkReturn(.bytes(Array(bytes)), bank: "ICBC01") {
         case .success(let (file, message)):
             expect(file.originalMsgID == message.msgID, "a return accepted for another message")
             expect(file.statuses.allSatisfy { s in message.transactions.contains { $0.declarationID == s.endToEndID } },

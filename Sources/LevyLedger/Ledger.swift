@@ -84,6 +84,19 @@ package struct DeclarationRecord: Sendable, Hashable, Codable {
     package var debitDate: String?
     package var debitMsgID: String?
     package var failReason: String?
+    /// Late fee charged so far (at each payment, for the days up to it); part of what is owed.
+    package var feeChargedFen: Fen = 0
+    /// Fen × days of unpaid contributions counted up to ``feeThrough``: the fee charged is this times
+    /// the daily rate, rounded once, so part-payments add no rounding of their own.
+    package var feeBasis: Int64 = 0
+    /// The last day the fee was counted to (nil: the due day, nothing counted yet).
+    package var feeThrough: String?
+    /// The booking day of the bank's credit for a debit (camt.054), once it came.
+    package var settledOn: String?
+    /// The day a pain.002 said the debit was paid (`ACSC`/`ACCP`).
+    package var confirmedOn: String?
+    /// What was paid and then taken back (a reversed counter payment, a debit returned after settlement).
+    package var reversedFen: Fen = 0
 
     package init(id: String, employerID: String, period: String, seq: Int, state: DeclarationState, headcount: Int,
                  totalBaseFen: Fen, employerFen: Fen, employeeFen: Fen, totalFen: Fen, contributionsJSON: String,
@@ -184,6 +197,88 @@ package struct DebitTransaction: Sendable, Hashable {
     }
 }
 
+/// What a movement of money or of what is owed is (SPEC §9). The first five make the receivable
+/// balance; the rest are the bank's side, reported per bank.
+package enum MoneyKind: String, Sendable, Hashable, CaseIterable {
+    /// A declaration accepted: owed.
+    case declared
+    /// A declaration withdrawn or replaced: no longer owed.
+    case withdrawn
+    /// A late fee charged (at a payment, for the days up to it).
+    case lateFee = "late_fee"
+    /// Money received for a declaration (debit or counter).
+    case paid
+    /// A payment taken back (owed again).
+    case reversed
+    /// Debits sent in a pain.008, confirmed or rejected by a pain.002, credited by a camt.054.
+    case sent, confirmed, rejected, credited
+
+    /// Its sign in `receivable_open + declared + late_fee − paid + reversed − withdrawn = receivable_close`.
+    package var receivableSign: Int64 {
+        switch self {
+        case .declared, .lateFee, .reversed: 1
+        case .paid, .withdrawn: -1
+        case .sent, .confirmed, .rejected, .credited: 0
+        }
+    }
+}
+
+/// One movement, recorded in the transaction of the change that makes it, on the agency's day.
+package struct MoneyMovement: Sendable, Hashable {
+    package var day: String
+    package var kind: MoneyKind
+    /// The bank it went through (debits, bank flows); nil at the counter or for what is owed.
+    package var bank: String?
+    package var declarationID: String
+    package var employerID: String
+    package var amountFen: Fen
+    /// The receipt, debit file or bank file it comes from.
+    package var ref: String?
+    /// Of a payment: the part that paid the late fee.
+    package var feeFen: Fen = 0
+    package init(day: String, kind: MoneyKind, bank: String? = nil, declarationID: String, employerID: String, amountFen: Fen,
+                 ref: String? = nil, feeFen: Fen = 0) {
+        self.day = day
+        self.kind = kind
+        self.bank = bank
+        self.declarationID = declarationID
+        self.employerID = employerID
+        self.amountFen = amountFen
+        self.ref = ref
+        self.feeFen = feeFen
+    }
+}
+
+/// What a bank's notification says that levy did not apply (SPEC §9), kept for the finance office.
+package struct BankException: Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable, CaseIterable {
+        case unknownReference = "unknown_reference", amountMismatch = "amount_mismatch", notDebited = "not_debited"
+        case duplicateCredit = "duplicate_credit", unanswered, confirmedNotCredited = "confirmed_not_credited"
+    }
+    package var day: String
+    package var kind: Kind
+    package var bank: String
+    package var declarationID: String
+    package var amountFen: Fen
+    package var expectedFen: Fen?
+    package var since: String
+    /// The bank file, and what levy made of the line.
+    package var file: String?
+    package var note: String?
+    package init(day: String, kind: Kind, bank: String, declarationID: String, amountFen: Fen, expectedFen: Fen?, since: String,
+                 file: String? = nil, note: String? = nil) {
+        self.day = day
+        self.kind = kind
+        self.bank = bank
+        self.declarationID = declarationID
+        self.amountFen = amountFen
+        self.expectedFen = expectedFen
+        self.since = since
+        self.file = file
+        self.note = note
+    }
+}
+
 /// Counts and sums per state for one period (`levy status`).
 package struct PeriodStatus: Sendable, Hashable {
     package var period: String
@@ -200,6 +295,10 @@ package struct LedgerChange: Sendable {
     package var debitMessage: DebitMessage?
     package var transactionUpdates: [(msgID: String, transaction: DebitTransaction)] = []
     package var outputs: [PendingOutput] = []
+    /// Movements of money and of what is owed (the reconciliation is their sum).
+    package var money: [MoneyMovement] = []
+    /// Lines of a bank's notification that were not applied.
+    package var exceptions: [BankException] = []
     /// The journal's entries for this change, appended in its transaction.
     package var journal: [JournalEntry] = []
     /// A request recorded, or one decided (by its id), in the same transaction.
@@ -357,6 +456,24 @@ package protocol Ledger: Sendable {
     /// The day's figures for its summary, counted in the ledger: a year of declarations is not read for them.
     func dayFigures(day: String) throws -> DayFigures
     func cutDone(collectionDate: String) throws -> Bool
+
+    // MARK: The bank's money (SPEC §9)
+
+    /// The day's movements summed by kind and bank.
+    func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)]
+    /// What employers owed at the end of the day before `day`: the sum of every movement before it.
+    func receivable(before day: String) throws -> Fen
+    /// What employers owe now, from the declarations themselves: contributions and fees charged, less
+    /// what was paid, over every declaration in force.
+    func receivableOutstanding() throws -> Fen
+    /// The notification lines not applied on a day.
+    func bankExceptions(day: String) throws -> [BankException]
+    /// Debits the bank has not fully answered: in flight, or paid by a pain.002 with no credit yet.
+    func awaitingBank() throws -> [DeclarationRecord]
+    /// A declaration's movements, in order.
+    func movements(declarationID: String) throws -> [MoneyMovement]
+    /// An employer's declarations in force for periods from `from` to `to` (inclusive), by period.
+    func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord]
     func integrityCheck() throws -> [String]
     func metrics() throws -> LedgerMetrics
 }

@@ -53,7 +53,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     /// The schema this levy writes (`PRAGMA user_version`): the number of its migrations.
-    package static let schemaVersion = 8
+    package static let schemaVersion = 9
 
     /// A ledger that a newer levy has written to may hold what this one does not know how to keep:
     /// it is never written to (nor migrated "back").
@@ -189,6 +189,48 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                   payload TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at TEXT NOT NULL, state TEXT NOT NULL,
                   decided_by TEXT, decided_at TEXT, reason TEXT);
                 CREATE INDEX requests_state ON requests(state, no);
+                """)
+        }
+        m.registerMigration("v9") { db in
+            // The bank's money (SPEC §9): what a declaration has been charged and paid, the bank's
+            // credit, and every movement of money or of what is owed, day by day, for the reconciliation.
+            try db.execute(sql: """
+                ALTER TABLE declarations ADD COLUMN fee_charged_fen INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE declarations ADD COLUMN fee_basis INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE declarations ADD COLUMN fee_through TEXT;
+                ALTER TABLE declarations ADD COLUMN settled_on TEXT;
+                ALTER TABLE declarations ADD COLUMN confirmed_on TEXT;
+                ALTER TABLE declarations ADD COLUMN reversed_fen INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE money (
+                  id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, bank TEXT, declaration_id TEXT NOT NULL,
+                  employer_id TEXT NOT NULL, amount_fen INTEGER NOT NULL, ref TEXT, fee_fen INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX money_day ON money(day, kind);
+                CREATE INDEX money_declaration ON money(declaration_id);
+                CREATE TABLE bank_exceptions (
+                  id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, bank TEXT NOT NULL, declaration_id TEXT NOT NULL,
+                  amount_fen INTEGER NOT NULL, expected_fen INTEGER, since TEXT NOT NULL, file TEXT, note TEXT);
+                CREATE INDEX bank_exceptions_day ON bank_exceptions(day);
+                -- Debits waiting for the bank: in flight, or confirmed and not yet credited.
+                CREATE INDEX declarations_awaiting_bank ON declarations(debit_date)
+                  WHERE state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL);
+                -- A ledger from before: its paid debits count as settled, its fees as charged when paid,
+                -- and its history becomes movements, so that its balance holds from the first day.
+                UPDATE declarations SET settled_on = substr(paid_at, 1, 10), confirmed_on = substr(paid_at, 1, 10)
+                  WHERE state = 'paid' AND channel = 'debit';
+                UPDATE declarations SET fee_charged_fen = late_fee_fen WHERE state = 'paid';
+                INSERT INTO money (day, kind, declaration_id, employer_id, amount_fen)
+                  SELECT substr(received_at, 1, 10), 'declared', id, employer_id, total_fen FROM declarations;
+                INSERT INTO money (day, kind, declaration_id, employer_id, amount_fen)
+                  SELECT substr(received_at, 1, 10), 'withdrawn', id, employer_id, total_fen FROM declarations
+                  WHERE state IN ('withdrawn', 'superseded');
+                INSERT INTO money (day, kind, declaration_id, employer_id, amount_fen)
+                  SELECT COALESCE(substr(paid_at, 1, 10), substr(received_at, 1, 10)), 'late_fee', id, employer_id, late_fee_fen FROM declarations
+                  WHERE state = 'paid' AND late_fee_fen > 0;
+                INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen)
+                  SELECT COALESCE(substr(paid_at, 1, 10), substr(received_at, 1, 10)), 'paid',
+                    CASE channel WHEN 'debit' THEN (SELECT bank_code FROM debit_messages WHERE msg_id = debit_msg_id) END,
+                    id, employer_id, paid_fen, CASE channel WHEN 'debit' THEN debit_msg_id ELSE 'RP-' || id END, late_fee_fen
+                  FROM declarations WHERE state = 'paid';
                 """)
         }
         return m
@@ -447,9 +489,22 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
             for d in change.declarationUpdates {
                 try db.cachedStatement(sql: """
                     UPDATE declarations SET state = ?, collection = ?, paid_fen = ?, late_fee_fen = ?, paid_at = ?, channel = ?,
-                      debit_date = ?, debit_msg_id = ?, fail_reason = ? WHERE id = ?
+                      debit_date = ?, debit_msg_id = ?, fail_reason = ?, fee_charged_fen = ?, fee_basis = ?, fee_through = ?,
+                      settled_on = ?, confirmed_on = ?, reversed_fen = ? WHERE id = ?
                     """).execute(arguments: [d.state.rawValue, d.collection, d.paidFen, d.lateFeeFen, d.paidAt, d.channel, d.debitDate,
-                                     d.debitMsgID, d.failReason, d.id])
+                                     d.debitMsgID, d.failReason, d.feeChargedFen, d.feeBasis, d.feeThrough, d.settledOn,
+                                     d.confirmedOn, d.reversedFen, d.id])
+            }
+            for m in change.money {
+                try db.cachedStatement(sql: """
+                    INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen) VALUES (?,?,?,?,?,?,?,?)
+                    """).execute(arguments: [m.day, m.kind.rawValue, m.bank, m.declarationID, m.employerID, m.amountFen, m.ref, m.feeFen])
+            }
+            for e in change.exceptions {
+                try db.cachedStatement(sql: """
+                    INSERT INTO bank_exceptions (day, kind, bank, declaration_id, amount_fen, expected_fen, since, file, note)
+                    VALUES (?,?,?,?,?,?,?,?,?)
+                    """).execute(arguments: [e.day, e.kind.rawValue, e.bank, e.declarationID, e.amountFen, e.expectedFen, e.since, e.file, e.note])
             }
             if let m = change.debitMessage {
                 try db.execute(sql: "INSERT INTO debit_messages (msg_id, bank_code, collection_date, path) VALUES (?,?,?,?)",
@@ -663,6 +718,12 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         d.debitDate = row["debit_date"]
         d.debitMsgID = row["debit_msg_id"]
         d.failReason = row["fail_reason"]
+        d.feeChargedFen = row["fee_charged_fen"]
+        d.feeBasis = row["fee_basis"]
+        d.feeThrough = row["fee_through"]
+        d.settledOn = row["settled_on"]
+        d.confirmedOn = row["confirmed_on"]
+        d.reversedFen = row["reversed_fen"]
         return d
     }
 
@@ -867,6 +928,74 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     package func cutDone(collectionDate: String) throws -> Bool {
         try read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM cuts WHERE collection_date = ?"), arguments: [collectionDate]) ?? false
+        }
+    }
+
+    // MARK: The bank's money
+
+    package func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, bank, SUM(amount_fen) FROM money WHERE day = ? GROUP BY kind, bank ORDER BY kind, bank",
+                             arguments: [day]).compactMap { row in
+                MoneyKind(rawValue: row[0]).map { (kind: $0, bank: row[1], fen: row[2]) }
+            }
+        }
+    }
+
+    package func receivable(before day: String) throws -> Fen {
+        let signed = MoneyKind.allCases.filter { $0.receivableSign != 0 }
+            .map { "WHEN '\($0.rawValue)' THEN \($0.receivableSign)" }.joined(separator: " ")
+        return try read { db in
+            try Fen.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_fen * CASE kind \(signed) ELSE 0 END), 0) FROM money WHERE day < ?",
+                             arguments: [day]) ?? 0
+        }
+    }
+
+    package func receivableOutstanding() throws -> Fen {
+        try read { db in
+            try Fen.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(total_fen + fee_charged_fen - paid_fen), 0) FROM declarations WHERE state IN (\(Self.currentStates))
+                """) ?? 0
+        }
+    }
+
+    package func bankExceptions(day: String) throws -> [BankException] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM bank_exceptions WHERE day = ? ORDER BY id", arguments: [day]).compactMap { row in
+                guard let kind = BankException.Kind(rawValue: row["kind"]) else { return nil }
+                return BankException(day: row["day"], kind: kind, bank: row["bank"], declarationID: row["declaration_id"],
+                                     amountFen: row["amount_fen"], expectedFen: row["expected_fen"], since: row["since"],
+                                     file: row["file"], note: row["note"])
+            }
+        }
+    }
+
+    package func awaitingBank() throws -> [DeclarationRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM declarations INDEXED BY declarations_awaiting_bank
+                WHERE state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL) ORDER BY debit_date, id
+                """).map(Self.declarationRecord)
+        }
+    }
+
+    package func movements(declarationID: String) throws -> [MoneyMovement] {
+        try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM money WHERE declaration_id = ? ORDER BY id"), arguments: [declarationID])
+                .compactMap { row in
+                    guard let kind = MoneyKind(rawValue: row["kind"]) else { return nil }
+                    return MoneyMovement(day: row["day"], kind: kind, bank: row["bank"], declarationID: row["declaration_id"],
+                                         employerID: row["employer_id"], amountFen: row["amount_fen"], ref: row["ref"], feeFen: row["fee_fen"])
+                }
+        }
+    }
+
+    package func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM declarations WHERE employer_id = ? AND period BETWEEN ? AND ? AND state IN (\(Self.currentStates))
+                ORDER BY period, seq
+                """, arguments: [employer, from, to]).map(Self.declarationRecord)
         }
     }
 

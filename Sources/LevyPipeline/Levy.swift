@@ -1,6 +1,7 @@
 import Foundation
 import LevyDomain
 import LevyLedger
+import LevyXML
 import Logging
 
 /// The pipeline over one root: intake, collection, bank exchange and reporting, on one ledger.
@@ -9,6 +10,8 @@ package final class Levy {
     package let loaded: LoadedRules
     package let ledger: any Ledger
     package let logger: Logger
+    /// The ISO 20022 schemas every debit file and bank file is validated against.
+    package let schemas: BankSchemas
     /// Which inbox entries may be taken now (`watch` admits only files that stopped changing); nil = all.
     package var admit: ((InboxEntry) -> Bool)?
     /// Persons of a file held in memory before a sorted run is spilled to `.levy/tmp` (``PersonSorter``).
@@ -58,8 +61,9 @@ package final class Levy {
     /// The temp files a crashed process left have been removed (``recover()``).
     var leftoverTempsSwept = false
 
-    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
+    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, schemas: BankSchemas, logger: Logger) {
         self.root = root
+        self.schemas = schemas
         self.loaded = loaded
         self.ledger = ledger
         self.logger = logger
@@ -75,12 +79,18 @@ package final class Levy {
     /// Prepares folders and opens (migrating) the ledger with rules already checked. Call it holding the lock:
     /// two first starts must not migrate the same ledger at once.
     package static func start(root: Root, loaded: LoadedRules, logger: Logger) throws -> Levy {
+        let schemas: BankSchemas
+        switch BankSchemas.shared {
+        case .success(let loaded): schemas = loaded
+        case .failure(let error):
+            throw LevyError("the ISO 20022 schema \(error) does not compile: levy cannot check the debit files it sends or the bank files it reads, so it does nothing — reinstall levy from a clean build")
+        }
         try root.prepare()
         try LedgerGuard.checkBeforeOpening(root)
         let ledger: SQLiteLedger
         do { ledger = try SQLiteLedger(path: root.ledger) } catch { throw LevyError.explained(error, root: root) }
         try LedgerGuard.checkAfterOpening(root, ledger: ledger)
-        return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)
+        return Levy(root: root, loaded: loaded, ledger: ledger, schemas: schemas, logger: logger)
     }
 
     /// The agency's "now": `--as-of` or the clock.
@@ -143,7 +153,7 @@ extension Levy {
         try admit(now: now)
         try recover()
         try journalRulesInForce(now: now)
-        try intakeBankReturns(now: now)
+        try intakeBankFiles(now: now)
         try intakeDeclarations(now: now)
         try StageClock.measure(.outputs) {
             try collect(now: now)

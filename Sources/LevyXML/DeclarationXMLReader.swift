@@ -25,10 +25,15 @@ package final class XMLSchema: @unchecked Sendable {
     }
 
     /// Loads an XSD held in memory (the embedded ISO 20022 schemas).
-    package init(text: String, name: String) throws(XMLSchemaError) {
+    package convenience init(text: String, name: String) throws(XMLSchemaError) {
+        try self.init(bytes: Array(text.utf8), name: name)
+    }
+
+    /// Loads an XSD from its bytes.
+    package init(bytes: [UInt8], name: String) throws(XMLSchemaError) {
         silenceLibXML()
         let collector = IssueCollector()
-        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { throw XMLSchemaError(path: name, message: "the schema is empty") }
         let ctxt = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 xmlSchemaNewMemParserCtxt($0, Int32(buffer.count))
@@ -115,8 +120,8 @@ package enum DeclarationXMLReader {
 
     /// One streaming parse: `read` fills its buffer from the given offset and gives the byte count
     /// (0 at the end, -1 on an error).
-    static func parse(read: (UnsafeMutableRawBufferPointer, off_t) -> Int, encoding: String?, schema: XMLSchema?,
-                      handler: DeclarationHandler, stop: (() -> Bool)?) -> [XMLIssue] {
+    static func parse<Handler: SAXReceiver>(read: (UnsafeMutableRawBufferPointer, off_t) -> Int, encoding: String?, schema: XMLSchema?,
+                                            handler: Handler, stop: (() -> Bool)?) -> [XMLIssue] {
         silenceLibXML()
         let collector = IssueCollector()
         handler.collector = collector
@@ -129,11 +134,11 @@ package enum DeclarationXMLReader {
         defer { sax.deallocate() }
         sax.initialize(to: xmlSAXHandler())
         sax.pointee.initialized = XML_SAX2_MAGIC
-        sax.pointee.startElementNs = startElement
-        sax.pointee.endElementNs = endElement
-        sax.pointee.characters = characters
-        sax.pointee.ignorableWhitespace = characters
-        sax.pointee.cdataBlock = characters
+        sax.pointee.startElementNs = Handler.startElement
+        sax.pointee.endElementNs = Handler.endElement
+        sax.pointee.characters = Handler.characters
+        sax.pointee.ignorableWhitespace = Handler.characters
+        sax.pointee.cdataBlock = Handler.characters
         // The plug swaps the handler and its data for its own, and writes them back when unplugged:
         // through these two cells, which must outlive it (a Swift `&variable` lives only for one call).
         let saxCell = UnsafeMutablePointer<UnsafeMutablePointer<xmlSAXHandler>?>.allocate(capacity: 1)
@@ -245,7 +250,7 @@ package enum DeclarationXMLReader {
     /// What the SAX callbacks act on: the element stack, the current text, the open `Person`. Held in
     /// fixed buffers (the stack is at most ``maxDepth`` deep, a text at most ``maxText`` bytes): nothing
     /// is allocated per element.
-    final class DeclarationHandler {
+    final class DeclarationHandler: SAXReceiver {
         /// nil: validation only (the element stack's depth is all that is kept).
         let check: UnsafeMutablePointer<DeclarationCheck>?
         var collector: IssueCollector?
@@ -375,6 +380,10 @@ package enum DeclarationXMLReader {
         }
     }
 
+}
+
+extension DeclarationXMLReader.DeclarationHandler {
+    typealias DeclarationHandler = DeclarationXMLReader.DeclarationHandler
     // The callbacks borrow the handler: no retain and release per element.
     static let startElement: startElementNsSAX2Func = { context, localName, _, uri, _, _, count, _, attributes in
         Unmanaged<DeclarationHandler>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.start(localName, uri: uri, attributes: attributes, count: Int(count)) }
@@ -385,6 +394,9 @@ package enum DeclarationXMLReader {
     static let characters: charactersSAXFunc = { context, bytes, count in
         Unmanaged<DeclarationHandler>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.characters(bytes, Int(count)) }
     }
+}
+
+extension DeclarationXMLReader {
 
     /// One `Person`'s fields as bytes in one buffer (four of at most ``maxText`` each, allocated once),
     /// handed to the check as ``RowBytes`` when it ends.
@@ -441,4 +453,18 @@ package enum DeclarationXMLReader {
             }
         }
     }
+}
+
+/// What one streaming parse (``DeclarationXMLReader/parse(read:encoding:schema:handler:stop:)``) hands
+/// its elements to: a declaration's reader, or a bank file's. Each kind brings its own C callbacks, so
+/// the parse is specialised for it and no call per element goes through a table.
+protocol SAXReceiver: AnyObject {
+    var collector: IssueCollector? { get set }
+    /// True once the receiver refused the document: the parse stops at the end of the chunk in hand.
+    var stopped: Bool { get }
+    var line: Int { get }
+    func begin(_ ctxt: xmlParserCtxtPtr)
+    static var startElement: startElementNsSAX2Func { get }
+    static var endElement: endElementNsSAX2Func { get }
+    static var characters: charactersSAXFunc { get }
 }

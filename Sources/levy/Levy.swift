@@ -21,7 +21,7 @@ struct LevyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "levy",
         abstract: "Social-insurance contribution collection: declarations in, receipts, debits and notices out.",
-        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self, Backup.self, Audit.self, Reverse.self, Approve.self, Refuse.self, Approvals.self])
+        subcommands: [Run.self, Watch.self, Status.self, Pay.self, Withdraw.self, Check.self, RulesCommand.self, Backup.self, Audit.self, Reverse.self, Approve.self, Refuse.self, Approvals.self, StatementCommand.self])
 }
 
 struct RootOptions: ParsableArguments {
@@ -177,6 +177,8 @@ struct Status: ParsableCommand {
                 statuses = try ledger!.status(period: period.flatMap { Period($0)?.description } ?? period)
             }
             let nextCut = try loaded.nextCut(after: now) { day in try ledger?.cutDone(collectionDate: day.description) ?? false }
+            // Debits the bank has not answered in time (SPEC §9), until it does.
+            let late = try ledger.map { try loaded.awaitingAnswers($0, now: now) } ?? []
             let waiting = root.filesWaiting(), quarantined = root.quarantinedFiles()
             let states: [DeclarationState] = [.accepted, .inFlight, .paid, .overdue, .failed, .withdrawn]
             if json {
@@ -194,14 +196,24 @@ struct Status: ParsableCommand {
                     entry["sums_fen"] = sums
                     periods.append(entry)
                 }
+                func listed(_ kind: BankException.Kind) -> [[String: Any]] {
+                    late.filter { $0.kind == kind }.map {
+                        ["declaration_id": $0.declarationID, "bank_code": $0.bank, "amount_fen": $0.amountFen, "since": $0.since, "kind": $0.kind.rawValue]
+                    }
+                }
                 let top: [String: Any] = ["periods": periods, "next_cut": nextCut?.iso8601 ?? NSNull(), "files_waiting": waiting,
-                                          "quarantined": quarantined, "as_of": now.iso8601]
+                                          "quarantined": quarantined, "as_of": now.iso8601,
+                                          "unanswered": listed(.unanswered), "confirmed_not_credited": listed(.confirmedNotCredited)]
                 let data = try JSONSerialization.data(withJSONObject: top, options: [.prettyPrinted, .sortedKeys])
                 writeAll(1, data + Data("\n".utf8))
                 return
             }
             print("下次扣款 next debit cut: \(nextCut.map { "\($0.date) \($0.time)" } ?? "none within two months")   "
                   + "待处理 files waiting: \(waiting)   隔离 quarantined: \(quarantined)\(quarantined > 0 ? " (see .levy/quarantine/*.reason.txt)" : "")")
+            for e in late {
+                let what = e.kind == .unanswered ? "银行未答复 unanswered" : "已确认未入账 confirmed_not_credited"
+                print("\(what): \(e.declarationID) \(e.bank) \(Yuan.format(e.amountFen)) since \(e.since)")
+            }
             if statuses.isEmpty { print("No declarations\(period.map { " for \($0)" } ?? "") yet."); return }
             print("period   " + states.map { $0.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
             for s in statuses {
@@ -508,6 +520,31 @@ struct BackupVerify: ParsableCommand {
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The journal of business state changes (SPEC §10).",
                                                     subcommands: [AuditVerify.self, AuditLog.self, AuditReview.self])
+}
+
+struct StatementCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "statement",
+                                                    abstract: "An employer's statement of account (对账单) for a year, as JSON, text and a printable page.")
+    @OptionGroup var options: RootOptions
+    @Argument(help: "The employer's unified social credit code.") var employer: String
+    @Option(help: "The year (default: the year of --as-of, or this year).") var year: Int?
+    @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time): the statement is as of then.") var asOf: AsOf?
+
+    func validate() throws {
+        if let year, !(2000...2999).contains(year) { throw ValidationError("--year '\(year)' is not a year — write it like 2026") }
+    }
+
+    func run() throws {
+        let root = Root(path: options.root)
+        try failing(root) {
+            let loaded = try loadRules(root)
+            let now = try loaded.now(asOf: asOf)
+            let statement = try Statement.of(employer: employer, year: year ?? now.date.year, loaded: loaded,
+                                             ledger: try JournalReport.ledger(root), now: now)
+            let path = try statement.write(to: root)
+            print(statement.text + "\n(\(path), .txt, .html)")
+        }
+    }
 }
 
 struct AuditVerify: ParsableCommand {

@@ -5,11 +5,11 @@ import LevyPipeline
 import LevyXML
 import Testing
 
-/// The published schema from ../shared when it is there (CI), else levy's embedded copy of it.
+/// The published schema from ../shared when it is there (CI), else levy's copy of it in Sources/LevyXML/Schemas.
 func isoSchema(_ name: String) throws -> XMLSchema {
     let shared = repository.deletingLastPathComponent().appendingPathComponent("shared/iso20022/\(name)").path
     if FileManager.default.fileExists(atPath: shared) { return try XMLSchema(path: shared) }
-    return try XMLSchema(text: name.hasPrefix("pain.008") ? ISO20022Schemas.pain008 : ISO20022Schemas.pain002, name: name)
+    return try XMLSchema(path: repository.appendingPathComponent("Sources/LevyXML/Schemas/\(name)").path)
 }
 
 @Suite struct CollectionTests {
@@ -116,12 +116,12 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         // The counter employer did not pay by the due date: overdue too.
         #expect(root.exists("Outbox/notices/\(Sample.restaurant)/\(declarationID(Sample.restaurant))-overdue.json"))
 
-        // Counter payment on the 13th: 3 days of late fee; the wrong amount is refused with the right one.
+        // Counter payment on the 13th: 3 days of late fee; more than is owed is refused with the exact amount.
         let levy = try root.levy()
         let on13 = try #require(levy.loaded.clock.parseAsOf("2026-11-13T10:00:00"))
         let due = trading + naiveFee(trading, days: 3)
-        #expect(throws: LevyError.self) { try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(trading), now: on13) }
-        do { _ = try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(trading), now: on13) } catch {
+        #expect(throws: LevyError.self) { try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due + 1), now: on13) }
+        do { _ = try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due + 1), now: on13) } catch {
             #expect("\(error)".contains(Yuan.format(due)))
         }
         _ = try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due), now: on13)

@@ -176,7 +176,8 @@ func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws 
         try root.drop(Sample.softwareCo, "b.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
         #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-02T09:00:00"]).status == 0)
         let total = try #require(try root.receipts(Sample.restaurant).first?["total_fen"] as? Int)
-        let wrong = try levy(["pay", Sample.restaurant, "2026-11", "--amount", "1.00", "--root", root.path, "--as-of", "2026-11-03T10:00:00"])
+        // More than is owed is refused with the exact amount owed (less is a part-payment).
+        let wrong = try levy(["pay", Sample.restaurant, "2026-11", "--amount", LevyDomainFormat.yuan(total + 1), "--root", root.path, "--as-of", "2026-11-03T10:00:00"])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains(LevyDomainFormat.yuan(total)))
         let paid = try levy(["pay", Sample.restaurant, "2026-11", "--amount", LevyDomainFormat.yuan(total), "--root", root.path, "--as-of", "2026-11-03T10:00:00"])

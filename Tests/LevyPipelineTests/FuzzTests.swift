@@ -107,7 +107,7 @@ import Testing
         var applied = 0
         for _ in 0..<Self.iterations {
             // Checked only: a mutated return is either refused or, if it still says what was sent, usable.
-            switch levy.checkReturn(Self.mutate(base, &rng), bank: "ICBC01") {
+            switch levy.checkReturn(.bytes(Self.mutate(base, &rng)), bank: "ICBC01") {
             case .success(let (file, message)):
                 applied += 1
                 #expect(file.originalMsgID == message.msgID, "seed \(seed)")

@@ -5,93 +5,28 @@ import LevyXML
 import Logging
 
 extension Levy {
-    /// Largest return file levy reads (a month of a province's debits fits many times over).
-    static let maxReturnBytes = 64 << 20
-
-    /// Takes every complete pain.002 in `Inbox/bank/<bank_code>/`.
-    func intakeBankReturns(now: AgencyTime) throws {
-        let (folders, strays) = listInbox(root.bankInbox, renamed: loggingRename)
-        for stray in strays {
-            try quarantine(stray, kind: "bank", now: now, reason: "不在银行目录中 / Not inside a bank folder: returns go in Inbox/bank/<bank_code>/")
-        }
-        for folder in folders.keys.sorted() {
-            for entry in folders[folder]! where admit?(entry) ?? true { try intakeReturn(entry, now: now) }
-        }
-    }
-
-    func intakeReturn(_ entry: InboxEntry, now: AgencyTime) throws {
-        guard loaded.rules.banks[entry.folder] != nil else {
-            try quarantine(entry, kind: "bank", now: now, reason: "目录 \(entry.folder) 不是 Rules/banks.yaml 中的银行 / Folder \(entry.folder) is not a bank in Rules/banks.yaml")
-            return
-        }
-        var st = stat()
-        guard lstat(entry.path, &st) == 0 else { return }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            try quarantine(entry, kind: "bank", now: now, reason: "不是普通文件（符号链接或特殊文件）/ Not a regular file (symlink or special file)")
-            return
-        }
-        guard st.st_size <= Levy.maxReturnBytes else {
-            try quarantine(entry, kind: "bank", now: now, reason: "文件过大（\(st.st_size) 字节）/ Too large for a status report (\(st.st_size) bytes)")
-            return
-        }
-        guard let (fd, _) = openRegularFile(entry.path) else { return }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(st.st_size) + (1 << 20) + 1)  // each read reserves room for 1 MiB more: no copy as it grows
-        var source = FileSource(fd: fd)
-        while source.read(into: &bytes, max: 1 << 20) > 0 {
-            if bytes.count > Levy.maxReturnBytes { break }
-        }
-        close(fd)
-        let sha = sha256Hex(bytes)
-        let inboxRel = "Inbox/bank/\(entry.folder)/\(entry.name)"
-        let archiveRel = archivePath(for: entry, sha256: sha, now: now)
-
-        if try ledger.file(sha256: sha, folder: entry.folder) != nil {
-            // A repeated return changes nothing; keep it with the others.
-            var change = LedgerChange()
-            change.file = FileRecord(sha256: sha, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
-                                     receivedDate: now.date.description, outcome: .duplicate, inboxPath: inboxRel, archivePath: archiveRel)
-            change.journal.append(journalEntry("bank_file_repeated", subject: "\(entry.folder)/\(entry.name)", employer: nil, at: now,
-                                               JournalDetail().with("bank", entry.folder).with("sha256", sha)))
-            try ledger.apply(change)
-            try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha, folder: entry.folder)
-            logger.info("repeated bank return ignored", metadata: ["bank": "\(entry.folder)", "file": "\(entry.name)"])
-            return
-        }
-        switch checkReturn(bytes, bank: entry.folder) {
+    /// Applies a pain.002 status report in one transaction, or quarantines it when it is broken or forged.
+    func intakeReturn(_ file: BankFile, now: AgencyTime) throws {
+        switch checkReturn(.fd(file.fd), bank: file.entry.folder) {
         case .failure(let problem):
-            try quarantine(entry, kind: "bank", now: now, reason: "银行回执无法使用，账本未作任何更改 / Return not applied, nothing changed: \(problem.message)")
-        case .success(let (file, message)):
-            var change = try applyReturn(file, message: message, now: now)
-            change.file = FileRecord(sha256: sha, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
-                                     receivedDate: now.date.description, outcome: .applied, inboxPath: inboxRel, archivePath: archiveRel)
+            try quarantine(file.entry, kind: "bank", now: now, reason: "银行回执无法使用，账本未作任何更改 / Return not applied, nothing changed: \(problem.message)")
+        case .success(let (report, message)):
+            guard !changedSinceHashed(file) else { return }
+            var change = try applyReturn(report, message: message, now: now)
+            change.file = file.record(.applied, now: now)
             try ledger.apply(change)
             try flushOutputs()
-            try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha, folder: entry.folder)
-            logger.info("bank return applied", metadata: ["bank": "\(entry.folder)", "file": "\(entry.name)", "msg_id": "\(file.originalMsgID)"])
+            try archive(inboxRel: file.inboxRel, to: file.archiveRel, sha256: file.sha256, folder: file.entry.folder)
+            logger.info("bank return applied", metadata: ["bank": "\(file.entry.folder)", "file": "\(file.entry.name)", "msg_id": "\(report.originalMsgID)"])
         }
     }
 
     /// Checks a return against the schema and against what levy sent: known MsgId, from that bank, same
     /// transactions and amounts. Anything else is forged or broken and must change nothing.
-    package func checkReturn(_ bytes: [UInt8], bank: String) -> Result<(ReturnFile, DebitMessage), ReturnProblem> {
-        // Streamed against the schema first, so that a forged file is refused before any tree is built.
-        if let schema = Levy.pain002Schema {
-            let issues = schema.validate(document: bytes)
-            if let broken = issues.first(where: { $0.kind != .schema }) {
-                return .failure(ReturnProblem("不是格式正确的 XML / not well-formed XML: line \(broken.line): \(broken.message)"))
-            }
-            if let first = issues.first {
-                return .failure(ReturnProblem("不符合 pain.002.001.03 / does not validate against pain.002.001.03: line \(first.line): \(first.message)"))
-            }
-        }
-        let root: XMLNode
-        switch XMLTree.parse(bytes) {
-        case .failure(let f): return .failure(ReturnProblem("不是格式正确的 XML / not well-formed XML: \(f.summary)"))
-        case .success(let r): root = r
-        }
+    package func checkReturn(_ input: XMLInput, bank: String) -> Result<(ReturnFile, DebitMessage), ReturnProblem> {
+        // Streamed and validated in one pass: no tree, whatever the file's size.
         let file: ReturnFile
-        switch Pain002.read(root) {
+        switch Pain002.read(input, schema: schemas.pain002) {
         case .failure(let p): return .failure(p)
         case .success(let f): file = f
         }
@@ -132,16 +67,22 @@ extension Levy {
                   var d = try ledger.declaration(id: s.endToEndID), d.state == .inFlight, d.debitMsgID == message.msgID else { continue }
             switch s.status {
             case "ACSC", "ACCP":
-                d.state = .paid
-                d.paidFen = d.totalFen
-                d.lateFeeFen = 0
-                d.paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
-                d.channel = "debit"
-                change.outputs.append(contentsOf: try paymentReceipt(d))
+                // Taken from the account on the collection day: no late fee, whenever the report comes.
+                let paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
+                _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: "debit", dailyRate: loaded.rules.lateFeeDailyRate)
+                d.confirmedOn = now.date.description
+                let (number, receipt) = try paymentReceipt(d, paid: tx.amountFen, feePart: 0, remaining: d.outstandingFen)
+                change.outputs.append(contentsOf: receipt)
+                change.money.append(MoneyMovement(day: now.date.description, kind: .paid, bank: message.bankCode, declarationID: d.id,
+                                                  employerID: d.employerID, amountFen: tx.amountFen, ref: number))
+                change.money.append(MoneyMovement(day: now.date.description, kind: .confirmed, bank: message.bankCode, declarationID: d.id,
+                                                  employerID: d.employerID, amountFen: tx.amountFen, ref: message.msgID))
                 change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
                                                    JournalDetail().with("msg_id", message.msgID).with("status", s.status).with("paid_fen", d.paidFen)))
             case "RJCT":
                 let reason = s.reason ?? "NARR"
+                change.money.append(MoneyMovement(day: now.date.description, kind: .rejected, bank: message.bankCode, declarationID: d.id,
+                                                  employerID: d.employerID, amountFen: tx.amountFen, ref: message.msgID))
                 if loaded.rules.retryReasons.contains(reason) {
                     if let period = Period(d.period), try nextWindowDay(after: collectionDay, period: period, now: now) != nil {
                         d.state = .accepted

@@ -5,9 +5,6 @@ import LevyXML
 import Logging
 
 extension Levy {
-    static let pain008Schema: XMLSchema? = try? XMLSchema(text: ISO20022Schemas.pain008, name: "pain.008.001.02.xsd")
-    static let pain002Schema: XMLSchema? = try? XMLSchema(text: ISO20022Schemas.pain002, name: "pain.002.001.03.xsd")
-
     /// Collection work due at `now`: debit cuts on window days, then overdue transitions after due dates.
     /// The cut comes first: on the due day the last cut is at the cutoff time, the same moment the period falls due.
     func collect(now: AgencyTime) throws {
@@ -45,11 +42,9 @@ extension Levy {
             let bytes = Pain008.render(msgID: msgID, createdAt: createdAt, collectionDate: now.date,
                                        creditorName: loaded.rules.agencyName, creditorID: loaded.rules.creditorID,
                                        bank: bank, debits: debits)
-            if let schema = Levy.pain008Schema {
-                let issues = schema.validate(document: bytes)
-                guard issues.isEmpty else {
-                    throw LevyError("the debit file \(msgID) does not validate against pain.008.001.02 (\(issues[0].message)) — nothing was sent; check Rules/banks.yaml and employers.csv bank fields")
-                }
+            let issues = schemas.pain008.validate(document: bytes)
+            guard issues.isEmpty else {
+                throw LevyError("the debit file \(msgID) does not validate against pain.008.001.02 (\(issues[0].message)) — nothing was sent; check Rules/banks.yaml and employers.csv bank fields")
             }
             let path = "Outbox/debits/\(bankCode)/\(msgID).xml"
             var change = LedgerChange()
@@ -60,6 +55,8 @@ extension Levy {
                 d.debitDate = day
                 d.debitMsgID = msgID
                 change.declarationUpdates.append(d)
+                change.money.append(MoneyMovement(day: day, kind: .sent, bank: bankCode, declarationID: d.id, employerID: d.employerID,
+                                                  amountFen: d.totalFen, ref: msgID))
             }
             change.outputs.append(PendingOutput(path: path, content: bytes))
             change.journal.append(journalEntry("debit_cut", subject: msgID, employer: nil, at: now,

@@ -3,22 +3,28 @@ import LevyDomain
 import LevyLedger
 
 extension Levy {
-    /// The payment receipt of a paid declaration: `<id>-payment` (`RP-<id>`), and after a reversal
-    /// and a new payment `<id>-payment-2` (`RP-<id>-2`): a receipt is never written over.
-    func paymentReceipt(_ d: DeclarationRecord) throws -> [PendingOutput] {
+    /// The receipt of one payment for a declaration: `<id>-payment` (`RP-<id>`), then `<id>-payment-2`
+    /// (`RP-<id>-2`) for the next part-payment or a payment after a reversal: a receipt is never written over.
+    /// - Parameters: `paid` this payment, `feePart` the part of it that paid the late fee, `remaining`
+    ///   what is still owed after it.
+    func paymentReceipt(_ d: DeclarationRecord, paid: Fen, feePart: Fen, remaining: Fen) throws -> (number: String, outputs: [PendingOutput]) {
         let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-payment", number: "RP-\(d.id)")
         let employer = loaded.rules.employer(d.employerID)
         let contributions = (try? JSONDecoder().decode([String: ContributionAmounts].self, from: Data(d.contributionsJSON.utf8))) ?? [:]
-        let receipt = Receipt(
+        var instructions = d.channel == "debit" ? "已通过委托扣款缴纳 / Paid by direct debit" : "已在经办窗口缴纳 / Paid at the service counter"
+        if remaining > 0 {
+            instructions += "；尚欠 \(Yuan.format(remaining)) 元，未缴社保费继续按日计收滞纳金 / \(Yuan.format(remaining)) yuan is still owed: the late fee keeps accruing on the unpaid contributions"
+        }
+        var receipt = Receipt(
             receiptNo: number, kind: "payment", employerID: d.employerID, employerName: employer?.name ?? "",
             period: d.period, declarationID: d.id, headcount: d.headcount, totalWageBaseFen: d.totalBaseFen,
             employerFen: d.employerFen, employeeFen: d.employeeFen, totalFen: d.totalFen, contributions: contributions,
             warnings: [], warningsOmitted: nil, collection: d.collection, due: d.due, supersedes: d.supersedes,
-            receivedAt: d.receivedAt, file: nil, sha256: nil,
-            instructions: d.channel == "debit" ? "已通过委托扣款缴纳 / Paid by direct debit" : "已在经办窗口缴纳 / Paid at the service counter",
-            paidFen: d.paidFen, lateFeeFen: d.lateFeeFen, paidAt: d.paidAt, channel: d.channel)
-        return [PendingOutput(path: base + ".json", content: receipt.jsonBytes),
-                PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8))]
+            receivedAt: d.receivedAt, file: nil, sha256: nil, instructions: instructions,
+            paidFen: paid, lateFeeFen: feePart, paidAt: d.paidAt, channel: d.channel)
+        receipt.remainingFen = remaining
+        return (number, [PendingOutput(path: base + ".json", content: receipt.jsonBytes),
+                         PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8))])
     }
 
     /// The first of `base`, `base-2`, `base-3`… whose `.json` levy has not written, with its number.
@@ -34,10 +40,10 @@ extension Levy {
         return n
     }
 
-    /// What an employer owes for a declaration on a given day: principal and late fee.
+    /// What an employer owes for a declaration on a given day: unpaid contributions and late fee.
     package func amountDue(_ d: DeclarationRecord, on day: CivilDate) -> (principal: Fen, fee: Fen) {
-        let fee = LateFee.fee(unpaid: d.totalFen, dailyRate: loaded.rules.lateFeeDailyRate, due: CivilDate(d.dueDate)!, on: day)
-        return (d.totalFen, fee)
+        let owed = d.owed(on: day, dailyRate: loaded.rules.lateFeeDailyRate)
+        return (owed.contributions, owed.fee)
     }
 
     /// Records a payment made at the service counter (`levy pay`). The amount must be exactly what is
@@ -65,25 +71,30 @@ extension Levy {
         case .inFlight: throw LevyError("declaration \(d.id) has a direct debit in flight (\(d.debitMsgID ?? "")) — wait for the bank's answer before taking money at the counter")
         default: break
         }
-        guard case .success(let paid) = Yuan.parse(amount) else {
-            throw LevyError("--amount '\(amount)' is not an amount in yuan — write it like 1234.56")
+        guard case .success(let paid) = Yuan.parse(amount), paid > 0 else {
+            throw LevyError("--amount '\(amount)' is not an amount in yuan above zero — write it like 1234.56")
         }
         let (principal, fee) = amountDue(d, on: now.date)
-        guard paid == principal + fee else {
-            throw LevyError("amount \(Yuan.format(paid)) does not match what \(employer) owes for \(p) on \(now.date): \(Yuan.format(principal + fee)) yuan (contributions \(Yuan.format(principal)) + late fee \(Yuan.format(fee))) — take exactly \(Yuan.format(principal + fee))")
+        guard paid <= principal + fee else {
+            throw LevyError("amount \(Yuan.format(paid)) is more than what \(employer) owes for \(p) on \(now.date): \(Yuan.format(principal + fee)) yuan (contributions \(Yuan.format(principal)) + late fee \(Yuan.format(fee))) — take at most \(Yuan.format(principal + fee)); a smaller amount is a part-payment")
         }
         var record = d
-        record.state = .paid
-        record.paidFen = paid
-        record.lateFeeFen = fee
-        record.paidAt = now.iso8601
-        record.channel = "counter"
+        let (feePart, charged, remaining) = record.pay(paid, on: now.date, at: now.iso8601, channel: "counter", dailyRate: loaded.rules.lateFeeDailyRate)
+        // A declaration paid in part is finished at the counter: a debit would take the whole amount again.
+        if remaining > 0 { record.collection = "counter" }
         var change = LedgerChange()
         change.declarationUpdates.append(record)
-        let receipt = try paymentReceipt(record)
+        let (number, receipt) = try paymentReceipt(record, paid: paid, feePart: feePart, remaining: remaining)
         change.outputs.append(contentsOf: receipt)
+        let day = now.date.description
+        if charged > 0 {
+            change.money.append(MoneyMovement(day: day, kind: .lateFee, declarationID: d.id, employerID: d.employerID, amountFen: charged, ref: number))
+        }
+        change.money.append(MoneyMovement(day: day, kind: .paid, declarationID: d.id, employerID: d.employerID, amountFen: paid,
+                                          ref: number, feeFen: feePart))
         change.journal.append(journalEntry("counter_payment", subject: d.id, employer: d.employerID, at: now,
-                                           JournalDetail().with("paid_fen", paid).with("contributions_fen", principal).with("late_fee_fen", fee)))
+                                           JournalDetail().with("receipt_no", number).with("paid_fen", paid).with("contributions_fen", paid - feePart)
+                                               .with("late_fee_fen", feePart).with("remaining_fen", remaining)))
         return ManualOperation(kind: .counterPayment, subject: d.id, employer: employer, amount: paid, change: change,
                                result: receipt[0].path, payload: ["employer": employer, "period": p.description, "amount": Yuan.format(paid)])
     }
@@ -99,13 +110,16 @@ extension Levy {
         guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
             throw LevyError("employer \(employer) has no declaration for \(p) to withdraw")
         }
-        guard d.state != .inFlight && d.state != .paid else {
-            throw LevyError("E-DECL-LOCKED: declaration \(d.id) \(d.state == .paid ? "is paid" : "has a debit in flight") — it can no longer be withdrawn; corrections go through the service counter")
+        guard d.state != .inFlight && d.state != .paid && d.paidFen == 0 else {
+            let why = d.state == .inFlight ? "has a debit in flight" : (d.state == .paid ? "is paid" : "is paid in part")
+            throw LevyError("E-DECL-LOCKED: declaration \(d.id) \(why) — it can no longer be withdrawn; corrections go through the service counter")
         }
         var record = d
         record.state = .withdrawn
         var change = LedgerChange()
         change.declarationUpdates.append(record)
+        change.money.append(MoneyMovement(day: now.date.description, kind: .withdrawn, declarationID: d.id, employerID: d.employerID,
+                                          amountFen: d.totalFen))
         change.journal.append(journalEntry("declaration_withdrawn", subject: d.id, employer: d.employerID, at: now,
                                            JournalDetail().with("period", d.period).with("total_fen", d.totalFen).with("state_before", d.state.rawValue)))
         return ManualOperation(kind: .withdraw, subject: d.id, employer: employer, amount: d.totalFen, change: change, result: d.id,
@@ -131,34 +145,34 @@ extension Levy {
         guard let d = try ledger.declaration(id: id) else {
             throw LevyError("no declaration for receipt \(receiptNo) — check the number on the payment receipt")
         }
-        guard d.state == .paid, d.channel == "counter" else {
-            throw LevyError("receipt \(receiptNo): declaration \(d.id) is \(d.state == .paid ? "paid by direct debit" : "not paid") — only a counter payment recorded in error is reversed")
+        // The payment in force: the last counter payment not reversed yet.
+        let movements = try ledger.movements(declarationID: d.id)
+        let reversed = Set(movements.filter { $0.kind == .reversed }.compactMap(\.ref))
+        guard let payment = movements.last(where: { $0.kind == .paid && !reversed.contains($0.ref ?? "") }) else {
+            throw LevyError("receipt \(receiptNo): declaration \(d.id) has no payment in force — only a counter payment recorded in error is reversed")
         }
-        // The payment in force is the last payment receipt written for the declaration.
-        let payments = try writtenVersions("Outbox/receipts/\(d.employerID)/\(d.id)-payment")
-        let current = payments <= 1 ? "RP-\(d.id)" : "RP-\(d.id)-\(payments)"
-        guard current == receiptNo else {
-            throw LevyError("receipt \(receiptNo) is not the payment in force for \(d.id) (that is \(current)) — reverse the payment in force")
+        guard payment.bank == nil else {
+            throw LevyError("receipt \(receiptNo): declaration \(d.id) is paid by direct debit — only a counter payment recorded in error is reversed; a debit is reversed by the bank (camt.054)")
+        }
+        guard payment.ref == receiptNo else {
+            throw LevyError("receipt \(receiptNo) is not the payment in force for \(d.id) (that is \(payment.ref ?? "")) — reverse the payment in force")
         }
         var record = d
-        record.state = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false ? .overdue : .accepted
-        record.paidFen = 0
-        record.lateFeeFen = 0
-        record.paidAt = nil
-        record.channel = nil
-        // Paid at the counter again, never debited by itself (the employer may have no funds there).
-        record.collection = "counter"
+        let isAfterDue = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false
+        record.undoPayment(payment.amountFen, feePart: payment.feeFen, paidOn: CivilDate(payment.day) ?? now.date, isAfterDue: isAfterDue)
         var change = LedgerChange()
         change.declarationUpdates.append(record)
         let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-reversal", number: "RV-\(d.id)")
         let receipt = ReversalReceipt(receiptNo: number, employerID: d.employerID, employerName: loaded.rules.employer(d.employerID)?.name ?? "",
-                                      period: d.period, declarationID: d.id, reversedReceiptNo: receiptNo, reversedFen: d.paidFen,
-                                      reason: reason, reversedAt: now.iso8601, owedFen: d.totalFen, state: record.state.rawValue)
+                                      period: d.period, declarationID: d.id, reversedReceiptNo: receiptNo, reversedFen: payment.amountFen,
+                                      reason: reason, reversedAt: now.iso8601, owedFen: record.outstandingFen, state: record.state.rawValue)
         change.outputs.append(PendingOutput(path: base + ".json", content: receipt.jsonBytes))
         change.outputs.append(PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8)))
+        change.money.append(MoneyMovement(day: now.date.description, kind: .reversed, declarationID: d.id, employerID: d.employerID,
+                                          amountFen: payment.amountFen, ref: receiptNo, feeFen: payment.feeFen))
         change.journal.append(journalEntry("counter_payment_reversed", subject: d.id, employer: d.employerID, at: now,
-                                           JournalDetail().with("receipt_no", receiptNo).with("reversed_fen", d.paidFen).with("reason", reason)))
-        return ManualOperation(kind: .reversal, subject: d.id, employer: d.employerID, amount: d.paidFen, change: change, result: base + ".json",
+                                           JournalDetail().with("receipt_no", receiptNo).with("reversed_fen", payment.amountFen).with("reason", reason)))
+        return ManualOperation(kind: .reversal, subject: d.id, employer: d.employerID, amount: payment.amountFen, change: change, result: base + ".json",
                                payload: ["receipt_no": receiptNo, "reason": reason])
     }
 }

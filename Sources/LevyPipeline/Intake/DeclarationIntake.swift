@@ -298,9 +298,13 @@ extension Levy {
             try persons.checkFailure()
             return next().map { RosterEntry(personKey: $0.key, change: $0.change, baseFen: $0.baseFen) }
         })
+        change.money.append(MoneyMovement(day: now.date.description, kind: .declared, declarationID: id, employerID: employer.id.text,
+                                          amountFen: totals.totalFen))
         if var old = outcome.replaces {
             old.state = .superseded
             change.declarationUpdates.append(old)
+            change.money.append(MoneyMovement(day: now.date.description, kind: .withdrawn, declarationID: old.id, employerID: old.employerID,
+                                              amountFen: old.totalFen))
         }
         change.outputs.append(PendingOutput(path: receiptBase + ".json", content: receipt.jsonBytes))
         change.outputs.append(PendingOutput(path: receiptBase + ".txt", content: Array(receipt.text.utf8)))

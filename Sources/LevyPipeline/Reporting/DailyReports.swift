@@ -86,13 +86,14 @@ extension Levy {
         }
         var arrears = ArrearsReport(date: day, asOf: now.iso8601, totalUnpaidFen: 0, totalLateFeeFen: 0, employers: [])
         for d in try ledger.declarations(states: [.overdue], period: nil) {
+            // What is left of it: a part-payment's remainder keeps accruing the fee.
+            let (unpaid, fee) = amountDue(d, on: now.date)
             s.overdue += 1
-            s.overdueFen += d.totalFen
-            let (_, fee) = amountDue(d, on: now.date)
-            arrears.employers.append(.init(employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: d.totalFen,
-                                           lateFeeFen: fee, dailyFeeFen: LateFee.dailyFee(unpaid: d.totalFen, dailyRate: loaded.rules.lateFeeDailyRate),
+            s.overdueFen += unpaid
+            arrears.employers.append(.init(employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: unpaid,
+                                           lateFeeFen: fee, dailyFeeFen: LateFee.dailyFee(unpaid: unpaid, dailyRate: loaded.rules.lateFeeDailyRate),
                                            due: d.due))
-            arrears.totalUnpaidFen += d.totalFen
+            arrears.totalUnpaidFen += unpaid
             arrears.totalLateFeeFen += fee
         }
         arrears.employers.sort { ($0.employerID, $0.period) < ($1.employerID, $1.period) }
@@ -115,5 +116,6 @@ extension Levy {
                               to: root.path("Outbox/reports/summary-\(day).html"))
         try DurableFile.write(jsonBytes(s), to: root.path("Outbox/reports/summary-\(day).json"))
         try DurableFile.write(jsonBytes(arrears), to: root.path("Outbox/reports/arrears-\(day).json"))
+        try writeReconciliation(now: now)
     }
 }

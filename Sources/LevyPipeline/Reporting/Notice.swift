@@ -24,7 +24,11 @@ package struct Notice: Encodable, Sendable {
     }
 
     var text: String {
-        let title = kind == "overdue" ? "社会保险费逾期缴费通知 / Overdue contribution notice" : "委托扣款失败通知 / Direct debit failed"
+        let title = switch kind {
+        case "overdue": "社会保险费逾期缴费通知 / Overdue contribution notice"
+        case "debit_reversed": "委托扣款被退回通知 / Direct debit reversed by the bank"
+        default: "委托扣款失败通知 / Direct debit failed"
+        }
         return [
             title, String(repeating: "=", count: 60),
             "单位 employer:            \(employerID)",
@@ -45,14 +49,13 @@ extension Levy {
     /// The notice telling an employer to pay at the counter, with the fee so far and per further day.
     func notice(_ d: DeclarationRecord, kind: String, reason: String, now: AgencyTime) -> [PendingOutput] {
         let rate = loaded.rules.lateFeeDailyRate
-        let dueDay = CivilDate(d.dueDate)!
-        let fee = LateFee.fee(unpaid: d.totalFen, dailyRate: rate, due: dueDay, on: now.date)
+        let owed = d.owed(on: now.date, dailyRate: rate)
         let notice = Notice(
-            kind: kind, employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: d.totalFen,
-            lateFeeFen: fee, asOf: now.iso8601, dailyFeeFen: LateFee.dailyFee(unpaid: d.totalFen, dailyRate: rate),
-            reason: reason, due: d.due, totalToPayFen: d.totalFen + fee,
+            kind: kind, employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: owed.contributions,
+            lateFeeFen: owed.fee, asOf: now.iso8601, dailyFeeFen: LateFee.dailyFee(unpaid: owed.contributions, dailyRate: rate),
+            reason: reason, due: d.due, totalToPayFen: owed.total,
             instructions: "请到经办窗口缴纳社保费及滞纳金（按日 \(rate) 计，自截止日次日起至缴费当日）/ Pay the contributions and the late fee (\(rate) a day from the day after the due date to the payment day) at the service counter")
-        let base = "Outbox/notices/\(d.employerID)/\(d.id)-\(kind == "overdue" ? "overdue" : "debit-failed")"
+        let base = "Outbox/notices/\(d.employerID)/\(d.id)-\(kind == "debit_failed" ? "debit-failed" : kind.replacingOccurrences(of: "_", with: "-"))"
         return [PendingOutput(path: base + ".json", content: jsonBytes(notice)),
                 PendingOutput(path: base + ".txt", content: Array(notice.text.utf8))]
     }

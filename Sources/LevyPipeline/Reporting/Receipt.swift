@@ -30,13 +30,15 @@ package struct Receipt: Encodable, Sendable {
     package var lateFeeFen: Fen?
     package var paidAt: String?
     package var channel: String?
+    /// What is still owed after this payment (0: paid in full).
+    package var remainingFen: Fen?
 
     enum CodingKeys: String, CodingKey {
         case receiptNo = "receipt_no", kind, employerID = "employer_id", employerName = "employer_name", period
         case declarationID = "declaration_id", headcount, totalWageBaseFen = "total_wage_base_fen"
         case employerFen = "employer_fen", employeeFen = "employee_fen", totalFen = "total_fen", contributions, warnings
         case warningsOmitted = "warnings_omitted", collection, due, supersedes, receivedAt = "received_at", file, sha256
-        case instructions, paidFen = "paid_fen", lateFeeFen = "late_fee_fen", paidAt = "paid_at", channel
+        case instructions, paidFen = "paid_fen", lateFeeFen = "late_fee_fen", paidAt = "paid_at", channel, remainingFen = "remaining_fen"
     }
 }
 
@@ -62,6 +64,7 @@ extension Receipt {
         if let lateFeeFen { members.append(("late_fee_fen", .int(lateFeeFen))) }
         if let paidAt { members.append(("paid_at", .string(paidAt))) }
         if let channel { members.append(("channel", .string(channel))) }
+        if let remainingFen { members.append(("remaining_fen", .int(remainingFen))) }
         return JSONValue.object(members).bytes
     }
 
@@ -96,6 +99,7 @@ extension Receipt {
             lines.append("实缴金额 paid:             \(yuanText(paidFen)) 元（含滞纳金 late fee \(yuanText(lateFeeFen ?? 0)) 元）")
             lines.append("缴费时间 paid at:          \(paidAt ?? "")")
             lines.append("缴费渠道 channel:          \(channel ?? "")")
+            if let remainingFen { lines.append("尚欠金额 remaining:        \(yuanText(remainingFen)) 元") }
         }
         lines.append("缴费方式 collection:       \(collection)")
         lines.append("缴费截止 due:              \(due)")

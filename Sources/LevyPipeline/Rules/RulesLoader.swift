@@ -81,9 +81,17 @@ package enum RulesLoader {
             rounding = r
         }
         var retry: Set<String> = ["AM04", "MS03"]
+        var answerWithin = 2
         if reader.optional("bank_returns") != nil {
             let returns = try reader.mapping("bank_returns")
-            try returns.allow(["retry"])
+            try returns.allow(["retry", "answer_within_days"])
+            if let node = returns.optional("answer_within_days") {
+                let text = try returns.string(node, "bank_returns.answer_within_days")
+                guard let days = Int(text), (0...30).contains(days) else {
+                    throw returns.error(at: node, "bank_returns.answer_within_days '\(text)' is not a number of working days from 0 to 30", fix: "write answer_within_days: 2")
+                }
+                answerWithin = days
+            }
             if let node = returns.optional("retry") {
                 guard let seq = node.sequence else { throw returns.error(at: node, "bank_returns.retry must be a list of reason codes", fix: "write retry: [AM04, MS03]") }
                 retry = []
@@ -134,9 +142,10 @@ package enum RulesLoader {
 
         let schedule = CollectionSchedule(calendar: calendar, cutoffDay: cutoffDay, cutoffTime: cutoffTime,
                                           debitWindowFirstDay: firstDay)
-        let rules = Rules(timezone: timezone, agencyName: agencyName, creditorID: creditorID, schedule: schedule,
+        var rules = Rules(timezone: timezone, agencyName: agencyName, creditorID: creditorID, schedule: schedule,
                           lateFeeDailyRate: dailyRate, rounding: rounding, retryReasons: retry, maxFileBytes: maxBytes,
                           periods: periods, employers: employers, banks: banks)
+        rules.answerWithinDays = answerWithin
         let schema: XMLSchema
         do { schema = try XMLSchema(path: dir + "/declaration.xsd") } catch {
             throw RulesError(file: "Rules/declaration.xsd", line: error.line, problem: "the declaration schema cannot be used: \(error.message)",

@@ -524,7 +524,7 @@ package struct DeclarationFileCheck {
         let previous = try ledger.previousDeclaration(employer: employer.id.text, before: period.description)
         let inArrears = check.removalCount > 0 ? try ledger.hasArrears(employer: employer.id.text) : false
         let current = try ledger.currentDeclaration(employer: employer.id.text, period: period.description)
-        let lockedBy = current.flatMap { [.inFlight, .paid].contains($0.state) ? $0 : nil }
+        let lockedBy = current.flatMap { [.inFlight, .paid].contains($0.state) || $0.paidFen > 0 ? $0 : nil }
         // An employer's first declaration adds everyone it lists; later ones add the rows marked A.
         let additions = previous == nil ? check.declaredHeadcount : check.addedCount
         // A small file's persons are asked about together (one query per 64, not one per person).
@@ -555,7 +555,7 @@ package struct DeclarationFileCheck {
         }
         try persons.checkFailure()
         if let lockedBy {
-            let what = lockedBy.state == .paid ? "已缴费 / is paid" : "正在银行扣款中 / has a debit in flight"
+            let what = lockedBy.state == .paid ? "已缴费 / is paid" : (lockedBy.state == .inFlight ? "正在银行扣款中 / has a debit in flight" : "已部分缴费 / is paid in part")
             check.add(Finding(code: .declarationLocked, field: "period", value: lockedBy.id,
                               message: "本单位 \(period) 的申报 \(lockedBy.id) \(what)：不能再替换，如需更正请到经办窗口办理 / The declaration of this period can no longer be replaced: correct it at the service counter"))
         }

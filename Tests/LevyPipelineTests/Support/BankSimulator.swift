@@ -55,3 +55,54 @@ enum BankSimulator {
             """
     }
 }
+
+extension BankSimulator {
+    /// One transaction of a notification: money in (`credit`) or taken back with a return reason.
+    struct Movement {
+        var endToEndID: String
+        var amount: String
+        var credit = true
+        var reason: String?
+    }
+
+    /// A genuine camt.054.001.02 notification of the agency's account: one booked entry per movement,
+    /// or one batch entry holding them all (`batch`: the entry's amount is their sum).
+    static func notification(id: String, account: String = "1602000000000001", booked: String = "2026-11-07",
+                             batch: Bool = false, _ movements: [Movement]) -> String {
+        func detail(_ m: Movement) -> String {
+            let reason = m.reason.map { "<RtrInf><Rsn><Cd>\($0)</Cd></Rsn></RtrInf>" } ?? ""
+            return "<TxDtls><Refs><EndToEndId>\(m.endToEndID)</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy=\"CNY\">\(m.amount)</Amt></TxAmt></AmtDtls>\(reason)</TxDtls>"
+        }
+        func entry(_ amount: String, credit: Bool, _ details: String) -> String {
+            """
+                  <Ntry><Amt Ccy="CNY">\(amount)</Amt><CdtDbtInd>\(credit ? "CRDT" : "DBIT")</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>\(booked)</Dt></BookgDt><BkTxCd/><NtryDtls>\(details)</NtryDtls></Ntry>
+
+            """
+        }
+        var entries = ""
+        if batch, !movements.isEmpty {
+            let sum = movements.reduce(Int64(0)) { $0 + (try! Yuan.parse($1.amount).get()) }
+            entries = entry(Yuan.format(sum), credit: movements[0].credit, movements.map(detail).joined())
+        } else {
+            entries = movements.map { entry($0.amount, credit: $0.credit, detail($0)) }.joined()
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">
+              <BkToCstmrDbtCdtNtfctn>
+                <GrpHdr><MsgId>\(id)</MsgId><CreDtTm>\(booked)T18:00:00</CreDtTm></GrpHdr>
+                <Ntfctn>
+                  <Id>\(id)-1</Id><CreDtTm>\(booked)T18:00:00</CreDtTm>
+                  <Acct><Id><Othr><Id>\(account)</Id></Othr></Id></Acct>
+            \(entries)    </Ntfctn>
+              </BkToCstmrDbtCdtNtfctn>
+            </Document>
+
+            """
+    }
+
+    /// Credits for every transaction of a debit file, as the bank books them.
+    static func credits(for path: String, except: Set<String> = []) throws -> [Movement] {
+        try debits(in: path).debits.filter { !except.contains($0.endToEndID) }.map { Movement(endToEndID: $0.endToEndID, amount: $0.amount) }
+    }
+}
