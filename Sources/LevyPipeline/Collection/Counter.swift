@@ -118,8 +118,9 @@ extension Levy {
         record.state = .withdrawn
         var change = LedgerChange()
         change.declarationUpdates.append(record)
+        // No longer owed: its contributions, and a fee charged before a payment that was reversed.
         change.money.append(MoneyMovement(day: now.date.description, kind: .withdrawn, declarationID: d.id, employerID: d.employerID,
-                                          amountFen: d.totalFen))
+                                          amountFen: d.outstandingFen))
         change.journal.append(journalEntry("declaration_withdrawn", subject: d.id, employer: d.employerID, at: now,
                                            JournalDetail().with("period", d.period).with("total_fen", d.totalFen).with("state_before", d.state.rawValue)))
         return ManualOperation(kind: .withdraw, subject: d.id, employer: employer, amount: d.totalFen, change: change, result: d.id,

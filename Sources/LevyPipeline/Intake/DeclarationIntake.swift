@@ -304,7 +304,7 @@ extension Levy {
             old.state = .superseded
             change.declarationUpdates.append(old)
             change.money.append(MoneyMovement(day: now.date.description, kind: .withdrawn, declarationID: old.id, employerID: old.employerID,
-                                              amountFen: old.totalFen))
+                                              amountFen: old.outstandingFen))
         }
         change.outputs.append(PendingOutput(path: receiptBase + ".json", content: receipt.jsonBytes))
         change.outputs.append(PendingOutput(path: receiptBase + ".txt", content: Array(receipt.text.utf8)))
