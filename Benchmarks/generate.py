@@ -4,6 +4,7 @@
     python3 Benchmarks/generate.py --rows 1000000 --format csv --out Benchmarks/data/big.csv
     python3 Benchmarks/generate.py --rows 1000000 --format xml --out Benchmarks/data/big.xml
     python3 Benchmarks/generate.py --files 20000 --rows 50 --out-root Benchmarks/data/root   # many small employers
+    python3 Benchmarks/generate.py --camt054 500000 --amount-fen 205200 --out Benchmarks/data/camt.xml  # a bank notification
 
 Valid resident IDs and credit codes, Chinese names, a realistic wage spread (log-normal around
 7,000 yuan, some below the floor and above the ceiling), about 2 % A rows. Same seed, same bytes.
@@ -71,6 +72,22 @@ def write_xml(path, employer, period, count, rng):
 def employer_code(i):
     return uscc(f"9137{i:07d}MA3C5X"[:17])
 
+def write_camt054(path, employer, period, n, amount_fen):
+    """One notification of the agency's ICBC01 account: n booked credits, one per debited declaration."""
+    amount = f"{amount_fen // 100}.{amount_fen % 100:02d}"
+    compact = period.replace("-", "")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">\n'
+                '<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>BENCH-CAMT</MsgId><CreDtTm>2026-11-07T18:00:00</CreDtTm></GrpHdr>\n'
+                '<Ntfctn><Id>BENCH-CAMT-1</Id><CreDtTm>2026-11-07T18:00:00</CreDtTm>'
+                '<Acct><Id><Othr><Id>1602000000000001</Id></Othr></Id></Acct>\n')
+        for i in range(1, n + 1):
+            f.write(f'<Ntry><Amt Ccy="CNY">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+                    f'<BookgDt><Dt>2026-11-07</Dt></BookgDt><BkTxCd/><NtryDtls><TxDtls><Refs>'
+                    f'<EndToEndId>{employer}-{compact}-{i:06d}</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="CNY">{amount}</Amt>'
+                    f'</TxAmt></AmtDtls></TxDtls></NtryDtls></Ntry>\n')
+        f.write('</Ntfctn></BkToCstmrDbtCdtNtfctn>\n</Document>\n')
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1000)
@@ -81,7 +98,12 @@ def main():
     ap.add_argument("--employer", default="91370100MA3C5X123P")
     ap.add_argument("--period", default="2026-11")
     ap.add_argument("--seed", type=int, default=20261110)
+    ap.add_argument("--camt054", type=int, default=0, help="entries of a camt.054 crediting <employer>-<period>-000001…")
+    ap.add_argument("--amount-fen", type=int, default=205200)
     a = ap.parse_args()
+    if a.camt054:
+        write_camt054(a.out, a.employer, a.period, a.camt054, a.amount_fen)
+        return
     rng = random.Random(a.seed)
     if a.files:
         root = a.out_root

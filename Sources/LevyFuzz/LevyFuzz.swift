@@ -10,13 +10,13 @@ import Logging
 /// declaration through libxml2 and the XSD, a bank's pain.002 against what levy sent.
 ///
 /// Two builds of one file:
-/// - with `-sanitize=fuzzer -DLIBFUZZER` it is a libFuzzer binary (`LEVY_FUZZ_TARGET=csv|xml|pain002`);
+/// - with `-sanitize=fuzzer -DLIBFUZZER` it is a libFuzzer binary (`LEVY_FUZZ_TARGET=csv|xml|pain002|camt054`);
 ///   see `Tests/Fuzz/run.sh`;
 /// - otherwise `levy-fuzz TARGET FILE…` replays inputs (the committed corpus, a crash file) and
 ///   exits 1 when one breaks an invariant — the test suite replays the corpus this way.
 /// An input that breaks an invariant calls `fatalError`, which libFuzzer reports as a crash.
 enum FuzzTarget: String, CaseIterable {
-    case csv, xml, pain002
+    case csv, xml, pain002, camt054
 }
 
 /// One prepared levy root and the check each target runs.
@@ -68,6 +68,7 @@ final class FuzzHarness {
         case .csv: try declaration(bytes, name: "f.csv")
         case .xml: try declaration(bytes, name: "f.xml")
         case .pain002: bankReturn(bytes)
+        case .camt054: try notification(bytes)
         }
     }
 
@@ -126,6 +127,29 @@ final class FuzzHarness {
         case .failure(let problem):
             expect(!problem.message.isEmpty, "a refused return without a reason")
             return "refused: " + problem.message
+        }
+    }
+
+    /// A camt.054 notification, read and worked out against the ledger but not applied: either refused
+    /// with a reason, or a change that only settles, pays or reverses the declaration levy debited.
+    private func notification(_ bytes: UnsafeRawBufferPointer) throws -> String {
+        let debited = "\(Self.employer)-202611-01"
+        guard let sent = try levy.ledger.declaration(id: debited) else { throw LevyError("the harness's debit is missing") }
+        switch levy.previewNotification(.bytes(Array(bytes)), bank: "ICBC01", now: now) {
+        case .failure(let problem):
+            expect(!problem.message.isEmpty, "a refused notification without a reason")
+            return "refused: " + problem.message
+        case .success(let change):
+            expect(change.declarationUpdates.allSatisfy { $0.id == debited }, "a notification changed a declaration levy never debited")
+            for d in change.declarationUpdates {
+                expect(d.state != .paid || (d.settledOn != nil && d.outstandingFen == 0), "paid without settlement or with something owed")
+                expect(d.paidFen >= 0 && d.paidFen <= sent.totalFen && d.reversedFen >= 0, "paid or reversed out of range")
+            }
+            expect(change.money.allSatisfy { $0.amountFen >= 0 && ($0.declarationID == debited || $0.kind == .credited) },
+                   "a movement for another declaration")
+            expect(change.money.filter { $0.kind == .credited }.reduce(0) { $0 + $1.amountFen } <= sent.totalFen, "one debit credited twice")
+            expect(change.exceptions.allSatisfy { $0.bank == "ICBC01" }, "an exception for another bank")
+            return "usable: \(change.money.map { "\($0.kind.rawValue) \($0.amountFen)" }) exceptions \(change.exceptions.map(\.kind.rawValue))"
         }
     }
 
@@ -188,7 +212,7 @@ struct ReplayCorpus {
     static func main() throws {
         let args = Array(CommandLine.arguments.dropFirst())
         guard let first = args.first, let target = FuzzTarget(rawValue: first), args.count > 1 else {
-            print("usage: levy-fuzz csv|xml|pain002 [--rules DIR] FILE-OR-DIR…")
+            print("usage: levy-fuzz csv|xml|pain002|camt054 [--rules DIR] FILE-OR-DIR…")
             exit(2)
         }
         var rules = "Rules"

@@ -279,6 +279,35 @@ package struct BankException: Sendable, Hashable {
     }
 }
 
+/// What a bank's notification needs to know of a declaration to match a credit (SPEC §9): read for each
+/// of hundreds of thousands of lines, so only these columns.
+package struct DebitStanding: Sendable, Hashable {
+    package var id: String
+    package var employerID: String
+    package var state: DeclarationState
+    package var channel: String?
+    package var totalFen: Fen
+    package var paidFen: Fen
+    package var debitMsgID: String?
+    package var settledOn: String?
+    /// The collection date of its debit, and the day a pain.002 confirmed it.
+    package var debitDate: String?
+    package var confirmedOn: String?
+    package init(id: String, employerID: String, state: DeclarationState, channel: String?, totalFen: Fen, paidFen: Fen,
+                 debitMsgID: String?, settledOn: String?, debitDate: String? = nil, confirmedOn: String? = nil) {
+        self.debitDate = debitDate
+        self.confirmedOn = confirmedOn
+        self.id = id
+        self.employerID = employerID
+        self.state = state
+        self.channel = channel
+        self.totalFen = totalFen
+        self.paidFen = paidFen
+        self.debitMsgID = debitMsgID
+        self.settledOn = settledOn
+    }
+}
+
 /// Counts and sums per state for one period (`levy status`).
 package struct PeriodStatus: Sendable, Hashable {
     package var period: String
@@ -299,6 +328,8 @@ package struct LedgerChange: Sendable {
     package var money: [MoneyMovement] = []
     /// Lines of a bank's notification that were not applied.
     package var exceptions: [BankException] = []
+    /// Debits the bank's credit settles (booking day), without any other change to them.
+    package var settlements: [(declarationID: String, day: String)] = []
     /// The journal's entries for this change, appended in its transaction.
     package var journal: [JournalEntry] = []
     /// A request recorded, or one decided (by its id), in the same transaction.
@@ -468,8 +499,11 @@ package protocol Ledger: Sendable {
     func receivableOutstanding() throws -> Fen
     /// The notification lines not applied on a day.
     func bankExceptions(day: String) throws -> [BankException]
-    /// Debits the bank has not fully answered: in flight, or paid by a pain.002 with no credit yet.
-    func awaitingBank() throws -> [DeclarationRecord]
+    /// Debits the bank has not fully answered — in flight, or paid by a pain.002 with no credit yet —
+    /// collected on or before a day.
+    func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding]
+    /// The few facts a notification's credits are matched against, of the declarations that exist among `ids`.
+    func debitStandings(ids: [String]) throws -> [String: DebitStanding]
     /// A declaration's movements, in order.
     func movements(declarationID: String) throws -> [MoneyMovement]
     /// An employer's declarations in force for periods from `from` to `to` (inclusive), by period.

@@ -486,6 +486,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 while let entry = try roster.next() { try writer.append(entry) }
                 try writer.finish()
             }
+            // Settlements first: a declaration both settled and then changed (reversed) in one change ends as changed.
+            try Self.settle(change.settlements, db)
             for d in change.declarationUpdates {
                 try db.cachedStatement(sql: """
                     UPDATE declarations SET state = ?, collection = ?, paid_fen = ?, late_fee_fen = ?, paid_at = ?, channel = ?,
@@ -537,6 +539,22 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                     .execute(arguments: [key, value])
             }
             try change.confirm?()
+        }
+    }
+
+    /// Sets `settled_on`, up to 500 declarations a statement (a notification settles hundreds of thousands).
+    static func settle(_ settlements: [(declarationID: String, day: String)], _ db: Database) throws {
+        var byDay: [String: [String]] = [:]
+        for (id, day) in settlements { byDay[day, default: []].append(id) }
+        for (day, ids) in byDay.sorted(by: { $0.key < $1.key }) {
+            var from = 0
+            while from < ids.count {
+                let part = ids[from..<min(from + 500, ids.count)]
+                try db.cachedStatement(sql: """
+                    UPDATE declarations SET settled_on = ? WHERE id IN (\(Array(repeating: "?", count: part.count).joined(separator: ",")))
+                    """).execute(arguments: StatementArguments([day] + Array(part)))
+                from += part.count
+            }
         }
     }
 
@@ -704,26 +722,34 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         try read { db in try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM outputs WHERE path = ?"), arguments: [path]) ?? false }
     }
 
+    /// The columns a ``DeclarationRecord`` is read from, in the order ``declarationRecord(_:)`` decodes
+    /// them by position (a lookup by name lowercases the name each time: a fifth of a notification's time).
+    static let declarationColumns = """
+        id, employer_id, period, seq, state, headcount, total_base_fen, employer_fen, employee_fen, total_fen, contributions, \
+        collection, due, due_date, received_at, supersedes, paid_fen, late_fee_fen, paid_at, channel, debit_date, debit_msg_id, \
+        fail_reason, fee_charged_fen, fee_basis, fee_through, settled_on, confirmed_on, reversed_fen
+        """
+
     static func declarationRecord(_ row: Row) -> DeclarationRecord {
         var d = DeclarationRecord(
-            id: row["id"], employerID: row["employer_id"], period: row["period"], seq: row["seq"],
-            state: DeclarationState(rawValue: row["state"]) ?? .accepted, headcount: row["headcount"],
-            totalBaseFen: row["total_base_fen"], employerFen: row["employer_fen"], employeeFen: row["employee_fen"],
-            totalFen: row["total_fen"], contributionsJSON: row["contributions"], collection: row["collection"],
-            due: row["due"], dueDate: row["due_date"], receivedAt: row["received_at"], supersedes: row["supersedes"])
-        d.paidFen = row["paid_fen"]
-        d.lateFeeFen = row["late_fee_fen"]
-        d.paidAt = row["paid_at"]
-        d.channel = row["channel"]
-        d.debitDate = row["debit_date"]
-        d.debitMsgID = row["debit_msg_id"]
-        d.failReason = row["fail_reason"]
-        d.feeChargedFen = row["fee_charged_fen"]
-        d.feeBasis = row["fee_basis"]
-        d.feeThrough = row["fee_through"]
-        d.settledOn = row["settled_on"]
-        d.confirmedOn = row["confirmed_on"]
-        d.reversedFen = row["reversed_fen"]
+            id: row[0], employerID: row[1], period: row[2], seq: row[3],
+            state: DeclarationState(rawValue: row[4]) ?? .accepted, headcount: row[5],
+            totalBaseFen: row[6], employerFen: row[7], employeeFen: row[8],
+            totalFen: row[9], contributionsJSON: row[10], collection: row[11],
+            due: row[12], dueDate: row[13], receivedAt: row[14], supersedes: row[15])
+        d.paidFen = row[16]
+        d.lateFeeFen = row[17]
+        d.paidAt = row[18]
+        d.channel = row[19]
+        d.debitDate = row[20]
+        d.debitMsgID = row[21]
+        d.failReason = row[22]
+        d.feeChargedFen = row[23]
+        d.feeBasis = row[24]
+        d.feeThrough = row[25]
+        d.settledOn = row[26]
+        d.confirmedOn = row[27]
+        d.reversedFen = row[28]
         return d
     }
 
@@ -731,14 +757,14 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func declaration(id: String) throws -> DeclarationRecord? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM declarations WHERE id = ?"), arguments: [id]).map(Self.declarationRecord)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.declarationColumns) FROM declarations WHERE id = ?"), arguments: [id]).map(Self.declarationRecord)
         }
     }
 
     package func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord? {
         try read { db in
             try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT * FROM declarations WHERE employer_id = ? AND period = ? AND state IN (\(Self.currentStates))
+                SELECT \(Self.declarationColumns) FROM declarations WHERE employer_id = ? AND period = ? AND state IN (\(Self.currentStates))
                 ORDER BY seq DESC LIMIT 1
                 """), arguments: [employer, period]).map(Self.declarationRecord)
         }
@@ -769,12 +795,12 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                         .map(Self.declarationRecord)
                 }
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM declarations WHERE state IN (\(list)) ORDER BY no")
+            return try Row.fetchAll(db, sql: "SELECT \(Self.declarationColumns) FROM declarations WHERE state IN (\(list)) ORDER BY no")
                 .map(Self.declarationRecord)
         }
     }
 
-    package static let declarationsOfPeriodInState = "SELECT * FROM declarations WHERE period = ? AND state = ? ORDER BY no"
+    package static let declarationsOfPeriodInState = "SELECT \(declarationColumns) FROM declarations WHERE period = ? AND state = ? ORDER BY no"
 
     package func previousDeclaration(employer: String, before period: String) throws -> Int64? {
         try read { db in
@@ -970,12 +996,42 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
-    package func awaitingBank() throws -> [DeclarationRecord] {
+    package func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT * FROM declarations INDEXED BY declarations_awaiting_bank
-                WHERE state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL) ORDER BY debit_date, id
-                """).map(Self.declarationRecord)
+                SELECT \(Self.standingColumns) FROM declarations INDEXED BY declarations_awaiting_bank
+                WHERE (state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL)) AND debit_date <= ?
+                ORDER BY debit_date, id
+                """, arguments: [day]).map(Self.standing)
+        }
+    }
+
+    static let standingColumns = "id, employer_id, state, channel, total_fen, paid_fen, debit_msg_id, settled_on, debit_date, confirmed_on"
+
+    static func standing(_ row: Row) -> DebitStanding {
+        DebitStanding(id: row[0], employerID: row[1], state: DeclarationState(rawValue: row[2]) ?? .accepted, channel: row[3],
+                      totalFen: row[4], paidFen: row[5], debitMsgID: row[6], settledOn: row[7], debitDate: row[8], confirmedOn: row[9])
+    }
+
+    package func debitStandings(ids: [String]) throws -> [String: DebitStanding] {
+        try read { db in
+            var found: [String: DebitStanding] = [:]
+            found.reserveCapacity(ids.count)
+            // In statements of up to 500 ids: one lookup per id in the index, without a statement per id.
+            var from = 0
+            while from < ids.count {
+                let part = ids[from..<min(from + 500, ids.count)]
+                let statement = try db.cachedStatement(sql: """
+                    SELECT \(Self.standingColumns) FROM declarations WHERE id IN (\(Array(repeating: "?", count: part.count).joined(separator: ",")))
+                    """)
+                let rows = try Row.fetchCursor(statement, arguments: StatementArguments(Array(part)))
+                while let row = try rows.next() {
+                    let standing = Self.standing(row)
+                    found[standing.id] = standing
+                }
+                from += part.count
+            }
+            return found
         }
     }
 
@@ -993,7 +1049,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     package func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT * FROM declarations WHERE employer_id = ? AND period BETWEEN ? AND ? AND state IN (\(Self.currentStates))
+                SELECT \(Self.declarationColumns) FROM declarations WHERE employer_id = ? AND period BETWEEN ? AND ? AND state IN (\(Self.currentStates))
                 ORDER BY period, seq
                 """, arguments: [employer, from, to]).map(Self.declarationRecord)
         }

@@ -11,7 +11,8 @@ package enum BankFileReader {
     /// - Parameter names: the local names the reader acts on; any other is `other`.
     /// - Parameter onEnd: called as each element ends, with the handler positioned on it.
     /// - Returns: syntax and schema problems, in the order libxml2 found them.
-    static func read(_ input: XMLInput, schema: XMLSchema, names: [String], onEnd: @escaping (ElementPath) -> Void) -> [XMLIssue] {
+    /// - Parameter schema: validate in the same pass; nil reads without (``validate(_:schema:)`` on another core).
+    static func read(_ input: XMLInput, schema: XMLSchema?, names: [String], onEnd: @escaping (ElementPath) -> Void) -> [XMLIssue] {
         let handler = ElementPath(names: names, onEnd: onEnd)
         var prolog = [UInt8](repeating: 0, count: 4096)
         let n = prolog.withUnsafeMutableBytes { input.read($0, at: 0) }
@@ -19,6 +20,11 @@ package enum BankFileReader {
             return [XMLIssue(kind: .syntax, line: line, message: "DOCTYPE not allowed in a bank file")]
         }
         return DeclarationXMLReader.parse(read: { input.read($0, at: $1) }, encoding: nil, schema: schema, handler: handler, stop: nil)
+    }
+
+    /// Only validates the document against `schema`, as ``read(_:schema:names:onEnd:)`` with it would.
+    package static func validate(_ input: XMLInput, schema: XMLSchema) -> [XMLIssue] {
+        read(input, schema: schema, names: [], onEnd: { _ in })
     }
 
     /// Which ISO 20022 message a bank file holds, from the namespace of its root element (read from its
@@ -104,7 +110,16 @@ final class ElementPath: SAXReceiver {
     var line: Int { Int(ctxt?.pointee.input?.pointee.line ?? 0) }
 
     /// The text of the element that is ending, trimmed of XML white space.
-    var value: String { String(decoding: UnsafeBufferPointer(start: text, count: textCount), as: UTF8.self).trimming(" \t\r\n") }
+    var value: String {
+        var from = 0, to = textCount
+        func space(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+        while from < to && space(text[from]) { from += 1 }
+        while to > from && space(text[to - 1]) { to -= 1 }
+        return String(decoding: UnsafeBufferPointer(start: text + from, count: to - from), as: UTF8.self)
+    }
+
+    /// The tag (index in ``names``) of the open element `back` levels above the one ending (0: itself).
+    @inline(__always) func tag(_ back: Int) -> UInt16 { back < depth ? stack[depth - 1 - back] : Self.other }
 
     /// The name of the open element `back` levels above the one ending (0: itself).
     func name(_ back: Int) -> String? {

@@ -29,15 +29,19 @@ package struct CamtEntry: Sendable, Hashable {
 /// hand is kept. The account of each notification (`Ntfctn/Acct`) is given to `account` before its
 /// entries (the schema puts it first).
 package enum Camt054 {
-    static let names = ["BkToCstmrDbtCdtNtfctn", "GrpHdr", "MsgId", "Ntfctn", "Acct", "Id", "Othr", "IBAN", "Ntry", "Amt",
-                        "CdtDbtInd", "Sts", "BookgDt", "Dt", "DtTm", "NtryDtls", "TxDtls", "Refs", "EndToEndId", "AmtDtls",
-                        "TxAmt", "InstdAmt", "RtrInf", "Rsn", "Cd", "Prtry"]
+    /// The elements the reader acts on; their position in ``names`` is their tag.
+    enum T: UInt16, CaseIterable {
+        case BkToCstmrDbtCdtNtfctn, GrpHdr, MsgId, Ntfctn, Acct, Id, Othr, IBAN, Ntry, Amt, CdtDbtInd, Sts, BookgDt, Dt, DtTm
+        case NtryDtls, TxDtls, Refs, EndToEndId, AmtDtls, TxAmt, InstdAmt, RtrInf, Rsn, Cd, Prtry
+    }
+    static let names = T.allCases.map { "\($0)" }
 
     /// - Parameters:
     ///   - account: each notification's account; returns a problem to refuse the file (not the agency's).
     ///   - entry: each entry; returns a problem to refuse the file.
     /// - Returns: the notification's `MsgId` and how many entries it held, or why the file cannot be used.
-    package static func read(_ input: XMLInput, schema: XMLSchema, account: (String) -> String?, entry: (CamtEntry) -> String?)
+    /// - Parameter schema: validate in the same pass; nil when the caller validates on another core.
+    package static func read(_ input: XMLInput, schema: XMLSchema?, account: (String) -> String?, entry: (CamtEntry) -> String?)
         -> Result<(msgID: String, entries: Int), ReturnProblem> {
         var msgID = ""
         var current = CamtEntry(), detail = CamtDetail()
@@ -54,32 +58,34 @@ package enum Camt054 {
         let issues = withoutActuallyEscaping(account) { account in
             withoutActuallyEscaping(entry) { entry in
                 BankFileReader.read(input, schema: schema, names: names) { e in
-                    guard problem == nil else { return }
-                    switch e.name(0) {
-                    case "MsgId" where e.ends("BkToCstmrDbtCdtNtfctn", "GrpHdr", "MsgId"): msgID = e.value
-                    case "Id" where e.ends("Acct", "Id", "Othr", "Id"), "IBAN" where e.ends("Acct", "Id", "IBAN"):
+                    guard problem == nil, let tag = T(rawValue: e.tag(0)) else { return }
+                    // The elements around it, compared as tags (each entry has a dozen elements).
+                    func up(_ back: Int) -> T? { T(rawValue: e.tag(back)) }
+                    switch tag {
+                    case .MsgId where up(1) == .GrpHdr && up(2) == .BkToCstmrDbtCdtNtfctn: msgID = e.value
+                    case .Id where up(1) == .Othr && up(2) == .Id && up(3) == .Acct, .IBAN where up(1) == .Id && up(2) == .Acct:
                         accountText = e.value
-                    case "Acct" where e.name(1) == "Ntfctn":
+                    case .Acct where up(1) == .Ntfctn:
                         guard let text = accountText else { problem = "Ntfctn/Acct 没有账号 / names no account"; break }
                         problem = account(text)
                         accountChecked = true
-                    case "Amt" where e.ends("Ntry", "Amt"):
+                    case .Amt where up(1) == .Ntry:
                         current.amountFen = amount(e) ?? 0
                         current.line = e.elementLine
-                    case "CdtDbtInd" where e.name(1) == "Ntry": current.isCredit = e.value == "CRDT"
-                    case "Sts" where e.name(1) == "Ntry": current.isBooked = e.value == "BOOK"
-                    case "Dt" where e.ends("Ntry", "BookgDt", "Dt"): current.bookingDate = e.value
-                    case "DtTm" where e.ends("Ntry", "BookgDt", "DtTm"): current.bookingDate = String(e.value.prefix(10))
-                    case "EndToEndId" where e.ends("TxDtls", "Refs", "EndToEndId"): detail.endToEndID = e.value
-                    case "Amt" where e.ends("TxDtls", "AmtDtls", "TxAmt", "Amt"): detail.amountFen = amount(e)
-                    case "Amt" where e.ends("TxDtls", "AmtDtls", "InstdAmt", "Amt"): detail.amountFen = detail.amountFen ?? amount(e)
-                    case "Cd" where e.ends("RtrInf", "Rsn", "Cd"), "Prtry" where e.ends("RtrInf", "Rsn", "Prtry"):
+                    case .CdtDbtInd where up(1) == .Ntry: current.isCredit = e.value == "CRDT"
+                    case .Sts where up(1) == .Ntry: current.isBooked = e.value == "BOOK"
+                    case .Dt where up(1) == .BookgDt && up(2) == .Ntry: current.bookingDate = e.value
+                    case .DtTm where up(1) == .BookgDt && up(2) == .Ntry: current.bookingDate = String(e.value.prefix(10))
+                    case .EndToEndId where up(1) == .Refs && up(2) == .TxDtls: detail.endToEndID = e.value
+                    case .Amt where up(1) == .TxAmt && up(2) == .AmtDtls && up(3) == .TxDtls: detail.amountFen = amount(e)
+                    case .Amt where up(1) == .InstdAmt && up(2) == .AmtDtls && up(3) == .TxDtls: detail.amountFen = detail.amountFen ?? amount(e)
+                    case .Cd where up(1) == .Rsn && up(2) == .RtrInf, .Prtry where up(1) == .Rsn && up(2) == .RtrInf:
                         detail.returnReason = e.value
-                    case "TxDtls" where e.name(1) == "NtryDtls":
+                    case .TxDtls where up(1) == .NtryDtls:
                         detail.line = e.elementLine
                         current.details.append(detail)
                         detail = CamtDetail()
-                    case "Ntry":
+                    case .Ntry:
                         defer { current = CamtEntry() }
                         guard accountChecked else { problem = "Ntry 出现在账户之前 / an entry before its notification's account"; return }
                         if current.details.isEmpty {
@@ -93,7 +99,7 @@ package enum Camt054 {
                         }
                         entries += 1
                         problem = entry(current)
-                    case "Ntfctn":
+                    case .Ntfctn:
                         accountText = nil
                         accountChecked = false
                     default: break

@@ -4,14 +4,15 @@
 #   bash Tests/Fuzz/run.sh 600 csv      # a longer run of one target
 #   FUZZ_RUNS=20000 bash Tests/Fuzz/run.sh   # what CI runs: a fixed number of inputs from seed 1,
 #                                            # so a CI result can be reproduced exactly
-# Targets: csv (CSV declaration through the whole check), xml (libxml2 reader + XSD), pain002 (bank return).
+# Targets: csv (CSV declaration through the whole check), xml (libxml2 reader + XSD), pain002 (bank return),
+# camt054 (bank notification, worked out against the ledger without applying it).
 # The committed corpus (Tests/Fuzz/corpus/TARGET) seeds each run; new inputs go to .build-fuzz/corpus/TARGET.
 # A crash leaves .build-fuzz/crash-TARGET-*; replay it with: .build/debug/levy-fuzz TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-20}
 shift || true
-TARGETS=${*:-csv xml pain002}
+TARGETS=${*:-csv xml pain002 camt054}
 # -DLIBFUZZER swaps the corpus replayer's main for libFuzzer's driver (Sources/LevyFuzz).
 FLAGS=(--scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DLIBFUZZER)
 swift build "${FLAGS[@]}" --product levy-fuzz 2>&1 | tail -1

@@ -120,9 +120,39 @@ import Testing
         #expect(try root.ledger().declaration(id: "\(Sample.softwareCo)-202611-01")?.state == .inFlight)
     }
 
+    @Test func bankNotifications() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try root.run("2026-11-06T17:30:00")
+        let debit = root.file("Outbox/debits/ICBC01/LEVY-ICBC01-20261106.xml")
+        let credits = try BankSimulator.credits(for: debit)
+        let base = Array(BankSimulator.notification(id: "N", credits + [.init(endToEndID: "X-1", amount: "1.00"),
+                                                                         .init(endToEndID: credits[0].endToEndID, amount: credits[0].amount,
+                                                                               credit: false, reason: "MD06")]).utf8)
+        let levy = try root.levy()
+        let now = try #require(levy.loaded.clock.parseAsOf("2026-11-07T09:00:00"))
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var rng = SplitMix64(state: seed)
+        var usable = 0
+        let declaration = "\(Sample.softwareCo)-202611-01"
+        for _ in 0..<Self.iterations {
+            // Worked out, not applied: refused with a reason, or changing only the declaration levy debited.
+            switch levy.previewNotification(.bytes(Self.mutate(base, &rng)), bank: "ICBC01", now: now) {
+            case .success(let change):
+                usable += 1
+                #expect(change.declarationUpdates.allSatisfy { $0.id == declaration }, "seed \(seed)")
+                #expect(change.money.allSatisfy { ($0.declarationID == declaration || $0.kind == .credited) && $0.amountFen >= 0 }, "seed \(seed)")
+            case .failure(let problem):
+                #expect(!problem.message.isEmpty)
+            }
+        }
+        #expect(usable < Self.iterations, "seed \(seed)")
+        #expect(try root.ledger().declaration(id: declaration)?.state == .inFlight, "previews change nothing")
+    }
+
     /// The committed libFuzzer corpus (Tests/Fuzz/corpus) replayed through the same harness the fuzzer
     /// runs: every input keeps the invariants, and the seeds still mean what they were written for.
-    @Test(arguments: ["csv", "xml", "pain002"])
+    @Test(arguments: ["csv", "xml", "pain002", "camt054"])
     func committedCorpusReplaysClean(_ target: String) throws {
         let corpus = repository.appendingPathComponent("Tests/Fuzz/corpus/\(target)").path
         let r = try levy([target, "--rules", repository.appendingPathComponent("Rules").path, corpus], binary: "levy-fuzz")
@@ -134,6 +164,10 @@ import Testing
         case "pain002":
             #expect(lines.contains { $0.hasPrefix("accepted.xml: usable") })
             #expect(lines.contains { $0.hasPrefix("amount-changed.xml: refused") })
+        case "camt054":
+            #expect(lines.contains { $0.hasPrefix("credit.xml: usable: [\"paid 205200\", \"credited 205200\"] exceptions []") })
+            #expect(lines.contains { $0.hasPrefix("credit-twice.xml: usable") && $0.hasSuffix("[\"duplicate_credit\"]") })
+            #expect(lines.contains { $0.hasPrefix("wrong-account.xml: refused") })
         default:
             #expect(lines.contains { $0.hasPrefix("valid.\(target): accepted, 416417 fen") })
             #expect(lines.contains { $0.contains(": rejected: ") })

@@ -10,8 +10,8 @@ struct NotificationRefused: Error {
 }
 
 extension Levy {
-    /// How many notification lines go to the ledger in one deferred change (the whole file still
-    /// commits or rolls back as one).
+    /// How many notification lines are matched against the ledger together, and go to it in one deferred
+    /// change (the whole file still commits or rolls back as one).
     static let notificationChunk = 4096
 
     /// Applies a camt.054 notification (SPEC §9) as it streams: credits settle debited declarations,
@@ -22,21 +22,12 @@ extension Levy {
         let bankCode = file.entry.folder
         guard let bank = loaded.rules.banks[bankCode] else { return }
         try finishBatch()
-        var state = NotificationState(file: file)
-        var ledgerFailure: (any Error)?
-        let result = Camt054.read(.fd(file.fd), schema: schemas.camt054, account: { account in
-            account == bank.creditorAccount ? nil
-                : "账户 \(account) 不是本中心在 \(bankCode) 的收款账户 / Ntfctn/Acct \(account) is not the agency's creditor_account at \(bankCode) (Rules/banks.yaml)"
-        }, entry: { entry in
-            do {
-                try self.apply(entry, bank: bankCode, state: &state, now: now)
-                if state.pending >= Levy.notificationChunk { try self.flushNotificationChunk(&state) }
-                return nil
-            } catch {
-                ledgerFailure = error
-                return "账本错误 / ledger error: \(error)"
-            }
-        })
+        // The schema is checked on the other core while this one matches and records the lines; the
+        // commit waits for its verdict.
+        let validation = AsideBankValidation(.fd(file.fd), schema: schemas.camt054)
+        var (result, state, ledgerFailure) = readNotification(.fd(file.fd), schema: nil, bank: bankCode, creditorAccount: bank.creditorAccount,
+                                                              file: file, now: now, flushing: true)
+        if case .success = result, let invalid = validation.problem() { result = .failure(invalid) }
         let refused: String?
         switch result {
         case .failure(let problem): refused = problem.message
@@ -51,14 +42,14 @@ extension Levy {
             return
         }
         guard case .success(let (msgID, entries)) = result else { return }
-        var last = state.change
-        last.declarationUpdates = state.touched.keys.sorted().map { state.touched[$0]! }
+        var last = state.finishedChange(now: now)
         last.deferSync = false
         last.file = file.record(.applied, now: now)
         last.journal.append(journalEntry("bank_notification_applied", subject: "\(bankCode)/\(file.entry.name)", employer: nil, at: now,
                                          JournalDetail().with("bank", bankCode).with("msg_id", msgID).with("sha256", file.sha256)
-                                             .with("entries", Int64(entries)).with("credited_fen", state.creditedFen)
-                                             .with("reversed_fen", state.reversedFen).with("exceptions", Int64(state.exceptions))))
+                                             .with("entries", Int64(entries)).with("settled", Int64(state.settledCount))
+                                             .with("credited_fen", state.creditedFen).with("reversed_fen", state.reversedFen)
+                                             .with("exceptions", Int64(state.exceptions))))
         do { try ledger.apply(last) } catch {
             discardOpenBatch()
             throw error
@@ -71,6 +62,49 @@ extension Levy {
         ])
     }
 
+    /// Reads a notification and works out its change: applied to the ledger chunk by chunk in the open
+    /// transaction when `flushing` (the caller commits or rolls back), or only built (``previewNotification``).
+    func readNotification(_ input: XMLInput, schema: XMLSchema?, bank bankCode: String, creditorAccount: String, file: BankFile,
+                          now: AgencyTime, flushing: Bool) -> (Result<(msgID: String, entries: Int), ReturnProblem>, NotificationState, (any Error)?) {
+        var state = NotificationState(file: file, bank: bankCode, now: now)
+        var ledgerFailure: (any Error)?
+        func work(_ body: () throws -> Void) -> String? {
+            do { try body(); return nil } catch {
+                ledgerFailure = error
+                return "账本错误 / ledger error: \(error)"
+            }
+        }
+        var result = Camt054.read(input, schema: schema, account: { account in
+            account == creditorAccount ? nil
+                : "账户 \(account) 不是本中心在 \(bankCode) 的收款账户 / Ntfctn/Acct \(account) is not the agency's creditor_account at \(bankCode) (Rules/banks.yaml)"
+        }, entry: { entry in
+            guard entry.isBooked else { return nil }  // not on the account yet: not money
+            state.waiting.append(entry)
+            state.waitingLines += entry.details.count
+            guard state.waitingLines >= Levy.notificationChunk else { return nil }
+            return work {
+                try self.match(&state)
+                if flushing { try self.flushNotificationChunk(&state) }
+            }
+        })
+        if case .success = result, let problem = work({ try match(&state) }) { result = .failure(ReturnProblem(problem)) }
+        return (result, state, ledgerFailure)
+    }
+
+    /// What a notification would change, without changing anything (the fuzzer's view of the intake).
+    package func previewNotification(_ input: XMLInput, bank: String, now: AgencyTime) -> Result<LedgerChange, ReturnProblem> {
+        guard let account = loaded.rules.banks[bank]?.creditorAccount else { return .failure(ReturnProblem("unknown bank \(bank)")) }
+        let file = BankFile(entry: InboxEntry(folder: bank, name: "preview.xml", path: "", mtime: 0, size: 0), fd: -1, sha256: "", size: 0,
+                            inboxRel: "", archiveRel: "")
+        let (result, state, failure) = readNotification(input, schema: schemas.camt054, bank: bank, creditorAccount: account, file: file,
+                                                        now: now, flushing: false)
+        if let failure { return .failure(ReturnProblem("\(failure)")) }
+        switch result {
+        case .failure(let problem): return .failure(problem)
+        case .success: return .success(state.finishedChange(now: now))
+        }
+    }
+
     /// Rolls back the ledger's open transaction (the notification's chunks applied so far).
     func discardOpenBatch() {
         var undo = LedgerChange()
@@ -80,93 +114,106 @@ extension Levy {
     }
 
     func flushNotificationChunk(_ state: inout NotificationState) throws {
-        var change = state.change
-        change.declarationUpdates = state.touched.keys.sorted().map { state.touched[$0]! }
+        var change = state.finishedChange(now: state.now)
         change.deferSync = true
         try ledger.apply(change)
         state.flushed += 1
         state.change = LedgerChange()
         state.touched = [:]
-        state.pending = 0
+        state.settled = [:]
     }
 
-    /// One entry: each of its transactions applied or kept as an exception.
-    func apply(_ entry: CamtEntry, bank: String, state: inout NotificationState, now: AgencyTime) throws {
-        guard entry.isBooked else { return }  // not on the account yet: not money
+    /// Matches the lines read since the last chunk against the ledger — their declarations looked up
+    /// together — and records what each does, in the order of the file.
+    func match(_ state: inout NotificationState) throws {
+        let entries = state.waiting
+        state.waiting = []
+        state.waitingLines = 0
+        guard !entries.isEmpty else { return }
+        let ids = Set(entries.lazy.filter(\.isCredit).flatMap(\.details).map(\.endToEndID).filter { !$0.isEmpty })
+        let standings = try ledger.debitStandings(ids: Array(ids))
+        for entry in entries {
+            for detail in entry.details { try match(detail, of: entry, standing: standings[detail.endToEndID], state: &state) }
+        }
+    }
+
+    /// One line: a settlement, a payment, a reversal, or an exception.
+    func match(_ detail: CamtDetail, of entry: CamtEntry, standing: DebitStanding?, state: inout NotificationState) throws {
+        let bank = state.bank, now = state.now
         let booked = entry.bookingDate ?? now.date.description
         let day = now.date.description
-        for detail in entry.details {
-            state.pending += 1
-            let amount = detail.amountFen ?? 0
-            func exception(_ kind: BankException.Kind, expected: Fen?, _ note: String) {
-                state.change.exceptions.append(BankException(day: day, kind: kind, bank: bank, declarationID: detail.endToEndID,
-                                                             amountFen: amount, expectedFen: expected, since: booked,
-                                                             file: state.file.entry.name, note: note))
-                state.exceptions += 1
-            }
-            let id = detail.endToEndID
-            guard !id.isEmpty, var d = try state.touched[id] ?? ledger.declaration(id: id) else {
-                exception(.unknownReference, expected: nil, entry.isCredit
-                          ? "没有这笔扣款 / no declaration with this EndToEndId (line \(detail.line))"
-                          : "退回的款项不对应任何申报 / a debit for no known declaration (line \(detail.line))")
-                continue
-            }
-            let debitedHere = d.debitMsgID != nil && loaded.rules.employer(d.employerID)?.mandate?.bankCode == bank
-            if entry.isCredit {
-                let paidByDebit = d.state == .paid && d.channel == "debit"
-                guard debitedHere, d.state == .inFlight || paidByDebit else {
-                    exception(.notDebited, expected: nil, "该申报未在本行扣款 / the declaration was not debited at this bank (\(d.state.rawValue))")
-                    continue
-                }
-                guard d.settledOn == nil else {
-                    exception(.duplicateCredit, expected: d.totalFen, "已于 \(d.settledOn!) 入账 / already credited on \(d.settledOn!)")
-                    continue
-                }
-                guard amount == d.totalFen else {
-                    exception(.amountMismatch, expected: d.totalFen, "入账金额与扣款金额不符 / credited amount differs from the debit")
-                    continue
-                }
-                if d.state == .inFlight {
-                    // No pain.002 said so: the credit is the bank's word that the debit was paid.
-                    let collectionDay = d.debitDate.flatMap(CivilDate.init) ?? now.date
-                    let paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
-                    _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: "debit", dailyRate: loaded.rules.lateFeeDailyRate)
-                    let (number, receipt) = try paymentReceipt(d, paid: amount, feePart: 0, remaining: d.outstandingFen)
-                    state.change.outputs.append(contentsOf: receipt)
-                    state.change.money.append(MoneyMovement(day: day, kind: .paid, bank: bank, declarationID: d.id, employerID: d.employerID,
-                                                            amountFen: amount, ref: number))
-                    state.change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
-                                                             JournalDetail().with("msg_id", d.debitMsgID ?? "").with("status", "BOOK")
-                                                                 .with("paid_fen", amount)))
-                }
-                d.settledOn = booked
-                state.change.money.append(MoneyMovement(day: day, kind: .credited, bank: bank, declarationID: d.id, employerID: d.employerID,
-                                                        amountFen: amount, ref: state.file.entry.name))
-                state.creditedFen += amount
-            } else {
-                guard let reason = detail.returnReason, !reason.isEmpty else {
-                    exception(.unknownReference, expected: nil, "借记没有退回原因 / a debit without a return reason (RtrInf/Rsn/Cd)")
-                    continue
-                }
-                guard debitedHere, d.state == .paid, d.channel == "debit" else {
-                    exception(.notDebited, expected: nil, "退回的申报未经扣款缴费 / a return for a declaration not paid by debit (\(d.state.rawValue))")
-                    continue
-                }
-                let paid = d.paidFen
-                guard amount == paid else {
-                    exception(.amountMismatch, expected: paid, "退回金额与扣款金额不符 / returned amount differs from the debit")
-                    continue
-                }
-                try reverseDebit(&d, amount: amount, reason: reason, bank: bank, state: &state, now: now)
-            }
-            state.touched[id] = d
+        let amount = detail.amountFen ?? 0
+        func exception(_ kind: BankException.Kind, expected: Fen?, _ note: String) {
+            state.change.exceptions.append(BankException(day: day, kind: kind, bank: bank, declarationID: detail.endToEndID,
+                                                         amountFen: amount, expectedFen: expected, since: booked,
+                                                         file: state.file.entry.name, note: note))
+            state.exceptions += 1
         }
+        let id = detail.endToEndID
+        // Most lines settle a debit a pain.002 already confirmed: matched on a few columns and recorded
+        // as a settlement; any other line reads the whole declaration.
+        if entry.isCredit, let standing, state.touched[id] == nil, state.settled[id] == nil,
+           standing.state == .paid, standing.channel == "debit", standing.settledOn == nil,
+           amount == standing.totalFen, standing.debitMsgID != nil,
+           loaded.rules.employer(standing.employerID)?.mandate?.bankCode == bank {
+            state.settled[id] = booked
+            state.change.settlements.append((id, booked))
+            state.credit(amount, on: day)
+            return
+        }
+        guard !id.isEmpty, var d = try state.touched[id] ?? ledger.declaration(id: id) else {
+            exception(.unknownReference, expected: nil, entry.isCredit
+                      ? "没有这笔扣款 / no declaration with this EndToEndId (line \(detail.line))"
+                      : "退回的款项不对应任何申报 / a debit for no known declaration (line \(detail.line))")
+            return
+        }
+        if let settled = state.settled[id] { d.settledOn = d.settledOn ?? settled }
+        let debitedHere = d.debitMsgID != nil && loaded.rules.employer(d.employerID)?.mandate?.bankCode == bank
+        if entry.isCredit {
+            let paidByDebit = d.state == .paid && d.channel == "debit"
+            guard debitedHere, d.state == .inFlight || paidByDebit else {
+                return exception(.notDebited, expected: nil, "该申报未在本行扣款 / the declaration was not debited at this bank (\(d.state.rawValue))")
+            }
+            guard d.settledOn == nil else {
+                return exception(.duplicateCredit, expected: d.totalFen, "已于 \(d.settledOn!) 入账 / already credited on \(d.settledOn!)")
+            }
+            guard amount == d.totalFen else {
+                return exception(.amountMismatch, expected: d.totalFen, "入账金额与扣款金额不符 / credited amount differs from the debit")
+            }
+            if d.state == .inFlight {
+                // No pain.002 said so: the credit is the bank's word that the debit was paid.
+                let collectionDay = d.debitDate.flatMap(CivilDate.init) ?? now.date
+                let paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
+                _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: "debit", dailyRate: loaded.rules.lateFeeDailyRate)
+                let (number, receipt) = try paymentReceipt(d, paid: amount, feePart: 0, remaining: d.outstandingFen)
+                state.change.outputs.append(contentsOf: receipt)
+                state.change.money.append(MoneyMovement(day: day, kind: .paid, bank: bank, declarationID: d.id, employerID: d.employerID,
+                                                        amountFen: amount, ref: number))
+                state.change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
+                                                         JournalDetail().with("msg_id", d.debitMsgID ?? "").with("status", "BOOK")
+                                                             .with("paid_fen", amount)))
+            }
+            d.settledOn = booked
+            state.credit(amount, on: day)
+        } else {
+            guard let reason = detail.returnReason, !reason.isEmpty else {
+                return exception(.unknownReference, expected: nil, "借记没有退回原因 / a debit without a return reason (RtrInf/Rsn/Cd)")
+            }
+            guard debitedHere, d.state == .paid, d.channel == "debit" else {
+                return exception(.notDebited, expected: nil, "退回的申报未经扣款缴费 / a return for a declaration not paid by debit (\(d.state.rawValue))")
+            }
+            guard amount == d.paidFen else {
+                return exception(.amountMismatch, expected: d.paidFen, "退回金额与扣款金额不符 / returned amount differs from the debit")
+            }
+            try reverseDebit(&d, amount: amount, reason: reason, state: &state)
+        }
+        state.touched[id] = d
     }
 
     /// A debit taken back after it was paid (SPEC §9): a reversal receipt, owed again — overdue past its
     /// due date, with the late fee as if never paid — and a `debit_reversed` notice. Never debited again.
-    func reverseDebit(_ d: inout DeclarationRecord, amount: Fen, reason: String, bank: String, state: inout NotificationState,
-                      now: AgencyTime) throws {
+    func reverseDebit(_ d: inout DeclarationRecord, amount: Fen, reason: String, state: inout NotificationState) throws {
+        let now = state.now
         let paidOn = d.debitDate.flatMap(CivilDate.init) ?? now.date
         let isAfterDue = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false
         let id = d.id
@@ -182,9 +229,8 @@ extension Levy {
         state.change.outputs.append(PendingOutput(path: base + ".json", content: receipt.jsonBytes))
         state.change.outputs.append(PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8)))
         state.change.outputs.append(contentsOf: notice(d, kind: "debit_reversed", reason: "debit_reversed:\(described)", now: now))
-        let day = now.date.description
-        state.change.money.append(MoneyMovement(day: day, kind: .reversed, bank: bank, declarationID: d.id, employerID: d.employerID,
-                                                amountFen: amount, ref: paymentNo))
+        state.change.money.append(MoneyMovement(day: now.date.description, kind: .reversed, bank: state.bank, declarationID: d.id,
+                                                employerID: d.employerID, amountFen: amount, ref: paymentNo))
         state.change.journal.append(journalEntry("debit_reversed", subject: d.id, employer: d.employerID, at: now,
                                                  JournalDetail().with("receipt_no", paymentNo).with("reversed_fen", amount).with("reason", reason)
                                                      .with("file", state.file.entry.name)))
@@ -195,14 +241,67 @@ extension Levy {
 /// What a notification being applied holds between its chunks.
 struct NotificationState {
     let file: BankFile
+    let bank: String
+    let now: AgencyTime
+    /// Booked entries read and not yet matched.
+    var waiting: [CamtEntry] = []
+    var waitingLines = 0
     /// The change being filled, and the declarations it changes (the ledger does not see them yet).
     var change = LedgerChange()
     var touched: [String: DeclarationRecord] = [:]
-    var pending = 0
+    /// Debits this chunk settles (the ledger does not see them yet).
+    var settled: [String: String] = [:]
+    /// Credited this chunk, by day: one movement per day for the bank's column of the reconciliation.
+    var credited: [String: Fen] = [:]
     /// Chunks already in the ledger's open transaction.
     var flushed = 0
+    var settledCount = 0
     var creditedFen: Fen = 0
     var reversedFen: Fen = 0
     var exceptions = 0
-    init(file: BankFile) { self.file = file }
+
+    init(file: BankFile, bank: String, now: AgencyTime) {
+        self.file = file
+        self.bank = bank
+        self.now = now
+    }
+
+    mutating func credit(_ amount: Fen, on day: String) {
+        credited[day, default: 0] += amount
+        creditedFen += amount
+        settledCount += 1
+    }
+
+    /// The chunk's change, with its declarations and what it credited.
+    func finishedChange(now: AgencyTime) -> LedgerChange {
+        var change = change
+        change.declarationUpdates = touched.keys.sorted().map { touched[$0]! }
+        for (day, fen) in credited.sorted(by: { $0.key < $1.key }) where fen > 0 {
+            change.money.append(MoneyMovement(day: day, kind: .credited, bank: bank, declarationID: "", employerID: "", amountFen: fen,
+                                              ref: file.entry.name))
+        }
+        return change
+    }
+}
+
+/// A bank file's schema check on the other core, beside the pass that reads it (as an XML declaration's).
+final class AsideBankValidation: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var issues: [XMLIssue] = []
+
+    init(_ input: XMLInput, schema: XMLSchema) {
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            issues = BankFileReader.validate(input, schema: schema)
+            done.signal()
+        }
+    }
+
+    /// Waits for the verdict: nil when the file is valid.
+    func problem() -> ReturnProblem? {
+        done.wait()
+        if let broken = issues.first(where: { $0.kind != .schema }) {
+            return ReturnProblem("不是格式正确的 XML / not well-formed XML: line \(broken.line): \(broken.message)")
+        }
+        return issues.first.map { ReturnProblem("不符合 camt.054.001.02 / does not validate against camt.054.001.02: line \($0.line): \($0.message)") }
+    }
 }

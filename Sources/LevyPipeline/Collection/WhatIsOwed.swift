@@ -27,7 +27,7 @@ extension DeclarationRecord {
     var unpaidContributions: Fen { totalFen - (paidFen - lateFeeFen) }
 
     /// Everything owed that is not paid: contributions and the fee charged so far (not what accrues after).
-    var outstandingFen: Fen { totalFen + feeChargedFen - paidFen }
+    package var outstandingFen: Fen { totalFen + feeChargedFen - paidFen }
 
     /// The day the fee was counted to: the due day until a payment counts further.
     var feeCountedThrough: CivilDate { feeThrough.flatMap(CivilDate.init) ?? CivilDate(dueDate) ?? CivilDate(year: 2000, month: 1, day: 1) }

@@ -192,22 +192,24 @@ extension LoadedRules {
     /// `bank_returns.answer_within_days` working days after the collection date have ended.
     package func awaitingAnswers(_ ledger: any Ledger, now: AgencyTime) throws -> [BankException] {
         let calendar = rules.schedule.calendar
-        var deadlines: [String: CivilDate] = [:]
-        func deadline(_ collected: String) -> CivilDate? {
-            if let known = deadlines[collected] { return known }
-            guard var day = CivilDate(collected) else { return nil }
+        /// The last day the bank may answer a debit collected on `collected`.
+        func deadline(_ collected: CivilDate) -> CivilDate {
+            var day = collected
             var left = rules.answerWithinDays
             while left > 0 {
                 day = day.adding(days: 1)
                 if calendar.isWorkingDay(day) { left -= 1 }
             }
-            deadlines[collected] = day
             return day
         }
+        // The latest collection date whose answer is overdue today: only debits up to it are read.
+        var latest = now.date.adding(days: -1)
+        while deadline(latest) >= now.date { latest = latest.adding(days: -1) }
         var late: [BankException] = []
-        for d in try ledger.awaitingBank() {
-            guard let collected = d.debitDate, let last = deadline(collected), now.date > last,
+        for d in try ledger.awaitingBank(collectedOnOrBefore: latest.description) {
+            guard let collected = d.debitDate, let day = CivilDate(collected),
                   let bank = rules.employer(d.employerID)?.mandate?.bankCode else { continue }
+            let last = deadline(day)
             if d.state == .inFlight {
                 late.append(BankException(day: now.date.description, kind: .unanswered, bank: bank, declarationID: d.id, amountFen: d.totalFen,
                                           expectedFen: nil, since: collected,
