@@ -27,7 +27,7 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1]); n = int(sys.argv[2])
 cols = [r[1] for r in db.execute("PRAGMA table_info(declarations)") if r[1] != "no"]
 seed = dict(zip(cols, db.execute(f"SELECT {','.join(cols)} FROM declarations LIMIT 1").fetchone()))
-db.execute("DELETE FROM declarations"); db.execute("DELETE FROM money")
+db.execute("DELETE FROM declarations"); db.execute("DELETE FROM money"); db.execute("DELETE FROM money_daily")
 def row(i):
     r = dict(seed)
     r.update(id=f"{seed['employer_id']}-202611-{i:06d}", seq=i, state="paid", channel="debit", paid_fen=seed["total_fen"],
@@ -35,8 +35,9 @@ def row(i):
              confirmed_on="2026-11-06", settled_on=None)
     return [r[c] for c in cols]
 db.executemany(f"INSERT INTO declarations ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})", (row(i) for i in range(1, n + 1)))
-db.execute("INSERT INTO money (day, kind, declaration_id, employer_id, amount_fen) SELECT '2026-11-03', 'declared', id, employer_id, total_fen FROM declarations")
-db.execute("INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen) SELECT '2026-11-06', 'paid', 'ICBC01', id, employer_id, total_fen FROM declarations")
+db.execute("INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref) SELECT '2026-11-06', 'paid', 'ICBC01', id, employer_id, total_fen, 'RP-' || id FROM declarations")
+db.execute("INSERT INTO money_daily (day, kind, bank, fen) SELECT '2026-11-03', 'declared', '', SUM(total_fen) FROM declarations")
+db.execute("INSERT INTO money_daily (day, kind, bank, fen) SELECT '2026-11-06', 'paid', 'ICBC01', SUM(total_fen) FROM declarations")
 db.commit()
 print(f"seeded {n} confirmed debits of {seed['total_fen']} fen")
 PY

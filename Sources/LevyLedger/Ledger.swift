@@ -213,6 +213,9 @@ package enum MoneyKind: String, Sendable, Hashable, CaseIterable {
     /// Debits sent in a pain.008, confirmed or rejected by a pain.002, credited by a camt.054.
     case sent, confirmed, rejected, credited
 
+    /// Kept one by one (a declaration's payment history); the others only as the day's sums.
+    package var isPayment: Bool { self == .paid || self == .lateFee || self == .reversed }
+
     /// Its sign in `receivable_open + declared + late_fee − paid + reversed − withdrawn = receivable_close`.
     package var receivableSign: Int64 {
         switch self {

@@ -42,6 +42,13 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
         queue = try DatabaseQueue(path: path, configuration: config)
         try Self.refuseNewer(queue, path: path)
+        if readOnly {
+            // Read as it is: a ledger an older levy wrote has not got what this one reads.
+            let version = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+            if version < Self.schemaVersion {
+                throw LedgerError("\(path): ledger written by an older levy (version \(version); this levy reads version \(Self.schemaVersion)) — run `levy run` once on this root to bring it up to date (it keeps everything), then try again")
+            }
+        }
         if !readOnly {
             try Self.migrator.migrate(queue)
             try queue.writeWithoutTransaction { db in
@@ -201,11 +208,16 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 ALTER TABLE declarations ADD COLUMN settled_on TEXT;
                 ALTER TABLE declarations ADD COLUMN confirmed_on TEXT;
                 ALTER TABLE declarations ADD COLUMN reversed_fen INTEGER NOT NULL DEFAULT 0;
+                -- The payments of each declaration (paid, late fee charged, reversed), for statements and reversals.
                 CREATE TABLE money (
                   id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, bank TEXT, declaration_id TEXT NOT NULL,
                   employer_id TEXT NOT NULL, amount_fen INTEGER NOT NULL, ref TEXT, fee_fen INTEGER NOT NULL DEFAULT 0);
-                CREATE INDEX money_day ON money(day, kind);
                 CREATE INDEX money_declaration ON money(declaration_id);
+                -- Every movement summed by day, kind and bank ('' for none): the reconciliation reads these
+                -- few rows, never a year of movements.
+                CREATE TABLE money_daily (
+                  day TEXT NOT NULL, kind TEXT NOT NULL, bank TEXT NOT NULL, fen INTEGER NOT NULL,
+                  PRIMARY KEY(day, kind, bank)) WITHOUT ROWID;
                 CREATE TABLE bank_exceptions (
                   id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, bank TEXT NOT NULL, declaration_id TEXT NOT NULL,
                   amount_fen INTEGER NOT NULL, expected_fen INTEGER, since TEXT NOT NULL, file TEXT, note TEXT);
@@ -213,6 +225,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 -- Debits waiting for the bank: in flight, or confirmed and not yet credited.
                 CREATE INDEX declarations_awaiting_bank ON declarations(debit_date)
                   WHERE state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL);
+                -- Declarations in force with something owed: what the books are checked against each day.
+                CREATE INDEX declarations_owed ON declarations(employer_id)
+                  WHERE \(owedCondition);
                 -- A ledger from before: its paid debits count as settled, its fees as charged when paid,
                 -- and its history becomes movements, so that its balance holds from the first day.
                 UPDATE declarations SET settled_on = substr(paid_at, 1, 10), confirmed_on = substr(paid_at, 1, 10)
@@ -229,8 +244,11 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen)
                   SELECT COALESCE(substr(paid_at, 1, 10), substr(received_at, 1, 10)), 'paid',
                     CASE channel WHEN 'debit' THEN (SELECT bank_code FROM debit_messages WHERE msg_id = debit_msg_id) END,
-                    id, employer_id, paid_fen, CASE channel WHEN 'debit' THEN debit_msg_id ELSE 'RP-' || id END, late_fee_fen
+                    id, employer_id, paid_fen, 'RP-' || id, late_fee_fen
                   FROM declarations WHERE state = 'paid';
+                INSERT INTO money_daily (day, kind, bank, fen)
+                  SELECT day, kind, COALESCE(bank, ''), SUM(amount_fen) FROM money GROUP BY day, kind, COALESCE(bank, '');
+                DELETE FROM money WHERE kind NOT IN ('paid', 'late_fee', 'reversed');
                 """)
         }
         return m
@@ -497,11 +515,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                                      d.debitMsgID, d.failReason, d.feeChargedFen, d.feeBasis, d.feeThrough, d.settledOn,
                                      d.confirmedOn, d.reversedFen, d.id])
             }
-            for m in change.money {
-                try db.cachedStatement(sql: """
-                    INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen) VALUES (?,?,?,?,?,?,?,?)
-                    """).execute(arguments: [m.day, m.kind.rawValue, m.bank, m.declarationID, m.employerID, m.amountFen, m.ref, m.feeFen])
-            }
+            if !change.money.isEmpty { try Self.record(change.money, db) }
             for e in change.exceptions {
                 try db.cachedStatement(sql: """
                     INSERT INTO bank_exceptions (day, kind, bank, declaration_id, amount_fen, expected_fen, since, file, note)
@@ -539,6 +553,26 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                     .execute(arguments: [key, value])
             }
             try change.confirm?()
+        }
+    }
+
+    /// Movements: each summed into its day's row of `money_daily`, and a declaration's payments kept one by one.
+    static func record(_ movements: [MoneyMovement], _ db: Database) throws {
+        var daily: [String: (day: String, kind: String, bank: String, fen: Fen)] = [:]
+        for m in movements {
+            let bank = m.bank ?? ""
+            daily["\(m.day)|\(m.kind.rawValue)|\(bank)", default: (m.day, m.kind.rawValue, bank, 0)].fen += m.amountFen
+            guard m.kind.isPayment else { continue }
+            try db.cachedStatement(sql: """
+                INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen) VALUES (?,?,?,?,?,?,?,?)
+                """).execute(arguments: [m.day, m.kind.rawValue, m.bank, m.declarationID, m.employerID, m.amountFen, m.ref, m.feeFen])
+        }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO money_daily (day, kind, bank, fen) VALUES (?,?,?,?) ON CONFLICT(day, kind, bank) DO UPDATE SET fen = fen + excluded.fen
+            """)
+        for key in daily.keys.sorted() {
+            let d = daily[key]!
+            try upsert.execute(arguments: [d.day, d.kind, d.bank, d.fen])
         }
     }
 
@@ -753,6 +787,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         return d
     }
 
+    /// Declarations in force with something owed (the `declarations_owed` index holds only these).
+    static let owedCondition = "total_fen + fee_charged_fen - paid_fen != 0 AND state IN ('accepted','in_flight','paid','overdue','failed')"
+
     static let currentStates = DeclarationState.current.map { "'\($0.rawValue)'" }.joined(separator: ",")
 
     package func declaration(id: String) throws -> DeclarationRecord? {
@@ -961,9 +998,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     package func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, bank, SUM(amount_fen) FROM money WHERE day = ? GROUP BY kind, bank ORDER BY kind, bank",
-                             arguments: [day]).compactMap { row in
-                MoneyKind(rawValue: row[0]).map { (kind: $0, bank: row[1], fen: row[2]) }
+            try Row.fetchAll(db, sql: "SELECT kind, bank, fen FROM money_daily WHERE day = ? ORDER BY kind, bank", arguments: [day]).compactMap { row in
+                let bank: String = row[1]
+                return MoneyKind(rawValue: row[0]).map { (kind: $0, bank: bank.isEmpty ? nil : bank, fen: row[2]) }
             }
         }
     }
@@ -972,7 +1009,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         let signed = MoneyKind.allCases.filter { $0.receivableSign != 0 }
             .map { "WHEN '\($0.rawValue)' THEN \($0.receivableSign)" }.joined(separator: " ")
         return try read { db in
-            try Fen.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_fen * CASE kind \(signed) ELSE 0 END), 0) FROM money WHERE day < ?",
+            try Fen.fetchOne(db, sql: "SELECT COALESCE(SUM(fen * CASE kind \(signed) ELSE 0 END), 0) FROM money_daily WHERE day < ?",
                              arguments: [day]) ?? 0
         }
     }
@@ -980,7 +1017,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     package func receivableOutstanding() throws -> Fen {
         try read { db in
             try Fen.fetchOne(db, sql: """
-                SELECT COALESCE(SUM(total_fen + fee_charged_fen - paid_fen), 0) FROM declarations WHERE state IN (\(Self.currentStates))
+                SELECT COALESCE(SUM(total_fen + fee_charged_fen - paid_fen), 0) FROM declarations INDEXED BY declarations_owed
+                WHERE \(Self.owedCondition)
                 """) ?? 0
         }
     }

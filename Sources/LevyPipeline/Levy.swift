@@ -54,6 +54,9 @@ package final class Levy {
     var finishedElsewhere: (written: [String], archived: [(sha256: String, folder: String)])?
     /// Declarations per durability batch: one ledger fsync and one archive pass for this many files.
     package var batchSize = 256
+    /// How many lines of a bank notification are matched against the ledger together, and go to it in
+    /// one deferred change (the whole file still commits or rolls back as one).
+    package var notificationChunk = 4096
     /// Persons from which an accepted declaration starts a batch of its own: the small files before it
     /// are published before its long roster write, and a failure of that write (a spill read back)
     /// takes no other file's change with it (a failed deferred change takes its whole batch).

@@ -288,6 +288,41 @@ import Testing
         #expect(try String(contentsOfFile: root.file("Outbox/statements/\(Sample.restaurant)/\(Sample.restaurant)-2026.txt"), encoding: .utf8).contains("对账单"))
     }
 
+    @Test(arguments: [false, true])
+    func aNotificationAppliedInChunksIsOneTransaction(brokenAtTheEnd: Bool) throws {
+        let root = try debited()
+        let software = try total(root, Sample.softwareCo), trading = try total(root, Sample.tradingCo)
+        try acsc(root, "R1", [id(Sample.softwareCo): "ACSC", id(Sample.tradingCo): "ACSC"])
+        try root.run("2026-11-07T08:00:00")
+        // Lines matched and sent to the ledger two at a time: settlements, a duplicate across chunks, unknowns.
+        var text = BankSimulator.notification(id: "N1", [
+            .init(endToEndID: "X-1", amount: "1.00"), .init(endToEndID: id(Sample.softwareCo), amount: Yuan.format(software)),
+            .init(endToEndID: "X-2", amount: "2.00"), .init(endToEndID: id(Sample.tradingCo), amount: Yuan.format(trading)),
+            .init(endToEndID: id(Sample.softwareCo), amount: Yuan.format(software)), .init(endToEndID: "X-3", amount: "3.00"),
+        ])
+        if brokenAtTheEnd { text = text.replacingOccurrences(of: ">3.00<", with: ">3.001<") }
+        try root.write("Inbox/bank/ICBC01/N1.xml", text)
+        let levy = try root.levy()
+        levy.notificationChunk = 2
+        try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-07T09:00:00")))
+        let report = try reconciliation(root, "2026-11-07")
+        let ledger = try root.ledger()
+        if brokenAtTheEnd {
+            // The chunks already in the ledger went back with the file.
+            #expect(try ledger.declaration(id: id(Sample.softwareCo))?.settledOn == nil)
+            #expect(try ledger.declaration(id: id(Sample.tradingCo))?.settledOn == nil)
+            #expect(bank(report, "ICBC01")["credited_fen"] as? Int == 0)
+            #expect(exceptions(report).isEmpty)
+            #expect(root.files(under: ".levy/quarantine").contains { $0.hasSuffix("N1.xml") })
+        } else {
+            #expect(try ledger.declaration(id: id(Sample.softwareCo))?.settledOn == "2026-11-07")
+            #expect(try ledger.declaration(id: id(Sample.tradingCo))?.settledOn == "2026-11-07")
+            #expect(bank(report, "ICBC01")["credited_fen"] as? Int == Int(software + trading))
+            #expect(exceptions(report).map { $0["kind"] as? String } == ["unknown_reference", "unknown_reference", "duplicate_credit", "unknown_reference"])
+        }
+        #expect(report["balanced"] as? Bool == true)
+    }
+
     @Test func aHugeNotificationStreamsInFlatMemory() throws {
         // 60,000 unknown credits (~20 MB): read and kept as exceptions without a tree.
         let root = try debited()

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LevyDomain
 import LevyLedger
+import LevyPipeline
 import Testing
 
 /// Ledger v3 keeps rosters as packed blocks plus an `insured` index. A ledger written by an older
@@ -126,5 +127,42 @@ import Testing
                 #expect(!plan.joined().contains("TEMP B-TREE"), "\(sql): \(plan)")
             }
         }
+    }
+}
+
+/// Ledger v9 adds the bank's money (SPEC §9). A v8 ledger's history becomes movements, so that its
+/// first reconciliation balances; a read-only command on it says to run levy once first.
+@Suite struct MoneyMigrationTests {
+    @Test func aV8LedgerGetsItsHistoryAsMovementsAndBalances() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.restaurant, "a.csv", csv(Sample.restaurant, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        try root.drop(Sample.softwareCo, "b.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[1], "李四", "7000", "")]))
+        try root.run("2026-11-03T10:00:00")
+        let levy = try root.levy()
+        _ = try levy.payAtCounter(employer: Sample.restaurant, period: "2026-11",
+                                  amount: Yuan.format(levy.amountDue(try #require(try levy.ledger.currentDeclaration(employer: Sample.restaurant, period: "2026-11")),
+                                                                     on: try #require(CivilDate("2026-11-03"))).principal),
+                                  now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T11:00:00")))
+        // Back to what a v8 levy would have written: no v9 columns' facts, no movements.
+        let path = root.file(".levy/ledger.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            for table in ["money", "money_daily", "bank_exceptions"] { try db.execute(sql: "DROP TABLE \(table)") }
+            for index in ["declarations_awaiting_bank", "declarations_owed"] { try db.execute(sql: "DROP INDEX \(index)") }
+            for column in ["fee_charged_fen", "fee_basis", "fee_through", "settled_on", "confirmed_on", "reversed_fen"] {
+                try db.execute(sql: "ALTER TABLE declarations DROP COLUMN \(column)")
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v9'")
+            try db.execute(sql: "PRAGMA user_version = 8")
+        }
+        try queue.close()
+        let status = try LevyPipelineTests.levy(["status", "--root", root.path])
+        #expect(status.status == 1)
+        #expect(status.stderr.contains("older levy") && status.stderr.contains("levy run"), "\(status.stderr)")
+        try root.run("2026-11-04T10:00:00")
+        let report = try root.json("Outbox/reports/reconciliation-2026-11-04.json")
+        #expect(report["balanced"] as? Bool == true)
+        #expect(report["receivable_open_fen"] as? Int == Int(try root.ledger().receivableOutstanding()))
+        #expect(try LevyPipelineTests.levy(["status", "--root", root.path]).status == 0)
     }
 }

@@ -10,9 +10,6 @@ struct NotificationRefused: Error {
 }
 
 extension Levy {
-    /// How many notification lines are matched against the ledger together, and go to it in one deferred
-    /// change (the whole file still commits or rolls back as one).
-    static let notificationChunk = 4096
 
     /// Applies a camt.054 notification (SPEC §9) as it streams: credits settle debited declarations,
     /// returns after settlement reverse them, anything else is kept as an exception for the day's
@@ -81,7 +78,7 @@ extension Levy {
             guard entry.isBooked else { return nil }  // not on the account yet: not money
             state.waiting.append(entry)
             state.waitingLines += entry.details.count
-            guard state.waitingLines >= Levy.notificationChunk else { return nil }
+            guard state.waitingLines >= self.notificationChunk else { return nil }
             return work {
                 try self.match(&state)
                 if flushing { try self.flushNotificationChunk(&state) }
@@ -121,6 +118,7 @@ extension Levy {
         state.change = LedgerChange()
         state.touched = [:]
         state.settled = [:]
+        state.credited = [:]
     }
 
     /// Matches the lines read since the last chunk against the ledger — their declarations looked up
