@@ -37,6 +37,7 @@ def row(i):
 db.executemany(f"INSERT INTO declarations ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})", (row(i) for i in range(1, n + 1)))
 db.execute("INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref) SELECT '2026-11-06', 'paid', 'ICBC01', id, employer_id, total_fen, 'RP-' || id FROM declarations")
 db.execute("INSERT INTO money_daily (day, kind, bank, fen) SELECT '2026-11-03', 'declared', '', SUM(total_fen) FROM declarations")
+db.execute("INSERT INTO debit_messages (msg_id, bank_code, collection_date, path) VALUES ('LEVY-ICBC01-20261106', 'ICBC01', '2026-11-06', 'Outbox/debits/ICBC01/LEVY-ICBC01-20261106.xml')")
 db.execute("INSERT INTO money_daily (day, kind, bank, fen) SELECT '2026-11-06', 'paid', 'ICBC01', SUM(total_fen) FROM declarations")
 db.commit()
 print(f"seeded {n} confirmed debits of {seed['total_fen']} fen")

@@ -331,8 +331,6 @@ package struct LedgerChange: Sendable {
     package var money: [MoneyMovement] = []
     /// Lines of a bank's notification that were not applied.
     package var exceptions: [BankException] = []
-    /// Debits the bank's credit settles (booking day), without any other change to them.
-    package var settlements: [(declarationID: String, day: String)] = []
     /// The journal's entries for this change, appended in its transaction.
     package var journal: [JournalEntry] = []
     /// A request recorded, or one decided (by its id), in the same transaction.
@@ -505,8 +503,12 @@ package protocol Ledger: Sendable {
     /// Debits the bank has not fully answered — in flight, or paid by a pain.002 with no credit yet —
     /// collected on or before a day.
     func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding]
-    /// The few facts a notification's credits are matched against, of the declarations that exist among `ids`.
-    func debitStandings(ids: [String]) throws -> [String: DebitStanding]
+    /// Settles, in the open batch (as a deferred change), each credit that is for exactly the amount of a
+    /// debit sent to `bank`, confirmed paid and not settled yet; returns the ids it settled. The others
+    /// are left as they were, for the caller to look at one by one.
+    func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: String)], bank: String) throws -> Set<String>
+    /// The MsgIds of the debit files sent to a bank.
+    func debitMessageIDs(bank: String) throws -> Set<String>
     /// A declaration's movements, in order.
     func movements(declarationID: String) throws -> [MoneyMovement]
     /// An employer's declarations in force for periods from `from` to `to` (inclusive), by period.

@@ -504,8 +504,6 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 while let entry = try roster.next() { try writer.append(entry) }
                 try writer.finish()
             }
-            // Settlements first: a declaration both settled and then changed (reversed) in one change ends as changed.
-            try Self.settle(change.settlements, db)
             for d in change.declarationUpdates {
                 try db.cachedStatement(sql: """
                     UPDATE declarations SET state = ?, collection = ?, paid_fen = ?, late_fee_fen = ?, paid_at = ?, channel = ?,
@@ -573,22 +571,6 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         for key in daily.keys.sorted() {
             let d = daily[key]!
             try upsert.execute(arguments: [d.day, d.kind, d.bank, d.fen])
-        }
-    }
-
-    /// Sets `settled_on`, up to 500 declarations a statement (a notification settles hundreds of thousands).
-    static func settle(_ settlements: [(declarationID: String, day: String)], _ db: Database) throws {
-        var byDay: [String: [String]] = [:]
-        for (id, day) in settlements { byDay[day, default: []].append(id) }
-        for (day, ids) in byDay.sorted(by: { $0.key < $1.key }) {
-            var from = 0
-            while from < ids.count {
-                let part = ids[from..<min(from + 500, ids.count)]
-                try db.cachedStatement(sql: """
-                    UPDATE declarations SET settled_on = ? WHERE id IN (\(Array(repeating: "?", count: part.count).joined(separator: ",")))
-                    """).execute(arguments: StatementArguments([day] + Array(part)))
-                from += part.count
-            }
         }
     }
 
@@ -1051,26 +1033,37 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                       totalFen: row[4], paidFen: row[5], debitMsgID: row[6], settledOn: row[7], debitDate: row[8], confirmedOn: row[9])
     }
 
-    package func debitStandings(ids: [String]) throws -> [String: DebitStanding] {
-        try read { db in
-            var found: [String: DebitStanding] = [:]
-            found.reserveCapacity(ids.count)
-            // In statements of up to 500 ids: one lookup per id in the index, without a statement per id.
+    package func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: String)], bank: String) throws -> Set<String> {
+        var settled: Set<String> = []
+        guard !credits.isEmpty else { return settled }
+        try write(deferred: true) { db in
+            // 300 credits a statement: each row of VALUES is matched through the id index and updated
+            // in place, and RETURNING says which matched — one statement instead of a read and a write each.
             var from = 0
-            while from < ids.count {
-                let part = ids[from..<min(from + 500, ids.count)]
-                let statement = try db.cachedStatement(sql: """
-                    SELECT \(Self.standingColumns) FROM declarations WHERE id IN (\(Array(repeating: "?", count: part.count).joined(separator: ",")))
-                    """)
-                let rows = try Row.fetchCursor(statement, arguments: StatementArguments(Array(part)))
-                while let row = try rows.next() {
-                    let standing = Self.standing(row)
-                    found[standing.id] = standing
-                }
+            while from < credits.count {
+                let part = credits[from..<min(from + 300, credits.count)]
+                let sql = """
+                    UPDATE declarations SET settled_on = v.column3
+                    FROM (VALUES \(Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))) AS v
+                    WHERE declarations.id = v.column1 AND declarations.total_fen = v.column2 AND declarations.state = 'paid'
+                      AND declarations.channel = 'debit' AND declarations.settled_on IS NULL
+                      AND declarations.debit_msg_id IN (SELECT msg_id FROM debit_messages WHERE bank_code = ?)
+                    RETURNING declarations.id
+                    """
+                var arguments: [(any DatabaseValueConvertible)?] = []
+                arguments.reserveCapacity(3 * part.count + 1)
+                for c in part { arguments += [c.id, c.amountFen, c.day] }
+                arguments.append(bank)
+                let ids = try String.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+                while let id = try ids.next() { settled.insert(id) }
                 from += part.count
             }
-            return found
         }
+        return settled
+    }
+
+    package func debitMessageIDs(bank: String) throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT msg_id FROM debit_messages WHERE bank_code = ?", arguments: [bank])) }
     }
 
     package func movements(declarationID: String) throws -> [MoneyMovement] {

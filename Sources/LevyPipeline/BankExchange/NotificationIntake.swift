@@ -31,8 +31,8 @@ extension Levy {
         case .success: refused = changedSinceHashed(file) ? "" : nil
         }
         if let refused {
-            // Nothing of it stays: the chunks already in the open transaction are rolled back.
-            if state.flushed > 0 { discardOpenBatch() }
+            // Nothing of it stays: what is already in the open transaction is rolled back.
+            discardOpenBatch()
             if let ledgerFailure { throw ledgerFailure }
             if refused.isEmpty { return }  // changed while read: taken again on the next look
             try quarantine(file.entry, kind: "bank", now: now, reason: "银行通知无法使用，账本未作任何更改 / Notification not applied, nothing changed: \(refused)")
@@ -93,8 +93,10 @@ extension Levy {
         guard let account = loaded.rules.banks[bank]?.creditorAccount else { return .failure(ReturnProblem("unknown bank \(bank)")) }
         let file = BankFile(entry: InboxEntry(folder: bank, name: "preview.xml", path: "", mtime: 0, size: 0), fd: -1, sha256: "", size: 0,
                             inboxRel: "", archiveRel: "")
+        // The real intake, its settlements rolled back at the end: what is previewed is what would be done.
         let (result, state, failure) = readNotification(input, schema: schemas.camt054, bank: bank, creditorAccount: account, file: file,
                                                         now: now, flushing: false)
+        discardOpenBatch()
         if let failure { return .failure(ReturnProblem("\(failure)")) }
         switch result {
         case .failure(let problem): return .failure(problem)
@@ -121,22 +123,45 @@ extension Levy {
         state.credited = [:]
     }
 
-    /// Matches the lines read since the last chunk against the ledger — their declarations looked up
-    /// together — and records what each does, in the order of the file.
+    /// Matches the lines read since the last chunk against the ledger, in the order of the file. The
+    /// lines that settle a confirmed debit — nearly all of them — are settled by the ledger together (in
+    /// the open batch); each other line reads its declaration and is recorded one by one.
     func match(_ state: inout NotificationState) throws {
         let entries = state.waiting
         state.waiting = []
         state.waitingLines = 0
         guard !entries.isEmpty else { return }
-        let ids = Set(entries.lazy.filter(\.isCredit).flatMap(\.details).map(\.endToEndID).filter { !$0.isEmpty })
-        let standings = try ledger.debitStandings(ids: Array(ids))
+        if state.bankMessages == nil { state.bankMessages = try ledger.debitMessageIDs(bank: state.bank) }
+        // Only a credit that is the chunk's first line about its declaration may be settled ahead of the
+        // lines before it: no earlier line can have changed that declaration.
+        var seen: Set<String> = []
+        var together: [(id: String, amountFen: Fen, day: String)] = []
+        var first: [Bool] = []
         for entry in entries {
-            for detail in entry.details { try match(detail, of: entry, standing: standings[detail.endToEndID], state: &state) }
+            for detail in entry.details {
+                let isFirst = !detail.endToEndID.isEmpty && seen.insert(detail.endToEndID).inserted
+                    && state.touched[detail.endToEndID] == nil && state.settled[detail.endToEndID] == nil
+                first.append(isFirst && entry.isCredit && detail.amountFen != nil)
+                if first.last! { together.append((detail.endToEndID, detail.amountFen!, entry.bookingDate ?? state.now.date.description)) }
+            }
+        }
+        let settled = try ledger.settleConfirmedDebits(together, bank: state.bank)
+        var line = 0
+        for entry in entries {
+            for detail in entry.details {
+                defer { line += 1 }
+                if first[line] && settled.contains(detail.endToEndID) {
+                    state.settled[detail.endToEndID] = entry.bookingDate ?? state.now.date.description
+                    state.credit(detail.amountFen ?? 0, on: state.now.date.description)
+                } else {
+                    try match(detail, of: entry, state: &state)
+                }
+            }
         }
     }
 
-    /// One line: a settlement, a payment, a reversal, or an exception.
-    func match(_ detail: CamtDetail, of entry: CamtEntry, standing: DebitStanding?, state: inout NotificationState) throws {
+    /// One line levy could not settle with the others: a payment, a reversal, or an exception.
+    func match(_ detail: CamtDetail, of entry: CamtEntry, state: inout NotificationState) throws {
         let bank = state.bank, now = state.now
         let booked = entry.bookingDate ?? now.date.description
         let day = now.date.description
@@ -148,17 +173,6 @@ extension Levy {
             state.exceptions += 1
         }
         let id = detail.endToEndID
-        // Most lines settle a debit a pain.002 already confirmed: matched on a few columns and recorded
-        // as a settlement; any other line reads the whole declaration.
-        if entry.isCredit, let standing, state.touched[id] == nil, state.settled[id] == nil,
-           standing.state == .paid, standing.channel == "debit", standing.settledOn == nil,
-           amount == standing.totalFen, standing.debitMsgID != nil,
-           loaded.rules.employer(standing.employerID)?.mandate?.bankCode == bank {
-            state.settled[id] = booked
-            state.change.settlements.append((id, booked))
-            state.credit(amount, on: day)
-            return
-        }
         guard !id.isEmpty, var d = try state.touched[id] ?? ledger.declaration(id: id) else {
             exception(.unknownReference, expected: nil, entry.isCredit
                       ? "没有这笔扣款 / no declaration with this EndToEndId (line \(detail.line))"
@@ -166,7 +180,7 @@ extension Levy {
             return
         }
         if let settled = state.settled[id] { d.settledOn = d.settledOn ?? settled }
-        let debitedHere = d.debitMsgID != nil && loaded.rules.employer(d.employerID)?.mandate?.bankCode == bank
+        let debitedHere = d.debitMsgID.map { state.bankMessages?.contains($0) ?? false } ?? false
         if entry.isCredit {
             let paidByDebit = d.state == .paid && d.channel == "debit"
             guard debitedHere, d.state == .inFlight || paidByDebit else {
@@ -247,8 +261,10 @@ struct NotificationState {
     /// The change being filled, and the declarations it changes (the ledger does not see them yet).
     var change = LedgerChange()
     var touched: [String: DeclarationRecord] = [:]
-    /// Debits this chunk settles (the ledger does not see them yet).
+    /// Debits this chunk settled (by booking day).
     var settled: [String: String] = [:]
+    /// The debit files sent to this bank: a line is about a debit of this bank only if it was in one.
+    var bankMessages: Set<String>?
     /// Credited this chunk, by day: one movement per day for the bank's column of the reconciliation.
     var credited: [String: Fen] = [:]
     /// Chunks already in the ledger's open transaction.
