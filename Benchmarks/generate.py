@@ -72,8 +72,9 @@ def write_xml(path, employer, period, count, rng):
 def employer_code(i):
     return uscc(f"9137{i:07d}MA3C5X"[:17])
 
-def write_camt054(path, employer, period, n, amount_fen):
-    """One notification of the agency's ICBC01 account: n booked credits, one per debited declaration."""
+def write_camt054(path, employer, period, n, amount_fen, batch=False):
+    """One notification of the agency's ICBC01 account: n booked credits, one per debited declaration —
+    an entry each, or (batch) one entry holding them all, as a bank books a collection."""
     amount = f"{amount_fen // 100}.{amount_fen % 100:02d}"
     compact = period.replace("-", "")
     with open(path, "w", encoding="utf-8") as f:
@@ -81,11 +82,18 @@ def write_camt054(path, employer, period, n, amount_fen):
                 '<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>BENCH-CAMT</MsgId><CreDtTm>2026-11-07T18:00:00</CreDtTm></GrpHdr>\n'
                 '<Ntfctn><Id>BENCH-CAMT-1</Id><CreDtTm>2026-11-07T18:00:00</CreDtTm>'
                 '<Acct><Id><Othr><Id>1602000000000001</Id></Othr></Id></Acct>\n')
-        for i in range(1, n + 1):
-            f.write(f'<Ntry><Amt Ccy="CNY">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
-                    f'<BookgDt><Dt>2026-11-07</Dt></BookgDt><BkTxCd/><NtryDtls><TxDtls><Refs>'
-                    f'<EndToEndId>{employer}-{compact}-{i:06d}</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="CNY">{amount}</Amt>'
-                    f'</TxAmt></AmtDtls></TxDtls></NtryDtls></Ntry>\n')
+        tx = lambda i: (f'<TxDtls><Refs><EndToEndId>{employer}-{compact}-{i:06d}</EndToEndId></Refs><AmtDtls><TxAmt>'
+                        f'<Amt Ccy="CNY">{amount}</Amt></TxAmt></AmtDtls></TxDtls>')
+        head = lambda total: (f'<Ntry><Amt Ccy="CNY">{total // 100}.{total % 100:02d}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+                              f'<BookgDt><Dt>2026-11-07</Dt></BookgDt><BkTxCd/><NtryDtls>')
+        if batch:
+            f.write(head(n * amount_fen) + "\n")
+            for i in range(1, n + 1):
+                f.write(tx(i) + "\n")
+            f.write('</NtryDtls></Ntry>\n')
+        else:
+            for i in range(1, n + 1):
+                f.write(head(amount_fen) + tx(i) + '</NtryDtls></Ntry>\n')
         f.write('</Ntfctn></BkToCstmrDbtCdtNtfctn>\n</Document>\n')
 
 def main():
@@ -100,9 +108,10 @@ def main():
     ap.add_argument("--seed", type=int, default=20261110)
     ap.add_argument("--camt054", type=int, default=0, help="entries of a camt.054 crediting <employer>-<period>-000001…")
     ap.add_argument("--amount-fen", type=int, default=205200)
+    ap.add_argument("--batch", action="store_true", help="camt054: one entry holding every transaction")
     a = ap.parse_args()
     if a.camt054:
-        write_camt054(a.out, a.employer, a.period, a.camt054, a.amount_fen)
+        write_camt054(a.out, a.employer, a.period, a.camt054, a.amount_fen, a.batch)
         return
     rng = random.Random(a.seed)
     if a.files:

@@ -620,9 +620,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 """) {
                 m.returns.append((status: row[0], reason: row[1], count: row[2]))
             }
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*), SUM(total_fen) FROM declarations GROUP BY state ORDER BY state") {
-                m.declarations.append((state: row[0], count: row[1], fen: row[2]))
+            // Grouped along the (period, state) index and summed here: a GROUP BY state alone sorted every
+            // declaration in memory (20 MB for 500,000).
+            var byState: [String: (count: Int, fen: Fen)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*), SUM(total_fen) FROM declarations GROUP BY period, state") {
+                let state: String = row[0]
+                byState[state, default: (0, 0)].count += row[1]
+                byState[state, default: (0, 0)].fen += row[2]
             }
+            for state in byState.keys.sorted() { m.declarations.append((state: state, count: byState[state]!.count, fen: byState[state]!.fen)) }
             return m
         }
     }

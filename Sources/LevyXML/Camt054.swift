@@ -11,7 +11,8 @@ package struct CamtDetail: Sendable, Hashable {
     package var line = 0
 }
 
-/// One entry (`Ntry`) of a `camt.054.001.02` notification, checked for form.
+/// One entry (`Ntry`) of a `camt.054.001.02` notification: what its transactions share (the schema
+/// puts all of it before `NtryDtls`, so it is known when each transaction is read).
 package struct CamtEntry: Sendable, Hashable {
     package var line = 0
     package var amountFen: Fen = 0
@@ -21,13 +22,15 @@ package struct CamtEntry: Sendable, Hashable {
     package var isBooked = false
     /// `BookgDt/Dt` (or the day of `DtTm`).
     package var bookingDate: String?
-    package var details: [CamtDetail] = []
 }
 
 /// Reads a `camt.054.001.02` (BankToCustomerDebitCreditNotification) as it streams, validated against
-/// the schema in the same pass, and hands each entry to `entry` as it ends: nothing but the entry in
-/// hand is kept. The account of each notification (`Ntfctn/Acct`) is given to `account` before its
-/// entries (the schema puts it first).
+/// the schema in the same pass, and hands each transaction (`TxDtls`, or an entry without any) to `transaction`
+/// with its entry: nothing but the transaction in hand is kept, whether a notification has 500,000
+/// entries or one batch entry of 500,000 transactions. An entry whose amount is not the sum of its
+/// transactions refuses the whole file (checked as it ends: its transactions are already handed on,
+/// so the caller applies nothing until the read succeeds). The account of each notification
+/// (`Ntfctn/Acct`) is given to `account` before its entries (the schema puts it first).
 package enum Camt054 {
     /// The elements the reader acts on; their position in ``names`` is their tag.
     enum T: UInt16, CaseIterable {
@@ -38,13 +41,17 @@ package enum Camt054 {
 
     /// - Parameters:
     ///   - account: each notification's account; returns a problem to refuse the file (not the agency's).
-    ///   - entry: each entry; returns a problem to refuse the file.
+    ///   - transaction: each transaction with its entry; returns a problem to refuse the file.
     /// - Returns: the notification's `MsgId` and how many entries it held, or why the file cannot be used.
     /// - Parameter schema: validate in the same pass; nil when the caller validates on another core.
-    package static func read(_ input: XMLInput, schema: XMLSchema?, account: (String) -> String?, entry: (CamtEntry) -> String?)
+    package static func read(_ input: XMLInput, schema: XMLSchema?, account: (String) -> String?, transaction: (CamtEntry, CamtDetail) -> String?)
         -> Result<(msgID: String, entries: Int), ReturnProblem> {
         var msgID = ""
         var current = CamtEntry(), detail = CamtDetail()
+        // The entry's transactions so far: one held back (it may be the only one, without an amount of
+        // its own), how many, and their sum.
+        var held: CamtDetail?
+        var transactions = 0, sum: Fen = 0
         var accountText: String?, accountChecked = false
         var entries = 0
         var problem: String?
@@ -56,7 +63,7 @@ package enum Camt054 {
             return fen
         }
         let issues = withoutActuallyEscaping(account) { account in
-            withoutActuallyEscaping(entry) { entry in
+            withoutActuallyEscaping(transaction) { transaction in
                 BankFileReader.read(input, schema: schema, names: names) { e in
                     guard problem == nil, let tag = T(rawValue: e.tag(0)) else { return }
                     // The elements around it, compared as tags (each entry has a dozen elements).
@@ -82,23 +89,38 @@ package enum Camt054 {
                     case .Cd where up(1) == .Rsn && up(2) == .RtrInf, .Prtry where up(1) == .Rsn && up(2) == .RtrInf:
                         detail.returnReason = e.value
                     case .TxDtls where up(1) == .NtryDtls:
+                        guard accountChecked else { problem = "Ntry 出现在账户之前 / an entry before its notification's account"; return }
                         detail.line = e.elementLine
-                        current.details.append(detail)
+                        if let previous = held {
+                            // A batch entry: every transaction must say its own amount.
+                            guard let amount = previous.amountFen else {
+                                problem = "第 \(previous.line) 行的明细没有金额 / a transaction of a batch entry without AmtDtls/TxAmt"
+                                return
+                            }
+                            sum += amount
+                            problem = transaction(current, previous)
+                        }
+                        held = detail
+                        transactions += 1
                         detail = CamtDetail()
                     case .Ntry:
-                        defer { current = CamtEntry() }
-                        guard accountChecked else { problem = "Ntry 出现在账户之前 / an entry before its notification's account"; return }
-                        if current.details.isEmpty {
-                            current.details = [CamtDetail(endToEndID: "", amountFen: current.amountFen, returnReason: nil, line: current.line)]
+                        defer {
+                            current = CamtEntry()
+                            held = nil
+                            transactions = 0
+                            sum = 0
                         }
-                        if current.details.count == 1, current.details[0].amountFen == nil { current.details[0].amountFen = current.amountFen }
-                        let sum = current.details.reduce(Fen(0)) { $0 + ($1.amountFen ?? 0) }
-                        guard current.details.allSatisfy({ $0.amountFen != nil }), sum == current.amountFen else {
-                            problem = "第 \(current.line) 行的记账金额 \(Yuan.format(current.amountFen)) 与明细合计 \(Yuan.format(sum)) 不符 / entry amount does not equal the sum of its transactions"
+                        guard accountChecked else { problem = "Ntry 出现在账户之前 / an entry before its notification's account"; return }
+                        // An entry without transactions is one line of its own amount; an only
+                        // transaction without an amount has the entry's.
+                        var last = held ?? CamtDetail(endToEndID: "", amountFen: current.amountFen, returnReason: nil, line: current.line)
+                        if transactions <= 1, last.amountFen == nil { last.amountFen = current.amountFen }
+                        guard let amount = last.amountFen, sum + amount == current.amountFen else {
+                            problem = "第 \(current.line) 行的记账金额 \(Yuan.format(current.amountFen)) 与明细合计 \(Yuan.format(sum + (last.amountFen ?? 0))) 不符 / entry amount does not equal the sum of its transactions"
                             return
                         }
                         entries += 1
-                        problem = entry(current)
+                        problem = transaction(current, last)
                     case .Ntfctn:
                         accountText = nil
                         accountChecked = false

@@ -137,7 +137,7 @@ import Testing
         #expect(exceptionsAt.lowerBound < balanceAt.lowerBound)
     }
 
-    @Test(arguments: ["wrong account", "unknown bank", "bad amount", "sum differs", "doctype", "not xml", "deep"])
+    @Test(arguments: ["wrong account", "unknown bank", "bad amount", "sum differs", "doctype", "not xml", "deep", "batch line without amount"])
     func forgedOrBrokenNotificationsAreQuarantinedWithTheLedgerUnchanged(_ forgery: String) throws {
         let root = try debited()
         let software = try total(root, Sample.softwareCo)
@@ -153,6 +153,9 @@ import Testing
                                                               with: "<Ntry><Amt Ccy=\"CNY\">\(Yuan.format(software + 100))</Amt>")
         case "doctype": text = text.replacingOccurrences(of: "<Document", with: "<!DOCTYPE d [<!ENTITY x \"y\">]>\n<Document")
         case "not xml": text = String(text.prefix(text.count / 2))
+        case "batch line without amount":
+            text = BankSimulator.notification(id: "F", batch: true, good + [.init(endToEndID: "X-1", amount: "1.00")])
+                .replacingOccurrences(of: "<AmtDtls><TxAmt><Amt Ccy=\"CNY\">\(Yuan.format(software))</Amt></TxAmt></AmtDtls>", with: "")
         default: text = text.replacingOccurrences(of: "<BkTxCd/>", with: String(repeating: "<a>", count: 5000) + String(repeating: "</a>", count: 5000) + "<BkTxCd/>")
         }
         #expect(text != BankSimulator.notification(id: "F", good) || forgery == "unknown bank")

@@ -74,11 +74,10 @@ extension Levy {
         var result = Camt054.read(input, schema: schema, account: { account in
             account == creditorAccount ? nil
                 : "账户 \(account) 不是本中心在 \(bankCode) 的收款账户 / Ntfctn/Acct \(account) is not the agency's creditor_account at \(bankCode) (Rules/banks.yaml)"
-        }, entry: { entry in
+        }, transaction: { entry, detail in
             guard entry.isBooked else { return nil }  // not on the account yet: not money
-            state.waiting.append(entry)
-            state.waitingLines += entry.details.count
-            guard state.waitingLines >= self.notificationChunk else { return nil }
+            state.waiting.append((entry, detail))
+            guard state.waiting.count >= self.notificationChunk else { return nil }
             return work {
                 try self.match(&state)
                 if flushing { try self.flushNotificationChunk(&state) }
@@ -127,35 +126,28 @@ extension Levy {
     /// lines that settle a confirmed debit — nearly all of them — are settled by the ledger together (in
     /// the open batch); each other line reads its declaration and is recorded one by one.
     func match(_ state: inout NotificationState) throws {
-        let entries = state.waiting
+        let lines = state.waiting
         state.waiting = []
-        state.waitingLines = 0
-        guard !entries.isEmpty else { return }
+        guard !lines.isEmpty else { return }
         if state.bankMessages == nil { state.bankMessages = try ledger.debitMessageIDs(bank: state.bank) }
         // Only a credit that is the chunk's first line about its declaration may be settled ahead of the
         // lines before it: no earlier line can have changed that declaration.
         var seen: Set<String> = []
         var together: [(id: String, amountFen: Fen, day: String)] = []
         var first: [Bool] = []
-        for entry in entries {
-            for detail in entry.details {
-                let isFirst = !detail.endToEndID.isEmpty && seen.insert(detail.endToEndID).inserted
-                    && state.touched[detail.endToEndID] == nil && state.settled[detail.endToEndID] == nil
-                first.append(isFirst && entry.isCredit && detail.amountFen != nil)
-                if first.last! { together.append((detail.endToEndID, detail.amountFen!, entry.bookingDate ?? state.now.date.description)) }
-            }
+        for (entry, detail) in lines {
+            let isFirst = !detail.endToEndID.isEmpty && seen.insert(detail.endToEndID).inserted
+                && state.touched[detail.endToEndID] == nil && state.settled[detail.endToEndID] == nil
+            first.append(isFirst && entry.isCredit && detail.amountFen != nil)
+            if first.last! { together.append((detail.endToEndID, detail.amountFen!, entry.bookingDate ?? state.now.date.description)) }
         }
         let settled = try ledger.settleConfirmedDebits(together, bank: state.bank)
-        var line = 0
-        for entry in entries {
-            for detail in entry.details {
-                defer { line += 1 }
-                if first[line] && settled.contains(detail.endToEndID) {
-                    state.settled[detail.endToEndID] = entry.bookingDate ?? state.now.date.description
-                    state.credit(detail.amountFen ?? 0, on: state.now.date.description)
-                } else {
-                    try match(detail, of: entry, state: &state)
-                }
+        for (line, (entry, detail)) in lines.enumerated() {
+            if first[line] && settled.contains(detail.endToEndID) {
+                state.settled[detail.endToEndID] = entry.bookingDate ?? state.now.date.description
+                state.credit(detail.amountFen ?? 0, on: state.now.date.description)
+            } else {
+                try match(detail, of: entry, state: &state)
             }
         }
     }
@@ -255,9 +247,8 @@ struct NotificationState {
     let file: BankFile
     let bank: String
     let now: AgencyTime
-    /// Booked entries read and not yet matched.
-    var waiting: [CamtEntry] = []
-    var waitingLines = 0
+    /// Booked transactions read and not yet matched, with their entry.
+    var waiting: [(CamtEntry, CamtDetail)] = []
     /// The change being filled, and the declarations it changes (the ledger does not see them yet).
     var change = LedgerChange()
     var touched: [String: DeclarationRecord] = [:]
