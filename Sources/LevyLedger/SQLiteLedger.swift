@@ -394,13 +394,14 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     /// files' time). So a deferred change that throws rolls back the whole open batch, as a crash
     /// before its commit would: the caller drops what it staged for the batch (``Ledger/apply(_:)``).
     /// A change that is not deferred runs in a savepoint of an open batch and is rolled back alone.
-    private func write(deferred: Bool, counters: [String: Int64] = [:], _ body: (Database) throws -> Void) throws {
+    private func write(deferred: Bool, counters: [String: Int64] = [:], daily: [DailyKey: Fen] = [:], _ body: (Database) throws -> Void) throws {
         try queue.inDatabase { db in
             // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR…): a
             // batch that vanished must never be mistaken for one that the next commit makes durable.
             if batchChanges > 0 && !db.isInsideTransaction {
                 batchChanges = 0
                 batchCounters = [:]
+                batchDaily = [:]
                 journalTail = nil
                 throw LedgerError("the ledger rolled back the open batch of declarations after an error (a full disk?) — nothing of it was kept; run levy again to take its files")
             }
@@ -411,13 +412,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 if !db.isInsideTransaction { try db.beginTransaction(.immediate) }
                 do { try body(db) } catch {
                     batchCounters = [:]
+                    batchDaily = [:]
                     batchChanges = 0
                     journalTail = nil
                     try? db.rollback()
                     throw error
                 }
-                // A batch's counters are summed here and written once, in the transaction that commits it.
+                // A batch's counters and daily sums are summed here and written once, in the transaction that commits it.
                 batchCounters.merge(counters, uniquingKeysWith: +)
+                batchDaily.merge(daily, uniquingKeysWith: +)
                 batchChanges += 1
                 return
             }
@@ -426,6 +429,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                     try db.inTransaction {
                         try body(db)
                         try Self.add(counters, db)
+                        try Self.add(daily, db)
                         return .commit
                     }
                 } catch {
@@ -441,12 +445,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 throw error
             }
             batchCounters.merge(counters, uniquingKeysWith: +)
+            batchDaily.merge(daily, uniquingKeysWith: +)
             defer {
                 batchCounters = [:]
+                batchDaily = [:]
                 batchChanges = 0
             }
             do {
                 try Self.add(batchCounters, db)
+                try Self.add(batchDaily, db)
                 try db.commit()
             } catch {
                 // The batch is gone with the failed commit: the caller drops what it staged for it.
@@ -459,6 +466,8 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     /// Counters of the changes in the open batch transaction (touched only inside `queue`).
     private var batchCounters: [String: Int64] = [:]
+    /// The open batch's movements summed by day, kind and bank, for `money_daily` (touched only inside `queue`).
+    private var batchDaily: [DailyKey: Fen] = [:]
     /// How many deferred changes the open batch transaction holds (touched only inside `queue`).
     private var batchChanges = 0
 
@@ -484,7 +493,9 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     package func apply(_ change: LedgerChange) throws {
-        try write(deferred: change.deferSync, counters: change.counters) { db in
+        var daily: [DailyKey: Fen] = [:]
+        for m in change.money { daily[DailyKey(day: m.day, kind: m.kind.rawValue, bank: m.bank ?? ""), default: 0] += m.amountFen }
+        try write(deferred: change.deferSync, counters: change.counters, daily: daily) { db in
             if let f = change.file {
                 try db.cachedStatement(sql: """
                     INSERT INTO files (sha256, folder, name, received_at, received_date, outcome, employer_id, period,
@@ -513,7 +524,11 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                                      d.debitMsgID, d.failReason, d.feeChargedFen, d.feeBasis, d.feeThrough, d.settledOn,
                                      d.confirmedOn, d.reversedFen, d.id])
             }
-            if !change.money.isEmpty { try Self.record(change.money, db) }
+            for m in change.money where m.kind.isPayment {
+                try db.cachedStatement(sql: """
+                    INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen) VALUES (?,?,?,?,?,?,?,?)
+                    """).execute(arguments: [m.day, m.kind.rawValue, m.bank, m.declarationID, m.employerID, m.amountFen, m.ref, m.feeFen])
+            }
             for e in change.exceptions {
                 try db.cachedStatement(sql: """
                     INSERT INTO bank_exceptions (day, kind, bank, declaration_id, amount_fen, expected_fen, since, file, note)
@@ -554,24 +569,18 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
-    /// Movements: each summed into its day's row of `money_daily`, and a declaration's payments kept one by one.
-    static func record(_ movements: [MoneyMovement], _ db: Database) throws {
-        var daily: [String: (day: String, kind: String, bank: String, fen: Fen)] = [:]
-        for m in movements {
-            let bank = m.bank ?? ""
-            daily["\(m.day)|\(m.kind.rawValue)|\(bank)", default: (m.day, m.kind.rawValue, bank, 0)].fen += m.amountFen
-            guard m.kind.isPayment else { continue }
-            try db.cachedStatement(sql: """
-                INSERT INTO money (day, kind, bank, declaration_id, employer_id, amount_fen, ref, fee_fen) VALUES (?,?,?,?,?,?,?,?)
-                """).execute(arguments: [m.day, m.kind.rawValue, m.bank, m.declarationID, m.employerID, m.amountFen, m.ref, m.feeFen])
-        }
+    /// A row of `money_daily`: the movements of one day, kind and bank ('' for none).
+    struct DailyKey: Hashable, Comparable {
+        let day: String, kind: String, bank: String
+        static func < (a: DailyKey, b: DailyKey) -> Bool { (a.day, a.kind, a.bank) < (b.day, b.kind, b.bank) }
+    }
+
+    private static func add(_ daily: [DailyKey: Fen], _ db: Database) throws {
+        guard !daily.isEmpty else { return }
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO money_daily (day, kind, bank, fen) VALUES (?,?,?,?) ON CONFLICT(day, kind, bank) DO UPDATE SET fen = fen + excluded.fen
             """)
-        for key in daily.keys.sorted() {
-            let d = daily[key]!
-            try upsert.execute(arguments: [d.day, d.kind, d.bank, d.fen])
-        }
+        for key in daily.keys.sorted() { try upsert.execute(arguments: [key.day, key.kind, key.bank, daily[key]!]) }
     }
 
     /// An output to write: its path, kept for good, and its content, kept until it is written.

@@ -10,8 +10,6 @@ package final class Levy {
     package let loaded: LoadedRules
     package let ledger: any Ledger
     package let logger: Logger
-    /// The ISO 20022 schemas every debit file and bank file is validated against.
-    package let schemas: BankSchemas
     /// Which inbox entries may be taken now (`watch` admits only files that stopped changing); nil = all.
     package var admit: ((InboxEntry) -> Bool)?
     /// Persons of a file held in memory before a sorted run is spilled to `.levy/tmp` (``PersonSorter``).
@@ -64,9 +62,8 @@ package final class Levy {
     /// The temp files a crashed process left have been removed (``recover()``).
     var leftoverTempsSwept = false
 
-    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, schemas: BankSchemas, logger: Logger) {
+    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
-        self.schemas = schemas
         self.loaded = loaded
         self.ledger = ledger
         self.logger = logger
@@ -82,22 +79,33 @@ package final class Levy {
     /// Prepares folders and opens (migrating) the ledger with rules already checked. Call it holding the lock:
     /// two first starts must not migrate the same ledger at once.
     package static func start(root: Root, loaded: LoadedRules, logger: Logger) throws -> Levy {
-        let schemas: BankSchemas
-        switch BankSchemas.shared {
-        case .success(let loaded): schemas = loaded
-        case .failure(let error):
-            throw LevyError("the ISO 20022 schema \(error) does not compile: levy cannot check the debit files it sends or the bank files it reads, so it does nothing — reinstall levy from a clean build")
-        }
         try root.prepare()
         try LedgerGuard.checkBeforeOpening(root)
         let ledger: SQLiteLedger
         do { ledger = try SQLiteLedger(path: root.ledger) } catch { throw LevyError.explained(error, root: root) }
         try LedgerGuard.checkAfterOpening(root, ledger: ledger)
-        return Levy(root: root, loaded: loaded, ledger: ledger, schemas: schemas, logger: logger)
+        return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)
     }
 
     /// The agency's "now": `--as-of` or the clock.
     package func now(asOf: String?) throws -> AgencyTime { try loaded.now(asOf: asOf) }
+
+    /// Compiles every ISO 20022 schema of the bank exchange (`levy rules check`); returns their names.
+    package static func compileBankSchemas() throws -> [String] {
+        try BankSchemas.Kind.allCases.map { kind in
+            _ = try schema(kind)
+            return kind.rawValue
+        }
+    }
+
+    /// An ISO 20022 schema, compiled on first use.
+    /// - Throws: ``LevyError`` when it does not compile: the debit file or bank file that needed it is
+    ///   neither sent nor read, and levy stops (exit 1).
+    package static func schema(_ kind: BankSchemas.Kind) throws -> XMLSchema {
+        do { return try BankSchemas.schema(kind) } catch {
+            throw LevyError("the ISO 20022 schema \(error) does not compile: levy will not send or read a bank file it cannot check — reinstall levy from a clean build")
+        }
+    }
 }
 
 extension LoadedRules {

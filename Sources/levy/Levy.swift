@@ -466,8 +466,11 @@ struct RulesCheck: ParsableCommand {
         try failing(root) {
             let loaded = try loadRules(root)
             let r = loaded.rules
+            // The bank exchange's schemas too: a levy that could not check a debit file should say so now.
+            let schemas = try Levy.compileBankSchemas()
             print("Rules OK — \(r.agencyName) (\(r.creditorID)), timezone \(r.timezone)")
-            print("cutoff: day \(r.schedule.cutoffDay) at \(r.schedule.cutoffTime); debit window from day \(r.schedule.debitWindowFirstDay); late fee \(r.lateFeeDailyRate) a day; rounding \(r.rounding.rawValue); retry \(r.retryReasons.sorted().joined(separator: ","))")
+            print("cutoff: day \(r.schedule.cutoffDay) at \(r.schedule.cutoffTime); debit window from day \(r.schedule.debitWindowFirstDay); late fee \(r.lateFeeDailyRate) a day; rounding \(r.rounding.rawValue); retry \(r.retryReasons.sorted().joined(separator: ",")); banks answer within \(r.answerWithinDays) working days")
+            print("ISO 20022 schemas: " + schemas.joined(separator: ", ") + " compiled")
             print("employers: \(r.employers.count) (\(r.employers.values.filter { $0.mandate != nil }.count) with a debit mandate); banks: \(r.banks.keys.sorted().joined(separator: ", "))")
             for (i, p) in r.periods.enumerated() {
                 let until = i + 1 < r.periods.count ? "until \(r.periods[i + 1].from.adding(months: -1))" : "onwards"

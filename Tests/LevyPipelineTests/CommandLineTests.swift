@@ -1,6 +1,7 @@
 import Foundation
 import LevyLedger
 import LevyPipeline
+import LevyXML
 import Testing
 
 /// The real `levy` binary, built beside the test bundle.
@@ -106,6 +107,15 @@ func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws 
         #expect(r.status == 0)
         #expect(r.stdout.contains("periods from 2026-01 until 2026-06"))
         #expect(r.stdout.contains("floor 4590.00"))
+        #expect(r.stdout.contains("ISO 20022 schemas: pain.008.001.02.xsd, pain.002.001.03.xsd, camt.054.001.02.xsd compiled"))
+        #expect(r.stdout.contains("banks answer within 2 working days"))
+        // A schema that cannot be compiled is an error naming it, never a silent skip.
+        #expect(throws: XMLSchemaError.self) { try XMLSchema(bytes: [], name: "pain.008.001.02.xsd") }
+        do {
+            _ = try XMLSchema(bytes: Array("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:element name=\"a\" type=\"nope\"/></xs:schema>".utf8),
+                              name: "broken.xsd")
+            Issue.record("a broken schema compiled")
+        } catch { #expect(error.description.hasPrefix("broken.xsd")) }
     }
 
     @Test func checkValidatesWithoutKeepingAnything() throws {

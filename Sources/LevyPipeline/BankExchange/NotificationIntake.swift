@@ -21,7 +21,7 @@ extension Levy {
         try finishBatch()
         // The schema is checked on the other core while this one matches and records the lines; the
         // commit waits for its verdict.
-        let validation = AsideBankValidation(.fd(file.fd), schema: schemas.camt054)
+        let validation = AsideBankValidation(.fd(file.fd), schema: try Levy.schema(.camt054))
         var (result, state, ledgerFailure) = readNotification(.fd(file.fd), schema: nil, bank: bankCode, creditorAccount: bank.creditorAccount,
                                                               file: file, now: now, flushing: true)
         if case .success = result, let invalid = validation.problem() { result = .failure(invalid) }
@@ -93,7 +93,8 @@ extension Levy {
         let file = BankFile(entry: InboxEntry(folder: bank, name: "preview.xml", path: "", mtime: 0, size: 0), fd: -1, sha256: "", size: 0,
                             inboxRel: "", archiveRel: "")
         // The real intake, its settlements rolled back at the end: what is previewed is what would be done.
-        let (result, state, failure) = readNotification(input, schema: schemas.camt054, bank: bank, creditorAccount: account, file: file,
+        guard let schema = try? Levy.schema(.camt054) else { return .failure(ReturnProblem("camt.054.001.02.xsd does not compile")) }
+        let (result, state, failure) = readNotification(input, schema: schema, bank: bank, creditorAccount: account, file: file,
                                                         now: now, flushing: false)
         discardOpenBatch()
         if let failure { return .failure(ReturnProblem("\(failure)")) }

@@ -7,6 +7,7 @@ import Logging
 extension Levy {
     /// Applies a pain.002 status report in one transaction, or quarantines it when it is broken or forged.
     func intakeReturn(_ file: BankFile, now: AgencyTime) throws {
+        _ = try Levy.schema(.pain002)
         switch checkReturn(.fd(file.fd), bank: file.entry.folder) {
         case .failure(let problem):
             try quarantine(file.entry, kind: "bank", now: now, reason: "银行回执无法使用，账本未作任何更改 / Return not applied, nothing changed: \(problem.message)")
@@ -26,7 +27,8 @@ extension Levy {
     package func checkReturn(_ input: XMLInput, bank: String) -> Result<(ReturnFile, DebitMessage), ReturnProblem> {
         // Streamed and validated in one pass: no tree, whatever the file's size.
         let file: ReturnFile
-        switch Pain002.read(input, schema: schemas.pain002) {
+        guard let schema = try? Levy.schema(.pain002) else { return .failure(ReturnProblem("pain.002.001.03.xsd does not compile")) }
+        switch Pain002.read(input, schema: schema) {
         case .failure(let p): return .failure(p)
         case .success(let f): file = f
         }

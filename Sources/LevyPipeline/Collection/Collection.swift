@@ -42,7 +42,7 @@ extension Levy {
             let bytes = Pain008.render(msgID: msgID, createdAt: createdAt, collectionDate: now.date,
                                        creditorName: loaded.rules.agencyName, creditorID: loaded.rules.creditorID,
                                        bank: bank, debits: debits)
-            let issues = schemas.pain008.validate(document: bytes)
+            let issues = try Levy.schema(.pain008).validate(document: bytes)
             guard issues.isEmpty else {
                 throw LevyError("the debit file \(msgID) does not validate against pain.008.001.02 (\(issues[0].message)) — nothing was sent; check Rules/banks.yaml and employers.csv bank fields")
             }
