@@ -469,7 +469,7 @@ struct RulesCheck: ParsableCommand {
             // The bank exchange's schemas too: a levy that could not check a debit file should say so now.
             let schemas = try Levy.compileBankSchemas()
             print("Rules OK — \(r.agencyName) (\(r.creditorID)), timezone \(r.timezone)")
-            print("cutoff: day \(r.schedule.cutoffDay) at \(r.schedule.cutoffTime); debit window from day \(r.schedule.debitWindowFirstDay); late fee \(r.lateFeeDailyRate) a day; rounding \(r.rounding.rawValue); retry \(r.retryReasons.sorted().joined(separator: ",")); banks answer within \(r.answerWithinDays) working days")
+            print("cutoff: day \(r.schedule.cutoffDay) at \(r.schedule.cutoffTime); debit window from day \(r.schedule.debitWindowFirstDay); late fee \(r.lateFeeDailyRate) a day; rounding \(r.rounding.rawValue); retry \(r.retryReasons.sorted().joined(separator: ",")); banks answer within \(loaded.answerWithinDays) working days")
             print("ISO 20022 schemas: " + schemas.joined(separator: ", ") + " compiled")
             print("employers: \(r.employers.count) (\(r.employers.values.filter { $0.mandate != nil }.count) with a debit mandate); banks: \(r.banks.keys.sorted().joined(separator: ", "))")
             for (i, p) in r.periods.enumerated() {

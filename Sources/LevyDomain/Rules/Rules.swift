@@ -122,8 +122,6 @@ package struct Rules: Sendable {
     package let lateFeeDailyRate: Rate
     package let rounding: Rounding
     package let retryReasons: Set<String>
-    /// Working days after its collection date within which the bank must answer a debit (SPEC §9).
-    package var answerWithinDays = 2
     package let maxFileBytes: Int64
     /// Sorted by `from`.
     package let periods: [PeriodParameters]

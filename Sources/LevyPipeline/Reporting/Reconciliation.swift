@@ -195,7 +195,7 @@ extension LoadedRules {
         /// The last day the bank may answer a debit collected on `collected`.
         func deadline(_ collected: CivilDate) -> CivilDate {
             var day = collected
-            var left = rules.answerWithinDays
+            var left = answerWithinDays
             while left > 0 {
                 day = day.adding(days: 1)
                 if calendar.isWorkingDay(day) { left -= 1 }

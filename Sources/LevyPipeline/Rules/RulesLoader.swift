@@ -24,6 +24,9 @@ package struct LoadedRules: Sendable {
     package var operators: [String: Operator]? = nil
     /// Rules `approvals`: which manual operations wait for a second person.
     package var approvals: ApprovalRules = .none
+    /// Rules `bank_returns.answer_within_days`: working days after its collection date within which
+    /// the bank must answer a debit (SPEC §9).
+    package var answerWithinDays = 2
 }
 
 /// Reads and checks `Rules/` (SPEC §8). Nothing else in levy parses these files.
@@ -142,10 +145,9 @@ package enum RulesLoader {
 
         let schedule = CollectionSchedule(calendar: calendar, cutoffDay: cutoffDay, cutoffTime: cutoffTime,
                                           debitWindowFirstDay: firstDay)
-        var rules = Rules(timezone: timezone, agencyName: agencyName, creditorID: creditorID, schedule: schedule,
+        let rules = Rules(timezone: timezone, agencyName: agencyName, creditorID: creditorID, schedule: schedule,
                           lateFeeDailyRate: dailyRate, rounding: rounding, retryReasons: retry, maxFileBytes: maxBytes,
                           periods: periods, employers: employers, banks: banks)
-        rules.answerWithinDays = answerWithin
         let schema: XMLSchema
         do { schema = try XMLSchema(path: dir + "/declaration.xsd") } catch {
             throw RulesError(file: "Rules/declaration.xsd", line: error.line, problem: "the declaration schema cannot be used: \(error.message)",
@@ -153,6 +155,7 @@ package enum RulesLoader {
         }
         var loaded = LoadedRules(rules: rules, clock: clock, declarationSchema: schema)
         loaded.approvals = try loadApprovals(reader)
+        loaded.answerWithinDays = answerWithin
         loaded.operators = try loadOperators(dir + "/operators.csv")
         return loaded
     }
