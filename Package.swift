@@ -71,6 +71,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: settings),
         .testTarget(name: "LevyDomainTests", dependencies: ["LevyDomain"], swiftSettings: settings),
+        // What every ledger backend must do (SPEC §12 adds PostgreSQL behind the same seam).
+        .testTarget(name: "LevyLedgerTests", dependencies: ["LevyLedger", "LevyDomain"], swiftSettings: settings),
         .testTarget(name: "LevyPipelineTests", dependencies: [
             "LevyPipeline", "LevyDomain", "LevyXML", "LevyLedger",
             .product(name: "GRDB", package: "GRDB.swift"),
