@@ -170,60 +170,9 @@ struct Status: ParsableCommand {
         try failing(root) {
             let loaded = try loadRules(root)
             let now = try loaded.now(asOf: asOf)
-            var statuses: [PeriodStatus] = []
-            var ledger: SQLiteLedger?
-            if FileManager.default.fileExists(atPath: root.ledger) {
-                ledger = try SQLiteLedger(path: root.ledger, readOnly: true)
-                statuses = try ledger!.status(period: period.flatMap { Period($0)?.description } ?? period)
-            }
-            let nextCut = try loaded.nextCut(after: now) { day in try ledger?.cutDone(collectionDate: day.description) ?? false }
-            // Debits the bank has not answered in time (SPEC §9), until it does.
-            let late = try ledger.map { try loaded.awaitingAnswers($0, now: now) } ?? []
-            let waiting = root.filesWaiting(), quarantined = root.quarantinedFiles()
-            let states: [DeclarationState] = [.accepted, .inFlight, .paid, .overdue, .failed, .withdrawn]
-            if json {
-                var periods: [[String: Any]] = []
-                for s in statuses {
-                    var entry: [String: Any] = ["period": s.period]
-                    var counts: [String: Int] = [:]
-                    var sums: [String: Int64] = [:]
-                    for state in states {
-                        entry[state.rawValue] = ["count": s.counts[state] ?? 0, "sum_fen": s.sums[state] ?? 0]
-                        counts[state.rawValue] = s.counts[state] ?? 0
-                        sums[state.rawValue] = s.sums[state] ?? 0
-                    }
-                    entry["counts"] = counts
-                    entry["sums_fen"] = sums
-                    periods.append(entry)
-                }
-                func listed(_ kind: BankException.Kind) -> [[String: Any]] {
-                    late.filter { $0.kind == kind }.map {
-                        ["declaration_id": $0.declarationID, "bank_code": $0.bank, "amount_fen": $0.amountFen, "since": $0.since, "kind": $0.kind.rawValue]
-                    }
-                }
-                let top: [String: Any] = ["periods": periods, "next_cut": nextCut?.iso8601 ?? NSNull(), "files_waiting": waiting,
-                                          "quarantined": quarantined, "as_of": now.iso8601,
-                                          "unanswered": listed(.unanswered), "confirmed_not_credited": listed(.confirmedNotCredited)]
-                let data = try JSONSerialization.data(withJSONObject: top, options: [.prettyPrinted, .sortedKeys])
-                writeAll(1, data + Data("\n".utf8))
-                return
-            }
-            print("下次扣款 next debit cut: \(nextCut.map { "\($0.date) \($0.time)" } ?? "none within two months")   "
-                  + "待处理 files waiting: \(waiting)   隔离 quarantined: \(quarantined)\(quarantined > 0 ? " (see .levy/quarantine/*.reason.txt)" : "")")
-            for e in late {
-                let what = e.kind == .unanswered ? "银行未答复 unanswered" : "已确认未入账 confirmed_not_credited"
-                print("\(what): \(e.declarationID) \(e.bank) \(Yuan.format(e.amountFen)) since \(e.since)")
-            }
-            if statuses.isEmpty { print("No declarations\(period.map { " for \($0)" } ?? "") yet."); return }
-            print("period   " + states.map { $0.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined())
-            for s in statuses {
-                var line = s.period.padding(toLength: 9, withPad: " ", startingAt: 0)
-                for state in states {
-                    let cell = "\(s.counts[state] ?? 0) / \(Yuan.format(s.sums[state] ?? 0))"
-                    line += cell.padding(toLength: 22, withPad: " ", startingAt: 0)
-                }
-                print(line)
-            }
+            let ledger = FileManager.default.fileExists(atPath: root.ledger) ? try SQLiteLedger(path: root.ledger, readOnly: true) : nil
+            let report = try StatusReport.of(root: root, loaded: loaded, ledger: ledger, period: period, now: now)
+            if json { writeAll(1, jsonBytes(report)) } else { print(report.text(period: period), terminator: "") }
         }
     }
 }
