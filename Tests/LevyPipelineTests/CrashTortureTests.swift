@@ -162,9 +162,31 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(a2.keys.contains { $0.hasSuffix("-payment.json") })
         #expect(a2.keys.contains { $0.hasPrefix("debits/") && $0.contains("20261109") }, "AM04 retried on the 9th")
 
+        // Phase 3: the banks' notifications (SPEC §9), applied under fire: credits for what they
+        // confirmed, one refund after settlement (MD06), one credit levy cannot match.
+        for root in [clean, tortured] {
+            for bank in ["ICBC01", "CCB01"] {
+                let debits = try BankSimulator.debits(in: root.file("Outbox/debits/\(bank)/LEVY-\(bank)-20261106.xml")).debits
+                var movements: [BankSimulator.Movement] = []
+                for (i, d) in debits.enumerated() where (i + 1) % 3 != 0 && (i + 1) % 5 != 0 {
+                    movements.append(.init(endToEndID: d.endToEndID, amount: d.amount))
+                }
+                if let first = movements.first { movements.append(.init(endToEndID: first.endToEndID, amount: first.amount, credit: false, reason: "MD06")) }
+                movements.append(.init(endToEndID: "UNKNOWN-\(bank)", amount: "9.99"))
+                let account = bank == "ICBC01" ? "1602000000000001" : "3705000000000002"
+                try root.write("Inbox/bank/\(bank)/camt.xml", BankSimulator.notification(id: "N-\(bank)", account: account, booked: "2026-11-09", movements))
+            }
+        }
+        let a3 = try phase(clean, tortured, asOf: "2026-11-10T09:00:00", seed: seed, rng: &rng, disk: disk, past: "2026-11-09T10:00:00")
+        #expect(a3.keys.filter { $0.hasSuffix("-reversal.json") }.count == 2, "one refund per bank")
+        let reconciliation = try tortured.json("Outbox/reports/reconciliation-2026-11-10.json")
+        #expect(reconciliation["balanced"] as? Bool == true, "seed \(seed)")
+        #expect((reconciliation["exceptions"] as? [[String: Any]])?.filter { $0["kind"] as? String == "unknown_reference" }.count == 2)
+
         // Same ledger: every declaration in the same state with the same amounts.
         let states = { (root: TestRoot) in
-            try root.ledger().declarations(states: DeclarationState.allCases, period: nil).map { "\($0.id) \($0.state) \($0.totalFen) \($0.paidFen)" }
+            try root.ledger().declarations(states: DeclarationState.allCases, period: nil)
+                .map { "\($0.id) \($0.state) \($0.totalFen) \($0.paidFen) \($0.settledOn ?? "-") \($0.reversedFen)" }
         }
         #expect(try states(clean) == states(tortured), "seed \(seed)")
         // And the same journal, entry for entry.
