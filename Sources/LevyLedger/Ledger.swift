@@ -363,7 +363,8 @@ package struct DayFigures: Sendable, Hashable {
     package var files: [FileOutcome: Int] = [:]
     /// Total of the declarations accepted that day and still standing (not superseded or withdrawn).
     package var acceptedFen: Fen = 0
-    /// Declarations paid that day, and what was paid for them.
+    /// Declarations for which a payment was recorded that day (a debit confirmed or credited, the
+    /// counter), and the money received.
     package var paid = 0
     package var paidFen: Fen = 0
     package init() {}

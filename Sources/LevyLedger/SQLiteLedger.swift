@@ -213,6 +213,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                   id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, bank TEXT, declaration_id TEXT NOT NULL,
                   employer_id TEXT NOT NULL, amount_fen INTEGER NOT NULL, ref TEXT, fee_fen INTEGER NOT NULL DEFAULT 0);
                 CREATE INDEX money_declaration ON money(declaration_id);
+                CREATE INDEX money_day ON money(day, kind);
                 -- Every movement summed by day, kind and bank ('' for none): the reconciliation reads these
                 -- few rows, never a year of movements.
                 CREATE TABLE money_daily (
@@ -725,13 +726,15 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
                 let n = try Int.fetchOne(db.cachedStatement(sql: Self.filesOfDayWithOutcome), arguments: [day, outcome.rawValue]) ?? 0
                 if n > 0 { figures.files[outcome] = n }
             }
-            // Received and paid times are ISO 8601 in agency time: their first ten characters are the day.
+            // The day's accepted files lead to their declarations (an index each): a year of declarations
+            // is not scanned on every look of the watch.
             figures.acceptedFen = try Fen.fetchOne(db, sql: """
-                SELECT COALESCE(SUM(total_fen), 0) FROM declarations
-                WHERE substr(received_at, 1, 10) = ? AND state NOT IN ('superseded', 'withdrawn')
+                SELECT COALESCE(SUM(d.total_fen), 0) FROM files f JOIN declarations d ON d.id = f.declaration_id
+                WHERE f.received_date = ? AND f.outcome = 'accepted' AND d.state NOT IN ('superseded', 'withdrawn')
                 """, arguments: [day]) ?? 0
+            // Paid that day: the payments levy recorded that day (a debit confirmed, a credit, the counter).
             if let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*), COALESCE(SUM(paid_fen), 0) FROM declarations WHERE state = 'paid' AND substr(paid_at, 1, 10) = ?
+                SELECT COUNT(DISTINCT declaration_id), COALESCE(SUM(amount_fen), 0) FROM money WHERE day = ? AND kind = 'paid'
                 """, arguments: [day]) {
                 figures.paid = row[0]
                 figures.paidFen = row[1]

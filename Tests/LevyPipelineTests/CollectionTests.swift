@@ -149,9 +149,12 @@ func isoSchema(_ name: String) throws -> XMLSchema {
             var expected = DayFigures()
             for f in try ledger.files(receivedDate: day, outcomes: FileOutcome.allCases) { expected.files[f.outcome, default: 0] += 1 }
             for d in all where d.receivedAt.hasPrefix(day) && d.state != .superseded && d.state != .withdrawn { expected.acceptedFen += d.totalFen }
-            for d in all where d.state == .paid && (d.paidAt?.hasPrefix(day) ?? false) {
-                expected.paid += 1
-                expected.paidFen += d.paidFen
+            // Paid: the payments recorded that day (a debit confirmed on the 7th is paid on the 7th, the
+            // day levy learned it, though its money was taken on the 6th).
+            for d in all {
+                let payments = try ledger.movements(declarationID: d.id).filter { $0.kind == .paid && $0.day == day }
+                if !payments.isEmpty { expected.paid += 1 }
+                expected.paidFen += payments.reduce(0) { $0 + $1.amountFen }
             }
             #expect(try ledger.dayFigures(day: day) == expected, "\(day)")
             paidSomeDay = paidSomeDay || expected.paid > 0
