@@ -9,7 +9,6 @@ package enum BankSchemas {
         case pain008 = "pain.008.001.02.xsd", pain002 = "pain.002.001.03.xsd", camt054 = "camt.054.001.02.xsd"
     }
 
-    package static let pain008Namespace = "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"
     package static let pain002Namespace = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
     package static let camt054Namespace = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -50,7 +49,8 @@ extension Levy {
         }
         guard let (fd, _) = openRegularFile(entry.path) else { return }
         defer { close(fd) }
-        let (sha, size) = try hashFile(fd: fd)
+        let scanned = try scanFile(fd: fd)  // the same identity as a declaration's: SHA-256 of the bytes
+        let (sha, size) = (scanned.sha256, scanned.size)
         let inboxRel = "Inbox/bank/\(entry.folder)/\(entry.name)"
         let file = BankFile(entry: entry, fd: fd, sha256: sha, size: size, inboxRel: inboxRel,
                             archiveRel: archivePath(for: entry, sha256: sha, now: now))
@@ -72,23 +72,6 @@ extension Levy {
         case nil:
             try quarantine(entry, kind: "bank", now: now, reason: "既不是 pain.002.001.03 也不是 camt.054.001.02，账本未作任何更改 / Neither a pain.002.001.03 status report nor a camt.054.001.02 notification: nothing changed")
         }
-    }
-
-    /// The SHA-256 and size of an open file, read by `pread` in 1 MiB chunks.
-    func hashFile(fd: Int32) throws -> (sha256: String, size: Int64) {
-        var hasher = SHA256()
-        var size: Int64 = 0
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = pread(fd, buffer.baseAddress!, chunk, off_t(size))
-            if n < 0 { if errno == EINTR { continue }; throw LevyError.system("cannot read", "a bank file", fix: "check the disk") }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            size += Int64(n)
-        }
-        return (hexString(hasher.finalize()), size)
     }
 
     /// The bank file changed while levy read it (still being written): it stays in the inbox for the next look.
