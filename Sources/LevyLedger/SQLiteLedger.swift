@@ -654,7 +654,7 @@ package final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     /// Marks outputs written and inputs archived. Lost in a power cut, they cost only a rewrite of the same
-    /// outputs (``Levy/recover()``), so the commit is not fsynced alone: the next barrier covers it.
+    /// outputs (``Publisher/recover()``), so the commit is not fsynced alone: the next barrier covers it.
     package func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws {
         guard !written.isEmpty || !archived.isEmpty else { return }
         let alone = try queue.inDatabase { db in

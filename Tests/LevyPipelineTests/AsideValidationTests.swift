@@ -67,14 +67,14 @@ import Testing
             try root.drop(Sample.buildingCo, "b.xml", Self.schemaOnlyInvalid(Sample.buildingCo))
             try root.drop(Sample.tradingCo, "c.xml", xml(Sample.tradingCo, "2026-11", [(Sample.persons[5], "周八", "8000.00", "")]))
             let levy = try root.levy()
-            levy.validationAsideBytes = aside
-            levy.readsAhead = false  // a small file read ahead is validated in its one parse
+            levy.tuning.validationAsideFrom = aside
+            levy.tuning.readsAhead = false  // a small file read ahead is validated in its one parse
             try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00")))
             return (root, levy)
         }
-        let (root, levy) = try day(aside: 0)
+        let (root, _) = try day(aside: 0)
         let (reference, _) = try day(aside: nil)
-        #expect(levy.changesTakenBack == 1)
+        #expect(try root.metric("levy_speed_declarations_taken_back") == 1)
         #expect(try root.receipts(Sample.softwareCo).count == 1)
         #expect(try root.receipts(Sample.tradingCo).count == 1)
         #expect(try root.receipts(Sample.buildingCo).isEmpty)
@@ -96,7 +96,7 @@ import Testing
         let text = xml(Sample.softwareCo, "2026-11", (0..<300).map { (Sample.person($0), "甲", String(5_000 + $0), "") })
         try root.drop(Sample.softwareCo, "first.xml", text)
         let levy = try root.levy()
-        levy.validationAsideBytes = 0
+        levy.tuning.validationAsideFrom = 0
         try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00")))
         try root.drop(Sample.softwareCo, "again.xml", text)
         try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T10:00:00")))

@@ -306,7 +306,7 @@ import Testing
         if brokenAtTheEnd { text = text.replacingOccurrences(of: ">3.00<", with: ">3.001<") }
         try root.write("Inbox/bank/ICBC01/N1.xml", text)
         let levy = try root.levy()
-        levy.notificationChunk = 2
+        levy.tuning.notificationChunk = 2
         try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-07T09:00:00")))
         let report = try reconciliation(root, "2026-11-07")
         let ledger = try root.ledger()

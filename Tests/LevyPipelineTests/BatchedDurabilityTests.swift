@@ -16,18 +16,18 @@ import Testing
         let now = try #require(try root.levy().loaded.clock.parseAsOf("2026-11-03T09:00:00"))
         do {
             let levy = try root.levy()
-            try levy.recover()
+            try levy.publisher.recover()
             let (folders, _) = listInbox(levy.root.declarationsInbox)
             for entry in folders.values.flatMap({ $0 }) { try levy.intakeDeclaration(entry, now: now) }
             // In the batch's open transaction, outputs staged, not yet durable: nobody else sees the
             // declarations, no receipt is in place, the inputs are still where they were.
-            #expect(levy.batch.archives.count == 2)
-            #expect(levy.batch.staged.count == 4)  // receipt .json and .txt, twice
+            #expect(levy.publisher.batch.archives.count == 2)
+            #expect(levy.publisher.batch.staged.count == 4)  // receipt .json and .txt, twice
             #expect(root.exists("Inbox/declarations/\(Sample.softwareCo)/a.csv"))
             #expect(root.exists("Inbox/declarations/\(Sample.tradingCo)/b.csv"))
             #expect(try root.receipts(Sample.softwareCo).isEmpty)
-            #expect(levy.secondCore.drain() == nil)  // the temp files are written on the other core
-            #expect(levy.batch.staged.allSatisfy { FileManager.default.fileExists(atPath: $0.temp) })
+            #expect(levy.background.drain() == nil)  // the temp files are written on the other core
+            #expect(levy.publisher.batch.staged.allSatisfy { FileManager.default.fileExists(atPath: $0.temp) })
             let other = try SQLiteLedger(path: root.file(".levy/ledger.sqlite"), readOnly: true)
             #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").isEmpty)
             #expect(try other.pendingOutputs().isEmpty)
@@ -36,7 +36,7 @@ import Testing
         // The next run finishes what was left and takes nothing twice.
         let levy = try root.levy()
         try levy.run(now: now)
-        #expect(levy.batch.isEmpty)
+        #expect(levy.publisher.batch.isEmpty)
         #expect(!root.exists("Inbox/declarations/\(Sample.softwareCo)/a.csv"))
         #expect(!root.exists("Inbox/declarations/\(Sample.tradingCo)/b.csv"))
         #expect(try root.receipts(Sample.softwareCo).count == 1)
@@ -55,9 +55,9 @@ import Testing
         try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
         try root.drop(Sample.tradingCo, "c.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "7000", "")]))
         let levy = try root.levy()
-        levy.batchSize = 1
+        levy.tuning.batchSize = 1
         try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00")))
-        #expect(levy.batch.isEmpty)
+        #expect(levy.publisher.batch.isEmpty)
         #expect(try root.files(under: "Inbox/declarations/\(Sample.tradingCo)").isEmpty)
         #expect(try root.receipts(Sample.tradingCo).count == 2)  // b, then c replacing it
         #expect(try root.ledger().filesNotArchived().isEmpty)
@@ -156,7 +156,7 @@ import Testing
         try dropDay(root)
         let now = try #require(try root.levy().loaded.clock.parseAsOf("2026-11-03T09:00:00"))
         let reference = try clean.levy()
-        reference.batchSize = 2
+        reference.tuning.batchSize = 2
         try reference.run(now: now)
 
         let queue = try DatabaseQueue(path: root.file(".levy/ledger.sqlite"))
@@ -167,7 +167,7 @@ import Testing
                 """)
         }
         let levy = try root.levy()
-        levy.batchSize = 2
+        levy.tuning.batchSize = 2
         // Taken in folder order: trading, software (a batch, finished), building, restaurant (refused).
         #expect(throws: DatabaseError.self) { try levy.run(now: now) }
         #expect(try root.receipts(Sample.tradingCo).count == 1)
@@ -197,24 +197,24 @@ import Testing
         try root.drop(Sample.softwareCo, "large.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[1], "李四", "6000", ""),
                                                                                       (Sample.persons[2], "王五", "7000", "")]))
         let levy = try root.levy()
-        levy.largeRoster = 2
+        levy.tuning.largeRoster = 2
         let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
-        try levy.recover()
+        try levy.publisher.recover()
         let (folders, _) = listInbox(levy.root.declarationsInbox)
         func barriers() throws -> Int64 { try root.ledger().metrics().counters["durability_barriers", default: 0] }
         let before = try barriers()
         try levy.intakeDeclaration(try #require(folders[Sample.tradingCo]?.first), now: now)
-        #expect(levy.batch.archives.count == 1)
+        #expect(levy.publisher.batch.archives.count == 1)
         #expect(try root.receipts(Sample.tradingCo).isEmpty)
         try levy.intakeDeclaration(try #require(folders[Sample.softwareCo]?.first), now: now)
         // The small file's batch was finished first; the large one is alone in the open batch.
-        #expect(levy.batch.archives.count == 1)
-        #expect(levy.batch.archives.first?.from.hasSuffix("large.csv") == true)
+        #expect(levy.publisher.batch.archives.count == 1)
+        #expect(levy.publisher.batch.archives.first?.from.hasSuffix("large.csv") == true)
         #expect(try barriers() == before + 1)
         #expect(try root.receipts(Sample.tradingCo).count == 1)
         #expect(!root.exists("Inbox/declarations/\(Sample.tradingCo)/small.csv"))
         #expect(root.exists("Inbox/declarations/\(Sample.softwareCo)/large.csv"))
-        try levy.finishBatch()
+        try levy.publisher.finishBatch()
         #expect(try root.receipts(Sample.softwareCo).count == 1)
         #expect(try root.ledger().filesNotArchived().isEmpty)
         #expect(try barriers() == before + 2)
@@ -233,7 +233,7 @@ import Testing
         try root.write("Outbox/receipts/\(Sample.softwareCo)/R.json.tmp", "not a levy temp: no leading dot")
         try FileManager.default.createSymbolicLink(atPath: root.file("Outbox/receipts/link"), withDestinationPath: outside.file("keep"))
         let levy = try root.levy()
-        try levy.recover()
+        try levy.publisher.recover()
         #expect(!root.exists("Outbox/receipts/\(Sample.softwareCo)/.R.json.4242.tmp"))
         #expect(!root.exists("Outbox/reports/.summary.json.7.tmp"))
         #expect(!root.exists(".levy/archive/2026/11/02/declarations/\(Sample.softwareCo)/.a.csv.9.tmp"))
@@ -242,10 +242,10 @@ import Testing
         #expect(outside.exists("keep/.x.json.1.tmp"), "a symlink is never followed")
         // The same process looks again: no walk (a temp appearing now is not from a crash of this process).
         try root.write("Outbox/reports/.later.json.8.tmp", "x")
-        try levy.recover()
+        try levy.publisher.recover()
         #expect(root.exists("Outbox/reports/.later.json.8.tmp"))
         // A new process sweeps it.
-        try root.levy().recover()
+        try root.levy().publisher.recover()
         #expect(!root.exists("Outbox/reports/.later.json.8.tmp"))
     }
 }

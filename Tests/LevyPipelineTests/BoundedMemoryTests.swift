@@ -133,7 +133,7 @@ import Testing
         let root = try TestRoot()
         func run(_ asOf: String) throws {
             let levy = try root.levy()
-            levy.personRunLength = 16
+            levy.tuning.personRunLength = 16
             try levy.run(now: try #require(levy.loaded.clock.parseAsOf(asOf)))
         }
         let persons = (0..<3_000).map { (Sample.person($0), "甲", "6000", "") }

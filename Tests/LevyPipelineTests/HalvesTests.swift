@@ -92,8 +92,8 @@ import Testing
         let root = try TestRoot()
         func run(_ asOf: String) throws {
             let levy = try root.levy()
-            levy.splitBytes = 0
-            levy.personRunLength = 64
+            levy.tuning.halvesFrom = 0
+            levy.tuning.personRunLength = 64
             try levy.run(now: try #require(levy.loaded.clock.parseAsOf(asOf)))
         }
         let persons = (0..<2_000).map { (Sample.person($0), "甲", String(5_000 + $0), "") }
@@ -127,7 +127,7 @@ import Testing
         #expect(sameOutcome(onePass, read))
         try root.drop(Sample.softwareCo, "big.csv", text)
         let levy = try root.levy()
-        levy.splitBytes = 0
+        levy.tuning.halvesFrom = 0
         try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00")))
         let report = try root.rejection(Sample.softwareCo)
         #expect(Set(errors(report, "E-BASE-FORMAT").compactMap { $0["line"] as? Int }) == Set(bad.map { $0 + 2 }))

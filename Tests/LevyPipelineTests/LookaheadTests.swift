@@ -51,13 +51,13 @@ import Testing
             let root = try TestRoot()
             try dropDay(into: root)
             let levy = try root.levy()
-            levy.readsAhead = reads
-            levy.readAheadDepth = depth
-            levy.readAheadBytes = bytes
-            levy.batchSize = 3  // batches end between files read ahead, too
+            levy.tuning.readsAhead = reads
+            levy.tuning.readAheadDepth = depth
+            levy.tuning.readAheadBytes = bytes
+            levy.tuning.batchSize = 3  // batches end between files read ahead, too
             try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00")))
-            readAhead.append(levy.filesReadAhead)
-            mostAtOnce.append(levy.mostFilesAhead)
+            readAhead.append(try #require(try root.metric("levy_speed_files_read_ahead")))
+            mostAtOnce.append(try #require(try root.metric("levy_speed_most_files_ahead")))
             outboxes.append(try contents(of: root, under: "Outbox").filter { !$0.key.hasPrefix("reports/") })
             archives.append(root.files(under: ".levy/archive") + root.files(under: ".levy/quarantine"))
             declarations.append(try root.ledger().declarations(states: DeclarationState.current + [.superseded], period: "2026-11")
@@ -96,7 +96,7 @@ import Testing
         let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
         levy.admit = { $0.name == "a.csv" }
         try levy.run(now: now)
-        #expect(levy.filesReadAhead == 0)  // b.csv was read ahead (it comes first) and let go
+        #expect(try root.metric("levy_speed_files_read_ahead") == 0)  // b.csv was read ahead (it comes first) and let go
         #expect(try root.receipts(Sample.softwareCo).count == 1)
         #expect(root.exists(late))
         // The sender finishes the file: a second person.
@@ -120,7 +120,7 @@ import Testing
         let now = try #require(try root.levy().loaded.clock.parseAsOf("2026-11-03T09:00:00"))
         #expect(throws: LevyError.self) {
             let levy = try root.levy()
-            levy.batchSize = batchSize
+            levy.tuning.batchSize = batchSize
             try levy.run(now: now)
         }
         #expect(root.exists(input))

@@ -29,7 +29,7 @@ extension Levy {
     func applyOrRequest(_ operation: ManualOperation, now: AgencyTime) throws -> ManualOutcome {
         guard loaded.approvals.needsApproval(operation.kind, amount: operation.amount) else {
             try ledger.apply(operation.change)
-            try flushOutputs()
+            try publisher.flushOutputs()
             return .done(operation.result)
         }
         let id = String(format: "REQ-%06d", try ledger.nextRequestNumber())
@@ -80,7 +80,7 @@ extension Levy {
                                                          JournalDetail().with("kind", request.kind).with("of", request.subject)
                                                              .with("requested_by", request.requestedBy)), at: 0)
             try ledger.apply(operation.change)
-            try flushOutputs()
+            try publisher.flushOutputs()
             return .done(operation.result)
         }
     }

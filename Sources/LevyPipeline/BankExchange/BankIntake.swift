@@ -53,7 +53,7 @@ extension Levy {
         let (sha, size) = (scanned.sha256, scanned.size)
         let inboxRel = "Inbox/bank/\(entry.folder)/\(entry.name)"
         let file = BankFile(entry: entry, fd: fd, sha256: sha, size: size, inboxRel: inboxRel,
-                            archiveRel: archivePath(for: entry, sha256: sha, now: now))
+                            archiveRel: publisher.archivePath(for: entry, sha256: sha, now: now))
 
         if try ledger.file(sha256: sha, folder: entry.folder) != nil {
             // A repeated bank file changes nothing; keep it with the others.
@@ -62,7 +62,7 @@ extension Levy {
             change.journal.append(journalEntry("bank_file_repeated", subject: "\(entry.folder)/\(entry.name)", employer: nil, at: now,
                                                JournalDetail().with("bank", entry.folder).with("sha256", sha)))
             try ledger.apply(change)
-            try archive(inboxRel: inboxRel, to: file.archiveRel, sha256: sha, folder: entry.folder)
+            try publisher.archive(inboxRel: inboxRel, to: file.archiveRel, sha256: sha, folder: entry.folder)
             logger.info("repeated bank file ignored", metadata: ["bank": "\(entry.folder)", "file": "\(entry.name)"])
             return
         }

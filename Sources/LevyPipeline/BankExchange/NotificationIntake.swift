@@ -18,7 +18,7 @@ extension Levy {
     func intakeNotification(_ file: BankFile, now: AgencyTime) throws {
         let bankCode = file.entry.folder
         guard let bank = loaded.rules.banks[bankCode] else { return }
-        try finishBatch()
+        try publisher.finishBatch()
         // The schema is checked on the other core while this one matches and records the lines; the
         // commit waits for its verdict.
         let validation = AsideBankValidation(.fd(file.fd), schema: try Levy.schema(.camt054))
@@ -51,8 +51,8 @@ extension Levy {
             discardOpenBatch()
             throw error
         }
-        try flushOutputs()
-        try archive(inboxRel: file.inboxRel, to: file.archiveRel, sha256: file.sha256, folder: bankCode)
+        try publisher.flushOutputs()
+        try publisher.archive(inboxRel: file.inboxRel, to: file.archiveRel, sha256: file.sha256, folder: bankCode)
         logger.info("bank notification applied", metadata: [
             "bank": "\(bankCode)", "file": "\(file.entry.name)", "msg_id": "\(msgID)", "entries": "\(entries)",
             "credited_fen": "\(state.creditedFen)", "reversed_fen": "\(state.reversedFen)", "exceptions": "\(state.exceptions)",
@@ -77,7 +77,7 @@ extension Levy {
         }, transaction: { entry, detail in
             guard entry.isBooked else { return nil }  // not on the account yet: not money
             state.waiting.append((entry, detail))
-            guard state.waiting.count >= self.notificationChunk else { return nil }
+            guard state.waiting.count >= self.tuning.notificationChunk else { return nil }
             return work {
                 try self.match(&state)
                 if flushing { try self.flushNotificationChunk(&state) }

@@ -16,8 +16,8 @@ extension Levy {
             var change = try applyReturn(report, message: message, now: now)
             change.file = file.record(.applied, now: now)
             try ledger.apply(change)
-            try flushOutputs()
-            try archive(inboxRel: file.inboxRel, to: file.archiveRel, sha256: file.sha256, folder: file.entry.folder)
+            try publisher.flushOutputs()
+            try publisher.archive(inboxRel: file.inboxRel, to: file.archiveRel, sha256: file.sha256, folder: file.entry.folder)
             logger.info("bank return applied", metadata: ["bank": "\(file.entry.folder)", "file": "\(file.entry.name)", "msg_id": "\(report.originalMsgID)"])
         }
     }

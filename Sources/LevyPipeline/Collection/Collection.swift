@@ -63,7 +63,7 @@ extension Levy {
                                                JournalDetail().with("bank", bankCode).with("collection_date", day)
                                                    .with("transactions", Int64(debits.count)).with("total_fen", debits.reduce(0) { $0 + $1.amountFen })))
             try ledger.apply(change)
-            try flushOutputs()
+            try publisher.flushOutputs()
             logger.info("debit file cut", metadata: ["bank": "\(bankCode)", "msg_id": "\(msgID)", "transactions": "\(debits.count)"])
         }
         var done = LedgerChange()
@@ -88,7 +88,7 @@ extension Levy {
             change.journal.append(journalEntry("declaration_overdue", subject: d.id, employer: d.employerID, at: now,
                                                JournalDetail().with("reason", reason).with("unpaid_fen", d.totalFen)))
             try ledger.apply(change)
-            try flushOutputs()
+            try publisher.flushOutputs()
         }
     }
 

@@ -28,14 +28,14 @@ extension Levy {
                            reason: "不在单位目录中：申报文件须放在 Inbox/declarations/<统一社会信用代码>/ / Not inside an employer folder: files go in Inbox/declarations/<employer_id>/")
         }
         // The next files are read and checked on the other core while this one is in the ledger: up
-        // to `readAheadDepth` of them and `readAheadBytes` of their bytes, so that a file whose blocks
+        // to `tuning.readAheadDepth` of them and `tuning.readAheadBytes` of their bytes, so that a file whose blocks
         // must come from the disk has been read by the time its turn comes.
         var next: [(entry: InboxEntry, ahead: Lookahead?, tried: Bool)] = []
         var bytesAhead: Int64 = 0
         defer { for n in next { n.ahead?.discard() } }
         do {
             while true {
-                while next.count <= readAheadDepth, let e = listing.next() { next.append((e, nil, false)) }
+                while next.count <= tuning.readAheadDepth, let e = listing.next() { next.append((e, nil, false)) }
                 guard !next.isEmpty else { break }
                 let (entry, mine, _) = next.removeFirst()
                 if mine != nil { bytesAhead -= entry.size }
@@ -44,20 +44,20 @@ extension Levy {
                     continue
                 }
                 for k in next.indices where !next[k].tried {
-                    guard bytesAhead == 0 || bytesAhead + next[k].entry.size <= readAheadBytes else { break }
+                    guard bytesAhead == 0 || bytesAhead + next[k].entry.size <= tuning.readAheadBytes else { break }
                     next[k].ahead = lookahead(next[k].entry, now: now)
                     next[k].tried = true
                     if next[k].ahead != nil { bytesAhead += next[k].entry.size }
                 }
-                mostFilesAhead = max(mostFilesAhead, next.count { $0.ahead != nil })
+                speed.mostFilesAhead = max(speed.mostFilesAhead, next.count { $0.ahead != nil })
                 try intakeDeclaration(entry, now: now, ahead: mine)
             }
         } catch {
             // What the batch holds so far is whole (each file's change is all or nothing): keep it.
-            try? finishBatch()
+            try? publisher.finishBatch()
             throw error
         }
-        try finishBatch()
+        try publisher.finishBatch()
     }
 
     /// What an intake's listing is told when it renames an inbox file whose name was not UTF-8.
@@ -71,12 +71,12 @@ extension Levy {
     /// folder: what ``DeclarationFileCheck/scanAndCheck(fd:name:folderEmployer:admit:)`` would do for
     /// it, up to the questions only the ledger answers (a duplicate, the rosters), which wait for its turn.
     func lookahead(_ entry: InboxEntry, now: AgencyTime) -> Lookahead? {
-        guard readsAhead, DeclarationFormat(fileName: entry.name) != nil, let employer = loaded.rules.employer(entry.folder),
+        guard tuning.readsAhead, DeclarationFormat(fileName: entry.name) != nil, let employer = loaded.rules.employer(entry.folder),
               employer.id.text == entry.folder else { return nil }
         let fileCheck = declarationFileCheck(now: now, ledger: nil)
         guard entry.size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else { return nil }
         let ahead = Lookahead(entry: entry, fileCheck: fileCheck, employer: employer)
-        secondCore.readAhead { ahead.read() }
+        background.readAhead { ahead.read() }
         return ahead
     }
 
@@ -100,7 +100,7 @@ extension Levy {
         if let ahead, let read = try StageClock.measure(.parseAndCheck, { try ahead.take() }) {
             // Read and checked on the other core: only the ledger's questions are left.
             defer { close(read.fd) }
-            filesReadAhead += 1
+            speed.filesReadAhead += 1
             logTaken(entry, bytes: read.scanned.size)
             let earlier = try earlierFile(read.scanned, folder: entry.folder)
             var outcome = read.outcome
@@ -156,9 +156,9 @@ extension Levy {
     /// The checker of this root's declaration files (`ledger` nil: without the ledger's questions).
     func declarationFileCheck(now: AgencyTime, ledger: (any Ledger)?) -> DeclarationFileCheck {
         var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: ledger,
-                                             spillDirectory: root.path(".levy/tmp"), runLength: personRunLength)
-        fileCheck.splitBytes = splitBytes
-        fileCheck.validationAsideBytes = ledger == nil ? nil : validationAsideBytes
+                                             spillDirectory: root.path(".levy/tmp"), runLength: tuning.personRunLength)
+        fileCheck.splitBytes = tuning.halvesFrom
+        fileCheck.validationAsideBytes = ledger == nil ? nil : tuning.validationAsideFrom
         return fileCheck
     }
 
@@ -201,7 +201,7 @@ extension Levy {
                 }
             } catch is AsideValidation.Invalid {
                 // Written before the XSD's verdict, and taken back: the file is read again with the schema.
-                changesTakenBack += 1
+                speed.declarationsTakenBack += 1
                 try settled()
             }
         } else {
@@ -222,36 +222,6 @@ extension Levy {
     }
 
     var secondsSinceFileStarted: Double { Double(DispatchTime.now().uptimeNanoseconds - fileStarted.uptimeNanoseconds) / 1e9 }
-
-    /// Where an input goes in the archive: `.levy/archive/YYYY/MM/DD/<name>` (SPEC §1), under its own
-    /// name. When that name is taken (another employer's `工资.csv`, the same employer's second file
-    /// of the day) or is not safe, the folder it came from (employer or bank) goes before the name,
-    /// then also the SHA-256's first 12 hex digits, then all 64, then a count: an archived input is
-    /// never overwritten, not even by the same bytes, and the ledger records where each one went.
-    ///
-    /// A name is taken when this run used it, or when the day's archive held it when this run first
-    /// looked (one listing per run and day): levy holds the lock, so nothing else adds to it meanwhile.
-    /// One folder per day, not one per employer: a day of 20,000 small files made 20,000 archive
-    /// folders, each a `mkdir` on the other core (DECISIONS 40).
-    func archivePath(for entry: InboxEntry, sha256: String, now: AgencyTime) -> String {
-        let day = ".levy/archive/" + now.date.description.split(separator: "-").joined(separator: "/") + "/"
-        if archiveNamesAtStart[day] == nil {
-            archiveNamesAtStart[day] = Set((try? FileManager.default.contentsOfDirectory(atPath: root.path(day))) ?? [])
-        }
-        let atStart = archiveNamesAtStart[day]!
-        func isFree(_ name: String) -> Bool { !atStart.contains(name) && !archiveTargetsThisRun.contains(day + name) }
-        let plain = safeFileName(entry.name)
-        if plain == entry.name && isFree(plain) { return day + plain }
-        // Bounded so that the longest candidate stays under NAME_MAX (255 bytes).
-        let owner = boundedUTF8(safeFileName(entry.folder.isEmpty ? "_" : entry.folder), 40)
-        let tail = boundedUTF8(plain, 120)
-        for candidate in ["\(owner)-\(tail)", "\(owner)-\(sha256.prefix(12))-\(tail)", "\(owner)-\(sha256)-\(tail)"] where isFree(candidate) {
-            return day + candidate
-        }
-        var n = 2
-        while !isFree("\(owner)-\(sha256)-\(n)-\(tail)") { n += 1 }
-        return day + "\(owner)-\(sha256)-\(n)-\(tail)"
-    }
 
     func accept(_ entry: InboxEntry, inboxRel: String, sha256: String, outcome: DeclarationFileCheck.Outcome,
                 employer: Employer, now: AgencyTime) throws {
@@ -286,7 +256,7 @@ extension Levy {
             instructions: instructions(collection: collection, employer: employer, period: period, due: due, totalFen: totals.totalFen))
 
         var change = LedgerChange()
-        let archiveRel = archivePath(for: entry, sha256: sha256, now: now)
+        let archiveRel = publisher.archivePath(for: entry, sha256: sha256, now: now)
         let receiptBase = "Outbox/receipts/\(employer.id.text)/\(id)"
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
                                  receivedDate: now.date.description, outcome: .accepted, employerID: employer.id.text,
@@ -323,10 +293,10 @@ extension Levy {
             // invalid document takes the change back (``AsideValidation/Invalid``).
             change.confirm = { if !validation.isValid { throw AsideValidation.Invalid() } }
         }
-        // A large roster opens a batch of its own (see `largeRoster`), as does a change that may be taken back.
-        if outcome.persons.count >= largeRoster || outcome.validation != nil { try finishBatch() }
-        try inOpenBatch { try StageClock.measure(.ledger) { try ledger.apply(change) } }
-        try deferOutputs(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
+        // A large roster opens a batch of its own (see ``Tuning/largeRoster``), as does a change that may be taken back.
+        if outcome.persons.count >= tuning.largeRoster || outcome.validation != nil { try publisher.finishBatch() }
+        try publisher.inOpenBatch { try StageClock.measure(.ledger) { try ledger.apply(change) } }
+        try publisher.stage(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
         logger.info("declaration accepted", metadata: [
             "outcome": "accepted", "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
             "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection)",
@@ -356,7 +326,7 @@ extension Levy {
         let sha256Shown = sha256
         let sha256 = identity ?? sha256
         // A rejection is made durable on its own, after the batch before it (whose staged outputs it must not meet).
-        try finishBatch()
+        try publisher.finishBatch()
         let stem = safeFileName((entry.name as NSString).deletingPathExtension.isEmpty ? entry.name : (entry.name as NSString).deletingPathExtension)
         // A report is never written over: the same name again (a correction, a duplicate sent twice)
         // gets the file's first SHA-256 digits, then a count.
@@ -378,7 +348,7 @@ extension Levy {
                                                  to: root.path(base + ".errors.csv"))
         }
         let page = RejectionPage.render(report, findings: check.findings, header: header, rows: rows)
-        let archiveRel = archivePath(for: entry, sha256: sha256, now: now)
+        let archiveRel = publisher.archivePath(for: entry, sha256: sha256, now: now)
         var change = LedgerChange()
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
                                  receivedDate: now.date.description, outcome: outcome, employerID: entry.folder,
@@ -392,8 +362,8 @@ extension Levy {
                                            JournalDetail().with("sha256", sha256Shown).with("errors", Int64(check.findings.errorCount)).with("report", base + ".json")))
         change.counters = Metrics.fileCounters(rows: check.rowCount, seconds: secondsSinceFileStarted)
         try ledger.apply(change)
-        try flushOutputs()
-        try archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
+        try publisher.flushOutputs()
+        try publisher.archive(inboxRel: inboxRel, to: archiveRel, sha256: sha256, folder: entry.folder)
         logger.info("declaration rejected", metadata: [
             "outcome": "\(outcome.rawValue)", "employer": "\(entry.folder)", "file": "\(entry.name)", "errors": "\(check.findings.errorCount)",
             "codes": "\(Set(check.findings.items.filter { $0.code.isError }.map(\.code.rawValue)).sorted().joined(separator: ","))",
@@ -402,7 +372,7 @@ extension Levy {
 
     /// Moves an input nobody can be held to (unknown folder, forged bank file) aside, with a reason beside it.
     func quarantine(_ entry: InboxEntry, kind: String, now: AgencyTime, reason: String) throws {
-        try finishBatch()
+        try publisher.finishBatch()
         let stamp = now.date.compact + "T" + now.time.description.filter { $0 != ":" }
         let target = "\(root.quarantine)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/\(stamp)-\(safeFileName(entry.name))"
         let text = """
@@ -424,14 +394,5 @@ extension Levy {
         try ledger.apply(change)
         try ledger.markArchived(sha256: "", folder: entry.folder)
         logger.warning("input quarantined", metadata: ["outcome": "quarantined", "folder": "\(entry.folder)", "file": "\(entry.name)", "reason": "\(reason)"])
-    }
-
-    /// Moves a processed input into the archive and records that it is there.
-    func archive(inboxRel: String, to archiveRel: String, sha256: String, folder: String) throws {
-        archiveTargetsThisRun.insert(archiveRel)
-        let from = root.path(inboxRel)
-        var st = stat()
-        if lstat(from, &st) == 0 { try DurableFile.move(from, to: root.path(archiveRel)) }
-        try ledger.markArchived(sha256: sha256, folder: folder)
     }
 }

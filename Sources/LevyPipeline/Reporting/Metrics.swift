@@ -16,7 +16,7 @@ enum Metrics {
         return c
     }
 
-    static func render(_ m: LedgerMetrics, lastRun: AgencyTime, wallClock: Double) -> String {
+    static func render(_ m: LedgerMetrics, speed: SpeedCounters, lastRun: AgencyTime, wallClock: Double) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func label(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
@@ -46,6 +46,12 @@ enum Metrics {
         out += "levy_file_processing_seconds_bucket{le=\"+Inf\"} \(count)\n"
         out += "levy_file_processing_seconds_sum \(String(format: "%.6f", Double(m.counters["processing_microseconds"] ?? 0) / 1e6))\n"
         out += "levy_file_processing_seconds_count \(count)\n"
+        family("levy_speed_files_read_ahead", "gauge", "Files this levy process read and checked on the other core while the one before was in the ledger.")
+        out += "levy_speed_files_read_ahead \(speed.filesReadAhead)\n"
+        family("levy_speed_most_files_ahead", "gauge", "The most files this levy process held read ahead at once.")
+        out += "levy_speed_most_files_ahead \(speed.mostFilesAhead)\n"
+        family("levy_speed_declarations_taken_back", "gauge", "Declarations this levy process wrote before their XSD verdict and took back (the file was then rejected).")
+        out += "levy_speed_declarations_taken_back \(speed.declarationsTakenBack)\n"
         family("levy_last_run_timestamp_seconds", "gauge", "When levy last finished a run (Unix time).")
         out += "levy_last_run_timestamp_seconds \(Int(wallClock))\n"
         family("levy_last_run_as_of_info", "gauge", "The agency time the last run worked as of.")
@@ -56,7 +62,7 @@ enum Metrics {
 
 extension Levy {
     func writeMetrics(now: AgencyTime) throws {
-        let text = Metrics.render(try ledger.metrics(), lastRun: now, wallClock: Date().timeIntervalSince1970)
+        let text = Metrics.render(try ledger.metrics(), speed: speed, lastRun: now, wallClock: Date().timeIntervalSince1970)
         try DurableFile.write(Array(text.utf8), to: root.path(".levy/metrics/levy.prom"))
     }
 }

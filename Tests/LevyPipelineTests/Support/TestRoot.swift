@@ -98,6 +98,13 @@ final class TestRoot {
 
     func levy() throws -> Levy { try Levy.start(root: Root(path: path), logger: logger) }
 
+    /// A value of the metrics file the last run wrote (`.levy/metrics/levy.prom`), as an operator's
+    /// scraper reads it: the line `name value`.
+    func metric(_ name: String) throws -> Int? {
+        let text = try String(contentsOfFile: file(".levy/metrics/levy.prom"), encoding: .utf8)
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+    }
+
     /// Writes `bytes` as a file of the root and opens it; with a checker for the software company's
     /// folder on 3 November 2026, against this root's ledger. The caller closes `fd`.
     func declarationFile(_ bytes: [UInt8], name: String, runLength: Int = 1 << 17) throws

@@ -13,7 +13,7 @@ package enum DurableFile {
 
     /// Writes `bytes` to a temp file beside `path` without fsync and returns the temp's path: one output
     /// of a batch, which ``syncFileSystems(holding:)`` makes durable all at once before ``publish(_:as:)``
-    /// renames each into place (``Levy/finishBatch()``). Until then readers see nothing.
+    /// renames each into place (``Publisher/finishBatch()``). Until then readers see nothing.
     package static func stage(_ bytes: [UInt8], for path: String, mode: mode_t = 0o640) throws -> String {
         try writeTemp(bytes, for: path, mode: mode, sync: false)
     }

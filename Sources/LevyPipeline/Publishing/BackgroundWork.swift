@@ -6,10 +6,10 @@ import Foundation
 /// the ledger. Jobs given with ``run(_:)`` run one at a time, in the order they were given; a batch
 /// to publish (``publish(unlessFailed:_:)``) waits for them on a thread of its own, as it mostly
 /// waits for the disk, and must not hold up the next file's read.
-final class SecondCore: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "levy.second-core", qos: .userInitiated)
-    private let publisher = DispatchQueue(label: "levy.second-core.publish", qos: .userInitiated)
-    private let reader = DispatchQueue(label: "levy.second-core.read-ahead", qos: .userInitiated)
+final class BackgroundWork: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "levy.background", qos: .userInitiated)
+    private let publisher = DispatchQueue(label: "levy.background.publish", qos: .userInitiated)
+    private let reader = DispatchQueue(label: "levy.background.read-ahead", qos: .userInitiated)
     private let lock = NSLock()
     private var failure: (any Error)?
 
