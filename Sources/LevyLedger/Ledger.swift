@@ -423,52 +423,32 @@ package struct LedgerCounts: Sendable, Hashable, Codable {
     }
 }
 
-/// The ledger seam: SQLite now (``SQLiteLedger``), PostgreSQL later, one contract test suite for both.
+/// The ledger seam: SQLite now (``SQLiteLedger``), PostgreSQL later, one contract test suite for both
+/// (`Tests/LevyLedgerTests`). Opened by ``LedgerStore/open(_:readOnly:)``, never built by its callers.
 ///
 /// Every mutation goes through ``apply(_:)`` in one transaction, so a crash leaves either all of a
-/// change or none of it; the outputs it records are written by the pipeline after commit.
-package protocol Ledger: Sendable {
-    /// The latest "now" levy has acted on (agency time, and its instant in seconds since 1970): a
-    /// command that changes state at an earlier time is refused.
-    func latestNow() throws -> (iso8601: String, instant: Int64)?
-    func recordNow(iso8601: String, instant: Int64) throws
-    /// How many outputs levy has recorded in this ledger (it only grows): a ledger restored from a
-    /// backup older than the outbox has fewer than levy noted beside it.
-    func outputCount() throws -> Int
-
-    /// The journal's entries, in order: of one employer, between two days (inclusive), or all.
-    func journal(employer: String?, from: String?, to: String?) throws -> [JournalRecord]
-    /// Recomputes the whole chain.
-    func verifyJournal() throws -> JournalVerdict
-    /// The last entry's number and hash (nil: an empty journal).
-    func journalHead() throws -> (seq: Int64, hash: String)?
-    /// A fact of the ledger's own (`meta`): the latest "now", the Rules' fingerprint.
-    func meta(_ key: String) throws -> String?
-
-    /// Approval requests: one by id, or those in a state (oldest first); the next free number.
-    func request(id: String) throws -> ApprovalRequest?
-    func requests(state: ApprovalRequest.State) throws -> [ApprovalRequest]
-    func nextRequestNumber() throws -> Int
-
+/// change or none of it; the outputs it records are written by the pipeline after commit. What the
+/// ledger answers is split by what it does for the user — declarations and rosters
+/// (``DeclarationLedger``), collection (``CollectionLedger``), the bank's money (``BankLedger``),
+/// reporting (``ReportingLedger``), operators and the journal (``JournalLedger``) — and the batch
+/// durability of the pipeline is kept apart from all of them (``LedgerDurability``).
+package protocol Ledger: DeclarationLedger, CollectionLedger, BankLedger, ReportingLedger, JournalLedger, LedgerDurability {
+    /// Records a change — a declaration, a debit file, the bank's answer, a payment, a request — with
+    /// its outputs and journal entries, all or nothing.
     func apply(_ change: LedgerChange) throws
-    func file(sha256: String, folder: String) throws -> FileRecord?
-    func filesNotArchived() throws -> [FileRecord]
-    func markArchived(sha256: String, folder: String) throws
-    func pendingOutputs() throws -> [PendingOutput]
-    func markWritten(paths: [String]) throws
-    /// Commits the open batch (changes with ``LedgerChange/deferSync``) and makes every earlier commit durable.
-    func barrier() throws
-    /// After a batch's outputs are durable and its inputs archived: one transaction marks them all
-    /// (not fsynced alone: losing it costs a rewrite of the same outputs).
-    func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws
-    func outputExists(path: String) throws -> Bool
+}
 
+/// Declarations and rosters: the files taken, the declaration in force, whose roster a person is on.
+package protocol DeclarationLedger: Sendable {
+    func file(sha256: String, folder: String) throws -> FileRecord?
     func declaration(id: String) throws -> DeclarationRecord?
     func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord?
     func nextSequence(employer: String, period: String) throws -> Int
     /// Declarations in one of the states: of one period, state by state in the order given and by
     /// number within each; of every period, by number.
     func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord]
+    /// An employer's declarations in force for periods from `from` to `to` (inclusive), by period.
+    func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord]
     /// The periods that have a declaration in one of the states, ascending.
     func periods(states: [DeclarationState]) throws -> [String]
     /// The employer's last accepted declaration before `period` (`no`), whose roster a new one is checked against.
@@ -479,28 +459,20 @@ package protocol Ledger: Sendable {
     /// persons — looked up together instead of one query per person.
     func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
                               candidates: [Int64]?, _ body: (RosterReaders) throws -> T) throws -> T
-    func hasArrears(employer: String) throws -> Bool
+}
 
+/// Collection: the debit cut's files, arrears, and a declaration's money.
+package protocol CollectionLedger: Sendable {
+    func hasArrears(employer: String) throws -> Bool
     func debitMessage(msgID: String) throws -> DebitMessage?
     func debitMessages(collectionDate: String) throws -> [DebitMessage]
-    func status(period: String?) throws -> [PeriodStatus]
-    /// The files received on a day with one of the given outcomes, in the order they were taken.
-    func files(receivedDate: String, outcomes: [FileOutcome]) throws -> [FileRecord]
-    /// The day's figures for its summary, counted in the ledger: a year of declarations is not read for them.
-    func dayFigures(day: String) throws -> DayFigures
     func cutDone(collectionDate: String) throws -> Bool
+    /// A declaration's movements, in order.
+    func movements(declarationID: String) throws -> [MoneyMovement]
+}
 
-    // MARK: The bank's money (SPEC §9)
-
-    /// The day's movements summed by kind and bank.
-    func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)]
-    /// What employers owed at the end of the day before `day`: the sum of every movement before it.
-    func receivable(before day: String) throws -> Fen
-    /// What employers owe now, from the declarations themselves: contributions and fees charged, less
-    /// what was paid, over every declaration in force.
-    func receivableOutstanding() throws -> Fen
-    /// The notification lines not applied on a day.
-    func bankExceptions(day: String) throws -> [BankException]
+/// The bank's money (SPEC §9): what a bank's answers and notifications are matched against.
+package protocol BankLedger: Sendable {
     /// Debits the bank has not fully answered — in flight, or paid by a pain.002 with no credit yet —
     /// collected on or before a day.
     func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding]
@@ -510,15 +482,69 @@ package protocol Ledger: Sendable {
     func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: String)], bank: String) throws -> Set<String>
     /// The MsgIds of the debit files sent to a bank.
     func debitMessageIDs(bank: String) throws -> Set<String>
-    /// A declaration's movements, in order.
-    func movements(declarationID: String) throws -> [MoneyMovement]
-    /// An employer's declarations in force for periods from `from` to `to` (inclusive), by period.
-    func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord]
-    func integrityCheck() throws -> [String]
-    func metrics() throws -> LedgerMetrics
+    /// The notification lines not applied on a day.
+    func bankExceptions(day: String) throws -> [BankException]
 }
 
-extension Ledger {
+/// Reporting: status, the day's figures, the books' balance, metrics.
+package protocol ReportingLedger: Sendable {
+    func status(period: String?) throws -> [PeriodStatus]
+    /// The files received on a day with one of the given outcomes, in the order they were taken.
+    func files(receivedDate: String, outcomes: [FileOutcome]) throws -> [FileRecord]
+    /// The day's figures for its summary, counted in the ledger: a year of declarations is not read for them.
+    func dayFigures(day: String) throws -> DayFigures
+    /// The day's movements summed by kind and bank.
+    func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)]
+    /// What employers owed at the end of the day before `day`: the sum of every movement before it.
+    func receivable(before day: String) throws -> Fen
+    /// What employers owe now, from the declarations themselves: contributions and fees charged, less
+    /// what was paid, over every declaration in force.
+    func receivableOutstanding() throws -> Fen
+    func metrics() throws -> LedgerMetrics
+    func integrityCheck() throws -> [String]
+    /// What the ledger holds, for a backup's manifest and its verification.
+    func counts() throws -> LedgerCounts
+}
+
+/// Operators and the journal (SPEC §10), and the ledger's own facts.
+package protocol JournalLedger: Sendable {
+    /// The latest "now" levy has acted on (agency time, and its instant in seconds since 1970): a
+    /// command that changes state at an earlier time is refused.
+    func latestNow() throws -> (iso8601: String, instant: Int64)?
+    func recordNow(iso8601: String, instant: Int64) throws
+    /// The journal's entries, in order: of one employer, between two days (inclusive), or all.
+    func journal(employer: String?, from: String?, to: String?) throws -> [JournalRecord]
+    /// Recomputes the whole chain.
+    func verifyJournal() throws -> JournalVerdict
+    /// The last entry's number and hash (nil: an empty journal).
+    func journalHead() throws -> (seq: Int64, hash: String)?
+    /// A fact of the ledger's own (`meta`): the latest "now", the Rules' fingerprint.
+    func meta(_ key: String) throws -> String?
+    /// Approval requests: one by id, or those in a state (oldest first); the next free number.
+    func request(id: String) throws -> ApprovalRequest?
+    func requests(state: ApprovalRequest.State) throws -> [ApprovalRequest]
+    func nextRequestNumber() throws -> Int
+}
+
+/// The pipeline's durability, not a business question: outputs recorded and still to write, inputs
+/// still to archive, the open batch's barrier (docs/DESIGN.md, "Batched durability").
+package protocol LedgerDurability: Sendable {
+    func filesNotArchived() throws -> [FileRecord]
+    func markArchived(sha256: String, folder: String) throws
+    func pendingOutputs() throws -> [PendingOutput]
+    func markWritten(paths: [String]) throws
+    func outputExists(path: String) throws -> Bool
+    /// How many outputs levy has recorded in this ledger (it only grows): a ledger restored from a
+    /// backup older than the outbox has fewer than levy noted beside it.
+    func outputCount() throws -> Int
+    /// Commits the open batch (changes with ``LedgerChange/deferSync``) and makes every earlier commit durable.
+    func barrier() throws
+    /// After a batch's outputs are durable and its inputs archived: one transaction marks them all
+    /// (not fsynced alone: losing it costs a rewrite of the same outputs).
+    func finishBatch(written: [String], archived: [(sha256: String, folder: String)]) throws
+}
+
+extension DeclarationLedger {
     package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
                                       _ body: (RosterReaders) throws -> T) throws -> T {
         try withRosterReaders(previous: previous, period: period, except: employer, additions: additions, candidates: nil, body)

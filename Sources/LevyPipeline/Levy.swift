@@ -49,8 +49,8 @@ package final class Levy {
     package static func start(root: Root, loaded: LoadedRules, logger: Logger) throws -> Levy {
         try root.prepare()
         try LedgerGuard.checkBeforeOpening(root)
-        let ledger: SQLiteLedger
-        do { ledger = try SQLiteLedger(path: root.ledger) } catch { throw LevyError.explained(error, root: root) }
+        let ledger: any Ledger
+        do { ledger = try LedgerStore.open(.ledgerFile(root.ledger)) } catch { throw LevyError.explained(error, root: root) }
         try LedgerGuard.checkAfterOpening(root, ledger: ledger)
         return Levy(root: root, loaded: loaded, ledger: ledger, logger: logger)
     }

@@ -170,7 +170,7 @@ struct Status: ParsableCommand {
         try failing(root) {
             let loaded = try loadRules(root)
             let now = try loaded.now(asOf: asOf)
-            let ledger = FileManager.default.fileExists(atPath: root.ledger) ? try SQLiteLedger(path: root.ledger, readOnly: true) : nil
+            let ledger = FileManager.default.fileExists(atPath: root.ledger) ? try LedgerStore.open(.ledgerFile(root.ledger), readOnly: true) : nil
             let report = try StatusReport.of(root: root, loaded: loaded, ledger: ledger, period: period, now: now)
             if json { writeAll(1, jsonBytes(report)) } else { print(report.text(period: period), terminator: "") }
         }
@@ -320,7 +320,7 @@ struct Check: ParsableCommand {
         let root = Root(path: options.root)
         let rejected: Bool = try failing(root) {
             let loaded = try loadRules(root)
-            let ledger: (any Ledger)? = FileManager.default.fileExists(atPath: root.ledger) ? try SQLiteLedger(path: root.ledger, readOnly: true) : nil
+            let ledger: (any Ledger)? = FileManager.default.fileExists(atPath: root.ledger) ? try LedgerStore.open(.ledgerFile(root.ledger), readOnly: true) : nil
             let now = try loaded.now(asOf: asOf)
             var folderEmployer: Employer?
             if let employer {

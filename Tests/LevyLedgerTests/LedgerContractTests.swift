@@ -17,7 +17,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-contract-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let path = dir.appendingPathComponent("ledger.sqlite").path
-            return (try SQLiteLedger(path: path), { try SQLiteLedger(path: path) }, { try? FileManager.default.removeItem(at: dir) })
+            return (try LedgerStore.open(.ledgerFile(path)), { try LedgerStore.open(.ledgerFile(path)) }, { try? FileManager.default.removeItem(at: dir) })
         }
     }
 }
@@ -201,5 +201,19 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         #expect(count == 2)
         #expect(head?.seq == 2)
         #expect(try reopened.journal(employer: "B", from: nil, to: nil).map(\.entry.subject) == ["B-202611-01"])
+    }
+
+    /// The factory is the one door: a location no backend serves is refused with a message that says
+    /// what to give instead, and a read-only open creates nothing.
+    @Test func theStoreOpensOnlyWhatABackendServes() throws {
+        #expect { try LedgerStore.open(URL(string: "postgres://db.example/levy")!) } throws: { error in
+            "\(error)".contains("no PostgreSQL ledger yet") && "\(error)".contains("SQLite")
+        }
+        #expect { try LedgerStore.open(URL(string: "ftp://example/ledger")!) } throws: { error in
+            "\(error)".contains("give a file path or a postgres:// URL")
+        }
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("levy-none-\(UUID().uuidString).sqlite").path
+        #expect(throws: (any Error).self) { try LedgerStore.open(.ledgerFile(missing), readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 }

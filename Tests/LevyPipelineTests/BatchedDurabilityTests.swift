@@ -28,7 +28,7 @@ import Testing
             #expect(try root.receipts(Sample.softwareCo).isEmpty)
             #expect(levy.background.drain() == nil)  // the temp files are written on the other core
             #expect(levy.publisher.batch.staged.allSatisfy { FileManager.default.fileExists(atPath: $0.temp) })
-            let other = try SQLiteLedger(path: root.file(".levy/ledger.sqlite"), readOnly: true)
+            let other = try LedgerStore.open(.ledgerFile(root.file(".levy/ledger.sqlite")), readOnly: true)
             #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").isEmpty)
             #expect(try other.pendingOutputs().isEmpty)
             // levy "crashes" here: the batch is never finished (its connection closes, its transaction is gone).
@@ -102,7 +102,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-batch-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let ledger = try SQLiteLedger(path: dir + "/ledger.sqlite")
+        let ledger = try LedgerStore.open(.ledgerFile(dir + "/ledger.sqlite"))
         struct Broken: Error {}
         func change(_ id: String, seq: Int, failing: Bool) -> LedgerChange {
             var c = LedgerChange()
@@ -130,7 +130,7 @@ import Testing
         alone.deferSync = false
         #expect(throws: Broken.self) { try ledger.apply(alone) }  // in a savepoint: the batch stays open
         try ledger.barrier()
-        let other = try SQLiteLedger(path: dir + "/ledger.sqlite", readOnly: true)
+        let other = try LedgerStore.open(.ledgerFile(dir + "/ledger.sqlite"), readOnly: true)
         #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").map(\.id).sorted() == ["fifth", "fourth"])
         #expect(try other.pendingOutputs().map(\.path).sorted() == ["Outbox/fifth.json", "Outbox/fourth.json"])
         #expect(try other.metrics().counters["changes"] == 2)

@@ -176,7 +176,7 @@ import Testing
             let v = try levy(["backup", "verify", backup])
             #expect(v.status == 0, "\(v.stderr)")
             // One moment of the ledger: every accepted file has its declaration and every declaration its file.
-            let copy = try SQLiteLedger(path: backup, readOnly: true)
+            let copy = try LedgerStore.open(.ledgerFile(backup), readOnly: true)
             let declared = Set(try copy.declarations(states: DeclarationState.allCases, period: nil).map(\.id))
             let files = Set(try copy.files(receivedDate: "2026-11-04", outcomes: [.accepted]).compactMap(\.declarationID))
             #expect(declared == files)
@@ -209,6 +209,6 @@ import Testing
         let resumed = try levy(["run", "--root", root.path, "--as-of", "2026-11-04T12:00:00"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(root.files(under: "Outbox/receipts") == before)
-        #expect(try SQLiteLedger(path: ledger, readOnly: true).declarations(states: [.accepted], period: nil).count == employers.count)
+        #expect(try LedgerStore.open(.ledgerFile(ledger), readOnly: true).declarations(states: [.accepted], period: nil).count == employers.count)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import LevyDomain
-import LevyLedger
+@testable import LevyLedger
 import LevyPipeline
 import Testing
 
@@ -38,7 +38,7 @@ import Testing
                 try db.execute(sql: "INSERT INTO roster (decl_no, person_key, change, base_fen) VALUES (?,?,0,1)", arguments: [b, keys[1]])
             }
         }
-        let ledger = try SQLiteLedger(path: path)
+        let ledger = try LedgerStore.open(.ledgerFile(path))
         #expect(try ledger.integrityCheck().isEmpty)
         let expected = keys.enumerated().filter { $0.offset % 7 != 0 }.map(\.element)
         for additions in [1, 5_000] {  // the probe path and the merge path
@@ -83,7 +83,7 @@ import Testing
                 try db.execute(sql: "INSERT INTO outputs (path, content, written) VALUES ('Outbox/empty.txt', NULL, 0)")
             }
         }
-        let ledger = try SQLiteLedger(path: path)
+        let ledger = try LedgerStore.open(.ledgerFile(path))
         #expect(try ledger.integrityCheck().isEmpty)
         #expect(try ledger.pendingOutputs().map { "\($0.path)=\(String(decoding: $0.content, as: UTF8.self))" } == ["Outbox/a.json=a", "Outbox/empty.txt="])
         #expect(try ledger.outputExists(path: "Outbox/b.json") && ledger.outputExists(path: "Outbox/a.json"))
@@ -104,7 +104,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("levy-plan-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = try SQLiteLedger(path: dir + "/ledger.sqlite")  // creates and migrates
+        _ = try LedgerStore.open(.ledgerFile(dir + "/ledger.sqlite"))  // creates and migrates
         let queue = try DatabaseQueue(path: dir + "/ledger.sqlite")
         try queue.write { db in
             for i in 0..<300 {

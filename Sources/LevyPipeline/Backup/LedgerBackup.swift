@@ -39,7 +39,7 @@ package enum LedgerBackup {
         unlink(temp)
         let counts: LedgerCounts
         do {
-            counts = try SQLiteLedger(path: root.ledger, readOnly: true).backup(to: temp)
+            counts = try LedgerStore.backup(.ledgerFile(root.ledger), to: temp)
         } catch {
             unlink(temp)
             throw LevyError.explained(error, root: root)
@@ -77,8 +77,8 @@ package enum LedgerBackup {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("levy-verify-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { unlink(scratch + suffix) } }
         try FileManager.default.copyItem(atPath: path, toPath: scratch)
-        let ledger: SQLiteLedger
-        do { ledger = try SQLiteLedger(path: scratch, readOnly: true) } catch let e as LedgerError {
+        let ledger: any Ledger
+        do { ledger = try LedgerStore.open(.ledgerFile(scratch), readOnly: true) } catch let e as LedgerError {
             throw LevyError(e.message.replacingOccurrences(of: scratch, with: path))
         }
         let problems = try ledger.integrityCheck()

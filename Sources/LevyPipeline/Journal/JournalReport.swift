@@ -22,12 +22,12 @@ package enum JournalReport {
         }).bytes
     }
 
-    package static func ledger(_ root: Root) throws -> SQLiteLedger {
+    package static func ledger(_ root: Root) throws -> any Ledger {
         var st = stat()
         guard stat(root.ledger, &st) == 0, st.st_size > 0 else {
             throw LevyError("\(root.ledger): there is no ledger, so no journal — run levy on this root first")
         }
-        do { return try SQLiteLedger(path: root.ledger, readOnly: true) } catch { throw LevyError.explained(error, root: root) }
+        do { return try LedgerStore.open(.ledgerFile(root.ledger), readOnly: true) } catch { throw LevyError.explained(error, root: root) }
     }
 
     /// One line per entry: `seq  at  operator  action  subject  detail`.

@@ -147,7 +147,7 @@ final class TestRoot {
         try files(under: "Outbox/receipts/\(employer)").filter { $0.hasSuffix(".json") }.map { try json("Outbox/receipts/\(employer)/\($0)") }
     }
 
-    func ledger() throws -> SQLiteLedger { try SQLiteLedger(path: file(".levy/ledger.sqlite")) }
+    func ledger() throws -> any Ledger { try LedgerStore.open(.ledgerFile(file(".levy/ledger.sqlite"))) }
 }
 
 /// The error codes of a rejection report, in report order.

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import LevyDomain
+
+/// The bank's money (SPEC §9): movements, the receivable, exceptions, debits awaiting the bank, settlement.
+extension SQLiteLedger {
+    // MARK: The bank's money
+
+    package func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, bank, fen FROM money_daily WHERE day = ? ORDER BY kind, bank", arguments: [day]).compactMap { row in
+                let bank: String = row[1]
+                return MoneyKind(rawValue: row[0]).map { (kind: $0, bank: bank.isEmpty ? nil : bank, fen: row[2]) }
+            }
+        }
+    }
+
+    package func receivable(before day: String) throws -> Fen {
+        let signed = MoneyKind.allCases.filter { $0.receivableSign != 0 }
+            .map { "WHEN '\($0.rawValue)' THEN \($0.receivableSign)" }.joined(separator: " ")
+        return try read { db in
+            try Fen.fetchOne(db, sql: "SELECT COALESCE(SUM(fen * CASE kind \(signed) ELSE 0 END), 0) FROM money_daily WHERE day < ?",
+                             arguments: [day]) ?? 0
+        }
+    }
+
+    package func receivableOutstanding() throws -> Fen {
+        try read { db in
+            try Fen.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(total_fen + fee_charged_fen - paid_fen), 0) FROM declarations INDEXED BY declarations_owed
+                WHERE \(Self.owedCondition)
+                """) ?? 0
+        }
+    }
+
+    package func bankExceptions(day: String) throws -> [BankException] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM bank_exceptions WHERE day = ? ORDER BY id", arguments: [day]).compactMap { row in
+                guard let kind = BankException.Kind(rawValue: row["kind"]) else { return nil }
+                return BankException(day: row["day"], kind: kind, bank: row["bank"], declarationID: row["declaration_id"],
+                                     amountFen: row["amount_fen"], expectedFen: row["expected_fen"], since: row["since"],
+                                     file: row["file"], note: row["note"])
+            }
+        }
+    }
+
+    package func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.standingColumns) FROM declarations INDEXED BY declarations_awaiting_bank
+                WHERE (state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL)) AND debit_date <= ?
+                ORDER BY debit_date, id
+                """, arguments: [day]).map(Self.standing)
+        }
+    }
+
+    static let standingColumns = "id, employer_id, state, channel, total_fen, paid_fen, debit_msg_id, settled_on, debit_date, confirmed_on"
+
+    static func standing(_ row: Row) -> DebitStanding {
+        DebitStanding(id: row[0], employerID: row[1], state: DeclarationState(rawValue: row[2]) ?? .accepted, channel: row[3],
+                      totalFen: row[4], paidFen: row[5], debitMsgID: row[6], settledOn: row[7], debitDate: row[8], confirmedOn: row[9])
+    }
+
+    package func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: String)], bank: String) throws -> Set<String> {
+        var settled: Set<String> = []
+        guard !credits.isEmpty else { return settled }
+        try write(deferred: true) { db in
+            // 300 credits a statement: each row of VALUES is matched through the id index and updated
+            // in place, and RETURNING says which matched — one statement instead of a read and a write each.
+            var from = 0
+            while from < credits.count {
+                let part = credits[from..<min(from + 300, credits.count)]
+                let sql = """
+                    UPDATE declarations SET settled_on = v.column3
+                    FROM (VALUES \(Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))) AS v
+                    WHERE declarations.id = v.column1 AND declarations.total_fen = v.column2 AND declarations.state = 'paid'
+                      AND declarations.channel = 'debit' AND declarations.settled_on IS NULL
+                      AND declarations.debit_msg_id IN (SELECT msg_id FROM debit_messages WHERE bank_code = ?)
+                    RETURNING declarations.id
+                    """
+                var arguments: [(any DatabaseValueConvertible)?] = []
+                arguments.reserveCapacity(3 * part.count + 1)
+                for c in part { arguments += [c.id, c.amountFen, c.day] }
+                arguments.append(bank)
+                let ids = try String.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+                while let id = try ids.next() { settled.insert(id) }
+                from += part.count
+            }
+        }
+        return settled
+    }
+
+    package func debitMessageIDs(bank: String) throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT msg_id FROM debit_messages WHERE bank_code = ?", arguments: [bank])) }
+    }
+
+    package func movements(declarationID: String) throws -> [MoneyMovement] {
+        try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM money WHERE declaration_id = ? ORDER BY id"), arguments: [declarationID])
+                .compactMap { row in
+                    guard let kind = MoneyKind(rawValue: row["kind"]) else { return nil }
+                    return MoneyMovement(day: row["day"], kind: kind, bank: row["bank"], declarationID: row["declaration_id"],
+                                         employerID: row["employer_id"], amountFen: row["amount_fen"], ref: row["ref"], feeFen: row["fee_fen"])
+                }
+        }
+    }
+
+    package func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.declarationColumns) FROM declarations WHERE employer_id = ? AND period BETWEEN ? AND ? AND state IN (\(Self.currentStates))
+                ORDER BY period, seq
+                """, arguments: [employer, from, to]).map(Self.declarationRecord)
+        }
+    }
+
+    package func integrityCheck() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }.filter { $0 != "ok" }
+    }
+}
