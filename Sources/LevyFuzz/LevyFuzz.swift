@@ -47,13 +47,13 @@ final class FuzzHarness {
         levy = try Levy.start(root: Root(path: root), logger: logger)
         loaded = levy.loaded
         guard let cut = loaded.clock.parseAsOf("2026-11-06T17:30:00"), let now = loaded.clock.parseAsOf("2026-11-02T09:00:00") else {
-            throw LevyError("cannot read the fuzz harness's dates")
+            throw LevyError(.system, "cannot read the fuzz harness's dates")
         }
         try levy.run(now: cut)  // one debit file to ICBC01, which the pain.002 target answers
         self.now = now
         scratchPath = root + "/input"
         scratch = open(scratchPath, O_RDWR | O_CREAT | O_TRUNC, 0o600)
-        guard scratch >= 0 else { throw LevyError("cannot create \(scratchPath)") }
+        guard scratch >= 0 else { throw LevyError(.system, "cannot create \(scratchPath)") }
     }
 
     deinit {
@@ -74,7 +74,7 @@ final class FuzzHarness {
 
     private func declaration(_ bytes: UnsafeRawBufferPointer, name: String) throws -> String {
         guard ftruncate(scratch, 0) == 0, bytes.isEmpty || pwrite(scratch, bytes.baseAddress!, bytes.count, 0) == bytes.count,
-              lseek(scratch, 0, SEEK_SET) == 0 else { throw LevyError("cannot write the fuzz input") }
+              lseek(scratch, 0, SEEK_SET) == 0 else { throw LevyError(.system, "cannot write the fuzz input") }
         let scanned = try scanFile(fd: scratch)
         let employer = loaded.rules.employer(Self.declaringEmployer)
         var fileCheck = DeclarationFileCheck(rules: loaded.rules, schema: loaded.declarationSchema, now: now, ledger: levy.ledger,
@@ -134,7 +134,7 @@ final class FuzzHarness {
     /// with a reason, or a change that only settles, pays or reverses the declaration levy debited.
     private func notification(_ bytes: UnsafeRawBufferPointer) throws -> String {
         let debited = "\(Self.employer)-202611-01"
-        guard let sent = try levy.ledger.declaration(id: debited) else { throw LevyError("the harness's debit is missing") }
+        guard let sent = try levy.ledger.declaration(id: debited) else { throw LevyError(.system, "the harness's debit is missing") }
         switch levy.previewNotification(.bytes(Array(bytes)), bank: "ICBC01", now: now) {
         case .failure(let problem):
             expect(!problem.message.isEmpty, "a refused notification without a reason")

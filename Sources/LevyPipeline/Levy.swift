@@ -71,7 +71,7 @@ package final class Levy {
     ///   neither sent nor read, and levy stops (exit 1).
     package static func schema(_ kind: BankSchemas.Kind) throws -> XMLSchema {
         do { return try BankSchemas.schema(kind) } catch {
-            throw LevyError("the ISO 20022 schema \(error) does not compile: levy will not send or read a bank file it cannot check — reinstall levy from a clean build")
+            throw LevyError(.schema, "the ISO 20022 schema \(error) does not compile: levy will not send or read a bank file it cannot check", fix: "reinstall levy from a clean build")
         }
     }
 }
@@ -81,7 +81,7 @@ extension LoadedRules {
     package func now(asOf: String?) throws -> AgencyTime {
         guard let asOf else { return clock.now }
         guard let t = clock.parseAsOf(asOf) else {
-            throw LevyError("--as-of '\(asOf)' is not a date-time — write it like 2026-11-10T16:59:00 (agency time, \(rules.timezone))")
+            throw LevyError(.badArgument, "--as-of '\(asOf)' is not a date-time", fix: "write it like 2026-11-10T16:59:00 (agency time, \(rules.timezone))")
         }
         return t
     }

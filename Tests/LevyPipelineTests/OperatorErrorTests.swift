@@ -193,3 +193,57 @@ extension OperatorErrorTests {
         #expect(abs(logged.timeIntervalSinceNow) < 60, "\(stamp)")
     }
 }
+
+/// Every error that stops a command is printed `levy: CODE: what — fix: what to do`, and its exit
+/// status follows from the code's kind: bad usage 64, a refusal or a failure 1.
+@Suite struct CodedErrorTests {
+    @Test func theExitStatusFollowsFromTheKind() {
+        for code in LevyError.Code.allCases {
+            let e = LevyError(code, "x")
+            #expect(e.exitStatus == (code.rawValue.hasPrefix("USAGE-") ? 64 : 1), "\(code)")
+            #expect(code.rawValue.range(of: #"^(USAGE|OP|LEVY|E)-[A-Z0-9-]+$"#, options: .regularExpression) != nil, "\(code.rawValue)")
+        }
+        #expect(LevyError(.overpayment, "too much", fix: "pay less").description == "too much — fix: pay less")
+    }
+
+    @Test(arguments: [
+        // A value that is not one: bad usage.
+        (["pay", Sample.tradingCo, "2026-13", "--amount", "1"], Int32(64), "USAGE-ARGUMENT", "write it like 2026-11"),
+        (["pay", Sample.tradingCo, "2026-11", "--amount", "1,5"], 64, "USAGE-ARGUMENT", "write it like 1234.56"),
+        (["reverse", "12345", "--reason", "typo"], 64, "USAGE-ARGUMENT", "RP-<declaration id>"),
+        // Understood and refused.
+        (["pay", Sample.tradingCo, "2026-11", "--amount", "999999.00"], 1, "OP-OVERPAYMENT", "fix:"),
+        (["pay", "91110000000000000X", "2026-11", "--amount", "1"], 1, "OP-EMPLOYER-UNKNOWN", "check the credit code"),
+        (["withdraw", Sample.tradingCo, "2026-10"], 1, "OP-DECLARATION-MISSING", "levy status --period 2026-10"),
+        (["check", "nowhere.csv"], 1, "LEVY-FILE-MISSING", "give the path of a declaration"),
+    ])
+    func anErrorIsPrintedWithItsCodeAndFix(_ args: [String], _ status: Int32, _ code: String, _ fix: String) throws {
+        let root = try TestRoot()
+        try root.drop(Sample.tradingCo, "a.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-03T09:00:00"]).status == 0)
+        let r = try levy(args + ["--root", root.path, "--as-of", "2026-11-03T10:00:00"])
+        #expect(r.status == status, "\(args): \(r.stderr)")
+        #expect(r.stderr.hasPrefix("levy: \(code): "), "\(r.stderr)")
+        #expect(r.stderr.contains(fix), "\(r.stderr)")
+    }
+
+    @Test func aBadRuleNamesItsFileLineAndFix() throws {
+        let root = try TestRoot()
+        try root.rules("employers.csv", replacing: ",3,ICBC01,", with: ",9,ICBC01,")
+        let r = try levy(["run", "--root", root.path, "--as-of", "2026-11-03T09:00:00"])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("levy: LEVY-RULES: bad rule: Rules/employers.csv:5: "), "\(r.stderr)")
+        #expect(r.stderr.contains(" — fix: "), "\(r.stderr)")
+    }
+
+    @Test func aLockedDeclarationIsRefusedWithTheSpecsCode() throws {
+        let root = try TestRoot()
+        try root.drop(Sample.softwareCo, "a.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-03T09:00:00"]).status == 0)
+        #expect(try levy(["run", "--root", root.path, "--as-of", "2026-11-06T17:30:00"]).status == 0)  // debited: in flight
+        let r = try levy(["withdraw", Sample.softwareCo, "2026-11", "--root", root.path, "--as-of", "2026-11-06T18:00:00"])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("levy: E-DECL-LOCKED: declaration "), "\(r.stderr)")
+        #expect(r.stderr.contains("fix: it can no longer be withdrawn"), "\(r.stderr)")
+    }
+}

@@ -87,7 +87,7 @@ extension Levy {
 
     /// `levy refuse`: closes a pending request with a reason; nothing else changes.
     package func refuse(_ id: String, reason: String, now: AgencyTime) throws -> String {
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw LevyError("a refusal needs --reason: the clerk is told why") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw LevyError(.missingReason, "a refusal needs a --reason: the clerk is told why", fix: "give --reason \"…\" saying why") }
         return try manualOperation(now: now) {
             var (request, _) = try decidable(id)
             request.state = .refused
@@ -110,19 +110,19 @@ extension Levy {
     /// A pending request this levy's operator may decide (four eyes), or why not.
     private func decidable(_ id: String) throws -> (ApprovalRequest, RequestKind) {
         guard let request = try ledger.request(id: id), let kind = RequestKind(rawValue: request.kind) else {
-            throw LevyError("no request \(id) — `levy approvals` lists the pending ones")
+            throw LevyError(.unknownRequest, "no request \(id)", fix: "`levy approvals` lists the pending ones")
         }
         guard request.state == .pending else {
-            throw LevyError("request \(id) is already \(request.state.rawValue) (by \(request.decidedBy ?? "?") at \(request.decidedAt ?? "?")) — nothing to do")
+            throw LevyError(.requestDecided, "request \(id) is already \(request.state.rawValue) (by \(request.decidedBy ?? "?") at \(request.decidedAt ?? "?"))", fix: "nothing to do")
         }
         guard let operators = loaded.operators else {
-            throw LevyError("deciding a request needs Rules/operators.csv (operator_id,name,role): levy must know who may approve")
+            throw LevyError(.notAllowed, "deciding a request needs Rules/operators.csv: levy must know who may approve", fix: "add Rules/operators.csv (operator_id,name,role)", file: "Rules/operators.csv")
         }
         guard let decider = operators[operatorID] else {
-            throw LevyError("operator \(operatorID) is not in Rules/operators.csv")
+            throw LevyError(.unknownOperator, "unknown operator '\(operatorID)': not in Rules/operators.csv", fix: "check the id, or ask a supervisor to add the operator", file: "Rules/operators.csv")
         }
         if let why = ApprovalRules.whyNot(approver: decider, requester: request.requestedBy, kind: kind) {
-            throw LevyError("request \(id) cannot be decided by \(operatorID): \(why)")
+            throw LevyError(.notAllowed, "request \(id) cannot be decided by \(operatorID): \(why)", fix: "a second operator with the right role decides it (reviewer or supervisor; a supervisor for reversals)")
         }
         return (request, kind)
     }
@@ -133,7 +133,7 @@ extension Levy {
 
     static func payload(_ json: String) throws -> [String: String] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else {
-            throw LevyError("the request's arguments cannot be read — refuse it and record the operation again")
+            throw LevyError(.notAllowed, "the request's arguments cannot be read", fix: "refuse it and record the operation again")
         }
         return object
     }

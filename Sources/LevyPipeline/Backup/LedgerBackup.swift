@@ -27,13 +27,13 @@ package enum LedgerBackup {
     package static func take(root: Root, to folder: String, now: AgencyTime) throws -> (path: String, manifest: Manifest) {
         var st = stat()
         guard stat(root.ledger, &st) == 0, st.st_size > 0 else {
-            throw LevyError("\(root.ledger): there is no ledger to back up — run levy on this root first")
+            throw LevyError(.ledgerMissing, "\(root.ledger): there is no ledger to back up", fix: "run levy on this root first")
         }
         try Folders.ensure(folder)
         let name = "levy-ledger-\(now.date.compact)-\(now.time.description.filter { $0 != ":" }).sqlite"
         let path = folder + "/" + name
         guard !FileManager.default.fileExists(atPath: path) else {
-            throw LevyError("\(path) already exists — a backup is never written over; wait a second or choose another folder")
+            throw LevyError(.pathInTheWay, "\(path) already exists", fix: "a backup is never written over; wait a second or choose another folder")
         }
         let temp = DurableFile.tempPath(for: path)
         unlink(temp)
@@ -62,16 +62,16 @@ package enum LedgerBackup {
     /// - Throws: ``LevyError`` naming the first check that fails.
     package static func verify(_ path: String) throws -> Manifest {
         guard let data = FileManager.default.contents(atPath: path + ".manifest.json") else {
-            throw LevyError("\(path).manifest.json: no manifest beside the copy — only a copy made by `levy backup` can be verified")
+            throw LevyError(.backupInvalid, "\(path).manifest.json: no manifest beside the copy", fix: "only a copy made by `levy backup` can be verified")
         }
         guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
-            throw LevyError("\(path).manifest.json: not a levy backup manifest")
+            throw LevyError(.backupInvalid, "\(path).manifest.json: not a levy backup manifest")
         }
-        guard let fd = openRegularFile(path)?.fd else { throw LevyError("\(path): cannot open the copy") }
+        guard let fd = openRegularFile(path)?.fd else { throw LevyError(.backupInvalid, "\(path): cannot open the copy") }
         let scanned = try scanFile(fd: fd)
         close(fd)
         guard scanned.sha256 == manifest.sha256 else {
-            throw LevyError("\(path): the copy's SHA-256 is \(scanned.sha256), the manifest says \(manifest.sha256) — the copy was changed or damaged; use another backup")
+            throw LevyError(.backupInvalid, "\(path): the copy's SHA-256 is \(scanned.sha256), the manifest says \(manifest.sha256)", fix: "the copy was changed or damaged; use another backup")
         }
         // Checked on a scratch copy: opening the copy itself (WAL mode) would write beside it.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("levy-verify-\(UUID().uuidString).sqlite").path
@@ -79,13 +79,13 @@ package enum LedgerBackup {
         try FileManager.default.copyItem(atPath: path, toPath: scratch)
         let ledger: any Ledger
         do { ledger = try LedgerStore.open(.ledgerFile(scratch), readOnly: true) } catch let e as LedgerError {
-            throw LevyError(e.message.replacingOccurrences(of: scratch, with: path))
+            throw LevyError(.backupInvalid, e.message.replacingOccurrences(of: scratch, with: path))
         }
         let problems = try ledger.integrityCheck()
-        guard problems.isEmpty else { throw LevyError("\(path): SQLite's integrity check failed: \(problems.prefix(3).joined(separator: "; ")) — use another backup") }
+        guard problems.isEmpty else { throw LevyError(.backupInvalid, "\(path): SQLite's integrity check failed: \(problems.prefix(3).joined(separator: "; "))", fix: "use another backup") }
         let counts = try ledger.counts()
         guard counts == manifest.counts else {
-            throw LevyError("\(path): the copy holds \(counts), the manifest says \(manifest.counts) — use another backup")
+            throw LevyError(.backupInvalid, "\(path): the copy holds \(counts), the manifest says \(manifest.counts)", fix: "use another backup")
         }
         return manifest
     }

@@ -59,24 +59,24 @@ extension Levy {
 
     /// Checks a counter payment and builds its change, as of `now` (not applied).
     func counterPayment(employer: String, period: String, amount: String, now: AgencyTime) throws -> ManualOperation {
-        guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
+        guard let p = Period(period) else { throw LevyError(.badArgument, "period '\(period)' is not YYYY-MM", fix: "write it like 2026-11") }
         guard loaded.rules.employer(employer) != nil else {
-            throw LevyError("employer \(employer) is not in Rules/employers.csv — check the credit code")
+            throw LevyError(.unknownEmployer, "employer \(employer) is not in Rules/employers.csv", fix: "check the credit code")
         }
         guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
-            throw LevyError("employer \(employer) has no declaration for \(p) — it must declare first (Inbox/declarations/\(employer)/)")
+            throw LevyError(.noDeclaration, "employer \(employer) has no declaration for \(p)", fix: "it must declare first (Inbox/declarations/\(employer)/)")
         }
         switch d.state {
-        case .paid: throw LevyError("declaration \(d.id) is already paid (\(d.paidAt ?? "")) — nothing to pay; see its payment receipt in Outbox/receipts/\(employer)/")
-        case .inFlight: throw LevyError("declaration \(d.id) has a direct debit in flight (\(d.debitMsgID ?? "")) — wait for the bank's answer before taking money at the counter")
+        case .paid: throw LevyError(.alreadyPaid, "declaration \(d.id) is already paid (\(d.paidAt ?? ""))", fix: "nothing to pay; see its payment receipt in Outbox/receipts/\(employer)/")
+        case .inFlight: throw LevyError(.debitInFlight, "declaration \(d.id) has a direct debit in flight (\(d.debitMsgID ?? ""))", fix: "wait for the bank's answer before taking money at the counter")
         default: break
         }
         guard case .success(let paid) = Yuan.parse(amount), paid > 0 else {
-            throw LevyError("--amount '\(amount)' is not an amount in yuan above zero — write it like 1234.56")
+            throw LevyError(.badArgument, "--amount '\(amount)' is not an amount in yuan above zero", fix: "write it like 1234.56")
         }
         let (principal, fee) = amountDue(d, on: now.date)
         guard paid <= principal + fee else {
-            throw LevyError("amount \(Yuan.format(paid)) is more than what \(employer) owes for \(p) on \(now.date): \(Yuan.format(principal + fee)) yuan (contributions \(Yuan.format(principal)) + late fee \(Yuan.format(fee))) — take at most \(Yuan.format(principal + fee)); a smaller amount is a part-payment")
+            throw LevyError(.overpayment, "amount \(Yuan.format(paid)) is more than what \(employer) owes for \(p) on \(now.date): \(Yuan.format(principal + fee)) yuan (contributions \(Yuan.format(principal)) + late fee \(Yuan.format(fee)))", fix: "take at most \(Yuan.format(principal + fee)); a smaller amount is a part-payment")
         }
         var record = d
         let (feePart, charged, remaining) = record.pay(paid, on: now.date, at: now.iso8601, channel: "counter", dailyRate: loaded.rules.lateFeeDailyRate)
@@ -106,13 +106,13 @@ extension Levy {
     }
 
     func withdrawal(employer: String, period: String, now: AgencyTime) throws -> ManualOperation {
-        guard let p = Period(period) else { throw LevyError("period '\(period)' is not YYYY-MM — write it like 2026-11") }
+        guard let p = Period(period) else { throw LevyError(.badArgument, "period '\(period)' is not YYYY-MM", fix: "write it like 2026-11") }
         guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
-            throw LevyError("employer \(employer) has no declaration for \(p) to withdraw")
+            throw LevyError(.noDeclaration, "employer \(employer) has no declaration for \(p) to withdraw", fix: "check the employer and the period (`levy status --period \(p)`)")
         }
         guard d.state != .inFlight && d.state != .paid && d.paidFen == 0 else {
             let why = d.state == .inFlight ? "has a debit in flight" : (d.state == .paid ? "is paid" : "is paid in part")
-            throw LevyError("E-DECL-LOCKED: declaration \(d.id) \(why) — it can no longer be withdrawn; corrections go through the service counter")
+            throw LevyError(.declarationLocked, "declaration \(d.id) \(why)", fix: "it can no longer be withdrawn; corrections go through the service counter")
         }
         var record = d
         record.state = .withdrawn
@@ -136,27 +136,27 @@ extension Levy {
 
     func reversal(receiptNo: String, reason: String, now: AgencyTime) throws -> ManualOperation {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw LevyError("a reversal needs --reason: say why the payment was recorded in error")
+            throw LevyError(.missingReason, "a reversal needs a --reason", fix: "give --reason \"…\" saying why the payment was recorded in error")
         }
         var id = String(receiptNo.drop { $0 != "-" }.dropFirst())
         guard receiptNo.hasPrefix("RP-"), !id.isEmpty else {
-            throw LevyError("'\(receiptNo)' is not a payment receipt number — it looks like RP-<declaration id>, as on the payment receipt")
+            throw LevyError(.badArgument, "'\(receiptNo)' is not a payment receipt number", fix: "it looks like RP-<declaration id>, as on the payment receipt")
         }
         if try ledger.declaration(id: id) == nil, let cut = id.lastIndex(of: "-") { id = String(id[..<cut]) }  // RP-<id>-2
         guard let d = try ledger.declaration(id: id) else {
-            throw LevyError("no declaration for receipt \(receiptNo) — check the number on the payment receipt")
+            throw LevyError(.noDeclaration, "no declaration for receipt \(receiptNo)", fix: "check the number on the payment receipt")
         }
         // The payment in force: the last counter payment not reversed yet.
         let movements = try ledger.movements(declarationID: d.id)
         let reversed = Set(movements.filter { $0.kind == .reversed }.compactMap(\.ref))
         guard let payment = movements.last(where: { $0.kind == .paid && !reversed.contains($0.ref ?? "") }) else {
-            throw LevyError("receipt \(receiptNo): declaration \(d.id) has no payment in force — only a counter payment recorded in error is reversed")
+            throw LevyError(.notReversible, "receipt \(receiptNo): declaration \(d.id) has no payment in force", fix: "only a counter payment recorded in error is reversed")
         }
         guard payment.bank == nil else {
-            throw LevyError("receipt \(receiptNo): declaration \(d.id) is paid by direct debit — only a counter payment recorded in error is reversed; a debit is reversed by the bank (camt.054)")
+            throw LevyError(.notReversible, "receipt \(receiptNo): declaration \(d.id) is paid by direct debit", fix: "only a counter payment recorded in error is reversed; a debit is reversed by the bank (camt.054)")
         }
         guard payment.ref == receiptNo else {
-            throw LevyError("receipt \(receiptNo) is not the payment in force for \(d.id) (that is \(payment.ref ?? "")) — reverse the payment in force")
+            throw LevyError(.notReversible, "receipt \(receiptNo) is not the payment in force for \(d.id) (that is \(payment.ref ?? ""))", fix: "reverse the payment in force")
         }
         var record = d
         let isAfterDue = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false

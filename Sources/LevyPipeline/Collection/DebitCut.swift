@@ -44,7 +44,7 @@ extension Levy {
                                        bank: bank, debits: debits)
             let issues = try Levy.schema(.pain008).validate(document: bytes)
             guard issues.isEmpty else {
-                throw LevyError("the debit file \(msgID) does not validate against pain.008.001.02 (\(issues[0].message)) — nothing was sent; check Rules/banks.yaml and employers.csv bank fields")
+                throw LevyError(.debitFileInvalid, "the debit file \(msgID) does not validate against pain.008.001.02 (\(issues[0].message))", fix: "nothing was sent; check Rules/banks.yaml and employers.csv bank fields")
             }
             let path = "Outbox/debits/\(bankCode)/\(msgID).xml"
             var change = LedgerChange()

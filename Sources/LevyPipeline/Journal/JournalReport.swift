@@ -22,10 +22,18 @@ package enum JournalReport {
         }).bytes
     }
 
+    /// The requests waiting for approval, one line each, or a sentence saying there are none.
+    package static func requestsText(_ requests: [ApprovalRequest]) -> String {
+        guard !requests.isEmpty else { return "No requests wait for approval.\n" }
+        return requests.map { r in
+            "\(r.id)\t\(r.kind)\t\(r.subject)\t\(r.payload)\trequested by \(r.requestedBy) at \(r.requestedAt)\n"
+        }.joined()
+    }
+
     package static func ledger(_ root: Root) throws -> any Ledger {
         var st = stat()
         guard stat(root.ledger, &st) == 0, st.st_size > 0 else {
-            throw LevyError("\(root.ledger): there is no ledger, so no journal — run levy on this root first")
+            throw LevyError(.ledgerMissing, "\(root.ledger): there is no ledger, so no journal", fix: "run levy on this root first")
         }
         do { return try LedgerStore.open(.ledgerFile(root.ledger), readOnly: true) } catch { throw LevyError.explained(error, root: root) }
     }

@@ -43,11 +43,12 @@ package enum DurableFile {
             throw LevyError.system("cannot rename into", path, errno: code, fix: "check that its folder is a folder levy may write to")
         }
         guard sameBytes(temp, path) else {
-            throw LevyError("""
-                \(path) already exists with other bytes: levy never writes over a receipt, notice, rejection or debit file — \
+            throw LevyError(.outputConflict, """
+                \(path) already exists with other bytes: levy never writes over a receipt, notice, rejection or debit file
+                """, fix: """
                 the ledger does not match this outbox (restored or replaced?); restore the ledger that wrote it \
                 (README, "Backups and restore"), or set the file aside as evidence and run levy again
-                """)
+                """, file: path)
         }
     }
 
@@ -231,14 +232,14 @@ package enum Folders {
                 throw LevyError.system("cannot create folder", dir, fix: "check permissions and free space")
             }
             let parent = parentFolder(dir)
-            guard !parent.isEmpty, parent != dir else { throw LevyError("cannot create folder \(dir)") }
+            guard !parent.isEmpty, parent != dir else { throw LevyError(.system, "cannot create folder \(dir)") }
             try ensure(parent, mode: mode)
             if mkdir(dir, mode) != 0 && errno != EEXIST {
                 throw LevyError.system("cannot create folder", dir, fix: "check permissions and free space")
             }
         }
         var st = stat()
-        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw LevyError("\(dir) is in the way: levy needs a folder there and found a file — move the file away (keep it if it is evidence) and run levy again") }
+        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw LevyError(.pathInTheWay, "\(dir) is in the way: levy needs a folder there and found a file", fix: "move the file away (keep it if it is evidence) and run levy again") }
         lock.withLock {
             if known.count >= capacity { known.removeAll(keepingCapacity: true) }
             known.insert(dir)

@@ -92,12 +92,12 @@ package enum ErrorsCSV {
         var header: [String] = []
         var offending: [OffendingRow] = []
         if findings.omitted > 0 { general.append("…另有 \(findings.omitted) 个问题 / \(findings.omitted) more problems") }
-        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind the declaration for its .errors.csv") }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError(.system, "cannot rewind the declaration for its .errors.csv") }
         let writer = try DurableWriter(path: path)
         do {
             func emit(_ utf8: [UInt8]) throws {
                 if encoding == .gb18030 {
-                    guard let converted = transcode(utf8, from: "UTF-8", to: "GB18030") else { throw LevyError("cannot re-encode to GB18030") }
+                    guard let converted = transcode(utf8, from: "UTF-8", to: "GB18030") else { throw LevyError(.encodingUnavailable, "cannot re-encode to GB18030") }
                     writer.write(converted)
                 } else {
                     writer.write(utf8)
@@ -139,14 +139,14 @@ package enum ErrorsCSV {
 
 /// Reads a CSV declaration from the start, decoded to UTF-8 from its own encoding, record by record.
 func forEachCSVRecord(fd: Int32, encoding: TextEncoding, _ body: (CSVRecord) throws -> Void) throws {
-    guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind the declaration") }
+    guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError(.system, "cannot rewind the declaration") }
     func each<S: ByteSource>(_ source: S) throws {
         var reader = CSVReader(source: source)
         while let record = reader.next() { try body(record) }
     }
     switch encoding {
     case .gb18030:
-        guard let source = TranscodingSource(FileSource(fd: fd), from: "GB18030") else { throw LevyError("no GB18030 converter") }
+        guard let source = TranscodingSource(FileSource(fd: fd), from: "GB18030") else { throw LevyError(.encodingUnavailable, "no GB18030 converter") }
         defer { source.close() }
         try each(source)
     case .utf8BOM:

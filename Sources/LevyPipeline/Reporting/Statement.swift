@@ -73,7 +73,7 @@ package struct Statement: Encodable, Sendable {
     /// - Throws: ``LevyError`` when the employer is not in Rules/employers.csv.
     package static func of(employer: String, year: Int, loaded: LoadedRules, ledger: any Ledger, now: AgencyTime) throws -> Statement {
         guard let known = loaded.rules.employer(employer) else {
-            throw LevyError("employer \(employer) is not in Rules/employers.csv — check the credit code")
+            throw LevyError(.unknownEmployer, "employer \(employer) is not in Rules/employers.csv", fix: "check the credit code")
         }
         let from = Period(year: year, month: 1).description, to = Period(year: year, month: 12).description
         var lines: [Line] = []

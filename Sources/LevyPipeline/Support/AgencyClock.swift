@@ -7,7 +7,7 @@ package struct AgencyClock: Sendable {
 
     package init(identifier: String) throws {
         guard let tz = TimeZone(identifier: identifier) else {
-            throw LevyError("unknown timezone '\(identifier)' — use an IANA name such as Asia/Shanghai")
+            throw LevyError(.rules, "unknown timezone '\(identifier)'", fix: "use an IANA name such as Asia/Shanghai")
         }
         timeZone = tz
     }

@@ -29,12 +29,13 @@ package enum LedgerGuard {
         let missing = stat(root.ledger, &st) != 0
         guard missing || st.st_size == 0 else { return }
         guard let found = firstFile(root, under: writeOnceFolders + [".levy/archive"]) else { return }
-        throw LevyError("""
+        throw LevyError(.ledgerMissing, """
             \(root.ledger) is \(missing ? "missing" : "empty"), but this root already holds levy's work (\(found)): \
-            a new ledger would reuse declaration and message ids and rewrite receipts and debit files with other amounts — \
+            a new ledger would reuse declaration and message ids and rewrite receipts and debit files with other amounts
+            """, fix: """
             restore the ledger from the latest backup (README, "Backups and restore"; `levy backup verify FILE` checks one); \
             nothing was done
-            """)
+            """, file: root.ledger)
     }
 
     /// After the ledger is opened: a ledger with fewer outputs than levy noted beside it is older
@@ -51,11 +52,12 @@ package enum LedgerGuard {
                 if try !ledger.outputExists(path: file) { newer.append(file) }
             }
         }
-        throw LevyError("""
+        throw LevyError(.ledgerOlder, """
             \(root.ledger) is older than this root's outputs: it records \(known) outputs, levy had written \(mark.outputs) \
-            by \(mark.at)\(newer.isEmpty ? "" : "; newer than the ledger: " + newer.joined(separator: ", ")) — \
+            by \(mark.at)\(newer.isEmpty ? "" : "; newer than the ledger: " + newer.joined(separator: ", "))
+            """, fix: """
             restore a newer backup, or follow README "Backups and restore" to set the newer outputs aside; nothing was done
-            """)
+            """, file: root.ledger)
     }
 
     /// Notes how many outputs the ledger records, once levy's work on the root is done.
@@ -113,10 +115,11 @@ extension Levy {
     func isLaterThanLatest(_ now: AgencyTime) throws -> Bool {
         guard let latest = try ledger.latestNow() else { return true }
         if now.secondsSince1970 < latest.instant {
-            throw LevyError("""
+            throw LevyError(.timeBackwards, """
                 it is \(now.iso8601) for this command, but levy already acted at \(latest.iso8601): time cannot run \
-                backwards in the ledger — give an --as-of at or after \(latest.iso8601), or fix the machine's clock \
-                (timedatectl); nothing was done
+                backwards in the ledger
+                """, fix: """
+                give an --as-of at or after \(latest.iso8601), or fix the machine's clock (timedatectl); nothing was done
                 """)
         }
         return now.secondsSince1970 > latest.instant

@@ -373,14 +373,14 @@ package struct DeclarationFileCheck {
         if scanned.encoding.sawNUL || scanned.encoding.hasWideBOM { return fileLevel(encodingProblem) }
         let encoding: TextEncoding = scanned.encoding.validUTF8 ? (scanned.encoding.hasUTF8BOM ? .utf8BOM : .utf8) : .gb18030
         outcome.encoding = encoding
-        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind \(name)") }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError(.system, "cannot rewind \(name)") }
 
         switch format {
         case .csv:
             var valid = true
             if encoding == .gb18030 {
                 guard var source = TranscodingSource(FileSource(fd: fd), from: "GB18030") else {
-                    throw LevyError("iconv has no GB18030 converter — install the glibc locale data (libc-bin)")
+                    throw LevyError(.encodingUnavailable, "iconv has no GB18030 converter", fix: "install the glibc locale data (libc-bin)")
                 }
                 defer { source.close() }
                 outcome.csvColumns = readCSV(source: &source, into: &check)
@@ -401,7 +401,7 @@ package struct DeclarationFileCheck {
                               message: "不接受 DOCTYPE/DTD 与实体声明：请删除 <!DOCTYPE …> / DOCTYPE and entity declarations are not accepted: remove <!DOCTYPE …>"))
                 return Outcome(check: c, persons: persons, format: format)
             }
-            guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError("cannot rewind \(name)") }
+            guard lseek(fd, 0, SEEK_SET) == 0 else { throw LevyError(.system, "cannot rewind \(name)") }
             let declared = String(decoding: head.prefix(200), as: UTF8.self).lowercased()
             let xmlEncoding: String? = encoding == .gb18030 && !declared.contains("encoding=") ? "GB18030" : nil
             let aside = validationAsideBytes.map { scanned.size >= $0 } == true

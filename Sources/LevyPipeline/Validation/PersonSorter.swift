@@ -254,7 +254,7 @@ package final class PersonSorter: PersonLog, @unchecked Sendable {
             }
             let person = buffer.withUnsafeBufferPointer { decoder.next(from: $0, at: &position) }
             guard var person else {
-                owner.fail(LevyError("spilled persons read back damaged"))
+                owner.fail(LevyError(.spillDamaged, "spilled persons read back damaged"))
                 decoded = count
                 return nil
             }
