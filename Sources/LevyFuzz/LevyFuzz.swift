@@ -118,7 +118,7 @@ final class FuzzHarness {
     }
 
     private func bankReturn(_ bytes: UnsafeRawBufferPointer) -> String {
-        switch levy.checkReturn(.bytes(Array(bytes)), bank: "ICBC01") {
+        switch levy.bank.checkReturn(.bytes(Array(bytes)), bank: "ICBC01") {
         case .success(let (file, message)):
             expect(file.originalMsgID == message.msgID, "a return accepted for another message")
             expect(file.statuses.allSatisfy { s in message.transactions.contains { $0.declarationID == s.endToEndID } },
@@ -135,7 +135,7 @@ final class FuzzHarness {
     private func notification(_ bytes: UnsafeRawBufferPointer) throws -> String {
         let debited = "\(Self.employer)-202611-01"
         guard let sent = try levy.ledger.declaration(id: debited) else { throw LevyError(.system, "the harness's debit is missing") }
-        switch levy.previewNotification(.bytes(Array(bytes)), bank: "ICBC01", now: now) {
+        switch levy.bank.previewNotification(.bytes(Array(bytes)), bank: "ICBC01", now: now) {
         case .failure(let problem):
             expect(!problem.message.isEmpty, "a refused notification without a reason")
             return "refused: " + problem.message

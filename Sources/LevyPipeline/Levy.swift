@@ -4,31 +4,25 @@ import LevyLedger
 import LevyXML
 import Logging
 
-/// The pipeline over one root: intake, collection, bank exchange and reporting, on one ledger.
-package final class Levy {
+/// What every job of levy's day works with on one root: its rules, its ledger, its log, the
+/// publisher that makes outputs appear, and who is acting (the journal names them).
+package final class Workplace: @unchecked Sendable {
     package let root: Root
     package let loaded: LoadedRules
     package let ledger: any Ledger
     package let logger: Logger
-    /// Which inbox entries may be taken now (`watch` admits only files that stopped changing); nil = all.
-    package var admit: ((InboxEntry) -> Bool)?
-    /// The knobs of how fast levy works (``Tuning``); none changes what a run produces.
-    package var tuning = Tuning() { didSet { publisher.batchSize = tuning.batchSize } }
-    /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
-    package var showsProgress = false
     /// Work handed to the other core: the next small files read ahead, a batch's temp files, syncs and renames.
     let background: BackgroundWork
     /// What makes outputs appear and inputs leave the inbox, durably and in batches.
     let publisher: Publisher
-    /// What the speed machinery did in this process (written to the metrics with each run).
-    package internal(set) var speed = SpeedCounters()
-    /// Who the journal says did this levy's work: `levy` for automatic work, else the operator of a
-    /// manual command (`--operator`).
-    package var operatorID = "levy"
-    /// When the file in hand was opened (for the processing-latency metric).
-    var fileStarted = DispatchTime.now()
+    /// Who the journal says did this work: `levy` for automatic work, else the operator of a manual
+    /// command (`--operator`).
+    var operatorID = "levy"
+    /// Which inbox entries may be taken now (`watch` admits only files that stopped changing, declarations
+    /// and bank files alike); nil = all.
+    package var admits: ((InboxEntry) -> Bool)?
 
-    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
+    init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
         self.loaded = loaded
         self.ledger = ledger
@@ -36,6 +30,64 @@ package final class Levy {
         background = BackgroundWork()
         publisher = Publisher(root: root, ledger: ledger, background: background)
     }
+}
+
+/// One of the jobs the agency names — declaration intake, the bank exchange, the debit cut, the
+/// service counter, the day's reports — done at a ``Workplace``. What they share (the journal's
+/// entries, notices and receipts, quarantine, the ledger's guards) is written once, on this protocol.
+package protocol WorkplaceJob {
+    var workplace: Workplace { get }
+}
+
+extension WorkplaceJob {
+    var root: Root { workplace.root }
+    var loaded: LoadedRules { workplace.loaded }
+    var ledger: any Ledger { workplace.ledger }
+    var logger: Logger { workplace.logger }
+    var publisher: Publisher { workplace.publisher }
+    var operatorID: String { workplace.operatorID }
+}
+
+/// levy on one root: the spine of a run — admit "now", finish what a crash left, take the bank's
+/// files, take the declarations, cut debits and mark what fell due, write the day's reports — over
+/// the jobs that do each part. `levy run`, `levy watch` and the manual commands all start here.
+package final class Levy: WorkplaceJob {
+    package let workplace: Workplace
+    /// Declarations from `Inbox/declarations/`, checked, accepted or rejected.
+    package let intake: DeclarationIntake
+    /// Bank returns (pain.002) and notifications (camt.054) from `Inbox/bank/`.
+    package let bank: BankExchange
+    /// Debit cuts on window days, and what falls due.
+    let debitCut: DebitCut
+    /// Counter payments, withdrawals, reversals, and the four-eyes requests behind them.
+    package let counter: ServiceCounter
+    /// The day's summary, arrears, reconciliation and metrics.
+    let reporting: DailyReporting
+
+    /// The knobs of how fast levy works (``Tuning``); none changes what a run produces.
+    package var tuning: Tuning {
+        get { intake.tuning }
+        set {
+            intake.tuning = newValue
+            bank.tuning = newValue
+            publisher.batchSize = newValue.batchSize
+        }
+    }
+
+    package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
+        workplace = Workplace(root: root, loaded: loaded, ledger: ledger, logger: logger)
+        intake = DeclarationIntake(workplace)
+        bank = BankExchange(workplace)
+        debitCut = DebitCut(workplace: workplace)
+        counter = ServiceCounter(workplace: workplace)
+        reporting = DailyReporting(workplace: workplace)
+    }
+
+    package var root: Root { workplace.root }
+    package var loaded: LoadedRules { workplace.loaded }
+    package var ledger: any Ledger { workplace.ledger }
+    package var publisher: Publisher { workplace.publisher }
+    var background: BackgroundWork { workplace.background }
 
     /// Opens a root for work: checks Rules (before anything is touched), prepares folders, opens the ledger.
     /// Callers that work on the root take the ``RootLock`` between the two (see ``start(root:loaded:logger:)``).
@@ -88,18 +140,20 @@ extension LoadedRules {
 }
 
 extension Levy {
-    /// Does all work due now: recovery, bank returns, declarations, collection, reports.
+    /// Does all work due now, in this order: "now" admitted (never before the ledger's latest), what a
+    /// crash left finished, the Rules in force journaled, the bank's files (their answers decide what
+    /// is owed), the declarations, the debit cut and what fell due, the day's reports.
     package func run(now: AgencyTime) throws {
         publisher.beginRun()
         try admit(now: now)
         try publisher.recover()
         try journalRulesInForce(now: now)
-        try intakeBankFiles(now: now)
-        try intakeDeclarations(now: now)
+        try bank.intakeBankFiles(now: now)
+        try intake.intakeDeclarations(now: now)
         try StageClock.measure(.outputs) {
-            try collect(now: now)
-            try writeDailyReports(now: now)
-            try writeMetrics(now: now)
+            try debitCut.collect(now: now)
+            try reporting.writeDailyReports(now: now)
+            try reporting.writeMetrics(now: now, speed: intake.speed)
         }
         try LedgerGuard.note(root, ledger: ledger, at: now)
     }

@@ -43,7 +43,7 @@ struct Pay: ParsableCommand {
 
     func run() throws {
         try manualCommand(options, manual, what: "paid: receipt") { levy, now in
-            try levy.payAtCounter(employer: employer.uppercased(), period: period, amount: amount, now: now)
+            try levy.counter.pay(employer: employer.uppercased(), period: period, amount: amount, now: now)
         }
     }
 }
@@ -57,7 +57,7 @@ struct Withdraw: ParsableCommand {
 
     func run() throws {
         try manualCommand(options, manual, what: "withdrawn") { levy, now in
-            try levy.withdraw(employer: employer.uppercased(), period: period, now: now)
+            try levy.counter.withdraw(employer: employer.uppercased(), period: period, now: now)
         }
     }
 }
@@ -71,7 +71,7 @@ struct Reverse: ParsableCommand {
 
     func run() throws {
         try manualCommand(options, manual, what: "reversed: receipt") { levy, now in
-            try levy.reverse(receiptNo: receiptNo, reason: reason, now: now)
+            try levy.counter.reverse(receiptNo: receiptNo, reason: reason, now: now)
         }
     }
 }
@@ -83,7 +83,7 @@ struct Approve: ParsableCommand {
     @Argument(help: "The request's id, REQ-…") var request: String
 
     func run() throws {
-        try manualCommand(options, manual, what: "approved \(request), done") { levy, now in try levy.approve(request, now: now) }
+        try manualCommand(options, manual, what: "approved \(request), done") { levy, now in try levy.counter.approve(request, now: now) }
     }
 }
 
@@ -95,7 +95,7 @@ struct Refuse: ParsableCommand {
     @Option(help: "Why it is refused (the clerk is told).") var reason: String
 
     func run() throws {
-        try manualCommand(options, manual, what: "refused") { levy, now in .done(try levy.refuse(request, reason: reason, now: now)) }
+        try manualCommand(options, manual, what: "refused") { levy, now in .done(try levy.counter.refuse(request, reason: reason, now: now)) }
     }
 }
 

@@ -29,7 +29,7 @@ struct Run: ParsableCommand {
                 }
                 try withExtendedLifetime(lock) {
                     let levy = try Levy.start(root: root, loaded: loaded, logger: options.logger())
-                    levy.showsProgress = options.logFormat == .text
+                    levy.intake.showsProgress = options.logFormat == .text
                     try levy.run(now: now)
                 }
                 if json, let data = FileManager.default.contents(atPath: root.path("Outbox/reports/summary-\(now.date).json")) {

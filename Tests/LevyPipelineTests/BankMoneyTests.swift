@@ -200,7 +200,7 @@ import Testing
         let dec8 = try #require(levy.loaded.clock.parseAsOf("2026-12-08T10:00:00"))
         let days = 28  // 11 November to 8 December
         let owed = software + LateFee.fee(unpaid: software, dailyRate: try #require(Rate("0.0005")), days: days)
-        _ = try levy.payAtCounter(employer: Sample.softwareCo, period: nov, amount: Yuan.format(owed), now: dec8)
+        _ = try levy.counter.pay(employer: Sample.softwareCo, period: nov, amount: Yuan.format(owed), now: dec8)
         #expect(try root.ledger().declaration(id: id(Sample.softwareCo))?.state == .paid)
         #expect(root.exists("Outbox/receipts/\(Sample.softwareCo)/\(id(Sample.softwareCo))-payment-2.json"))
     }
@@ -243,7 +243,7 @@ import Testing
         let levy = try root.levy()
         let on13 = try #require(levy.loaded.clock.parseAsOf("2026-11-13T10:00:00"))
         let half = restaurant / 2
-        _ = try levy.payAtCounter(employer: Sample.restaurant, period: nov, amount: Yuan.format(half), now: on13)
+        _ = try levy.counter.pay(employer: Sample.restaurant, period: nov, amount: Yuan.format(half), now: on13)
         let first = try root.json("Outbox/receipts/\(Sample.restaurant)/\(id(Sample.restaurant))-payment.json")
         let fee13 = LateFee.fee(unpaid: restaurant, dailyRate: rate, days: 3)
         #expect(first["paid_fen"] as? Int == Int(half))
@@ -262,10 +262,10 @@ import Testing
         let owed = (restaurant - half) + LateFee.fee(unpaid: restaurant * 3 + (restaurant - half) * 3, dailyRate: rate, days: 1)
         #expect(levy.amountDue(try #require(try root.ledger().declaration(id: id(Sample.restaurant))), on: on16.date).principal == restaurant - half)
         do {
-            _ = try levy.payAtCounter(employer: Sample.restaurant, period: nov, amount: Yuan.format(owed + 1), now: on16)
+            _ = try levy.counter.pay(employer: Sample.restaurant, period: nov, amount: Yuan.format(owed + 1), now: on16)
             Issue.record("an overpayment was taken")
         } catch { #expect("\(error)".contains(Yuan.format(owed))) }
-        _ = try levy.payAtCounter(employer: Sample.restaurant, period: nov, amount: Yuan.format(owed), now: on16)
+        _ = try levy.counter.pay(employer: Sample.restaurant, period: nov, amount: Yuan.format(owed), now: on16)
         let second = try root.json("Outbox/receipts/\(Sample.restaurant)/\(id(Sample.restaurant))-payment-2.json")
         #expect(second["remaining_fen"] as? Int == 0)
         #expect(second["late_fee_fen"] as? Int == Int(owed - (restaurant - half)))

@@ -18,7 +18,7 @@ import Testing
             let levy = try root.levy()
             try levy.publisher.recover()
             let (folders, _) = listInbox(levy.root.declarationsInbox)
-            for entry in folders.values.flatMap({ $0 }) { try levy.intakeDeclaration(entry, now: now) }
+            for entry in folders.values.flatMap({ $0 }) { try levy.intake.intakeDeclaration(entry, now: now) }
             // In the batch's open transaction, outputs staged, not yet durable: nobody else sees the
             // declarations, no receipt is in place, the inputs are still where they were.
             #expect(levy.publisher.batch.archives.count == 2)
@@ -26,7 +26,7 @@ import Testing
             #expect(root.exists("Inbox/declarations/\(Sample.softwareCo)/a.csv"))
             #expect(root.exists("Inbox/declarations/\(Sample.tradingCo)/b.csv"))
             #expect(try root.receipts(Sample.softwareCo).isEmpty)
-            #expect(levy.background.drain() == nil)  // the temp files are written on the other core
+            #expect(levy.workplace.background.drain() == nil)  // the temp files are written on the other core
             #expect(levy.publisher.batch.staged.allSatisfy { FileManager.default.fileExists(atPath: $0.temp) })
             let other = try LedgerStore.open(.ledgerFile(root.file(".levy/ledger.sqlite")), readOnly: true)
             #expect(try other.declarations(states: DeclarationState.current, period: "2026-11").isEmpty)
@@ -203,10 +203,10 @@ import Testing
         let (folders, _) = listInbox(levy.root.declarationsInbox)
         func barriers() throws -> Int64 { try root.ledger().metrics().counters["durability_barriers", default: 0] }
         let before = try barriers()
-        try levy.intakeDeclaration(try #require(folders[Sample.tradingCo]?.first), now: now)
+        try levy.intake.intakeDeclaration(try #require(folders[Sample.tradingCo]?.first), now: now)
         #expect(levy.publisher.batch.archives.count == 1)
         #expect(try root.receipts(Sample.tradingCo).isEmpty)
-        try levy.intakeDeclaration(try #require(folders[Sample.softwareCo]?.first), now: now)
+        try levy.intake.intakeDeclaration(try #require(folders[Sample.softwareCo]?.first), now: now)
         // The small file's batch was finished first; the large one is alone in the open batch.
         #expect(levy.publisher.batch.archives.count == 1)
         #expect(levy.publisher.batch.archives.first?.from.hasSuffix("large.csv") == true)

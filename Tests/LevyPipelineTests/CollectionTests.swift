@@ -120,11 +120,11 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         let levy = try root.levy()
         let on13 = try #require(levy.loaded.clock.parseAsOf("2026-11-13T10:00:00"))
         let due = trading + naiveFee(trading, days: 3)
-        #expect(throws: LevyError.self) { try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due + 1), now: on13) }
-        do { _ = try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due + 1), now: on13) } catch {
+        #expect(throws: LevyError.self) { try levy.counter.pay(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due + 1), now: on13) }
+        do { _ = try levy.counter.pay(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due + 1), now: on13) } catch {
             #expect("\(error)".contains(Yuan.format(due)))
         }
-        _ = try levy.payAtCounter(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due), now: on13)
+        _ = try levy.counter.pay(employer: Sample.tradingCo, period: nov, amount: Yuan.format(due), now: on13)
         let counter = try #require(try root.receipts(Sample.tradingCo).first { $0["kind"] as? String == "payment" })
         #expect(counter["channel"] as? String == "counter")
         #expect(counter["late_fee_fen"] as? Int == Int(naiveFee(trading, days: 3)))
@@ -244,10 +244,10 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         let root = try month()
         let levy = try root.levy()
         let at = { (text: String) in try #require(levy.loaded.clock.parseAsOf(text)) }
-        #expect(try levy.withdraw(employer: Sample.restaurant, period: nov, now: at("2026-11-04T09:00:00")) == .done(declarationID(Sample.restaurant)))
+        #expect(try levy.counter.withdraw(employer: Sample.restaurant, period: nov, now: at("2026-11-04T09:00:00")) == .done(declarationID(Sample.restaurant)))
         #expect(try root.ledger().declaration(id: declarationID(Sample.restaurant))?.state == .withdrawn)
         try root.run("2026-11-06T17:05:00")
-        #expect(throws: LevyError.self) { try levy.withdraw(employer: Sample.softwareCo, period: nov, now: at("2026-11-06T17:10:00")) }
+        #expect(throws: LevyError.self) { try levy.counter.withdraw(employer: Sample.softwareCo, period: nov, now: at("2026-11-06T17:10:00")) }
         // A replacement while the debit is in flight is refused with E-DECL-LOCKED.
         try root.drop(Sample.softwareCo, "v2.csv", csv(Sample.softwareCo, nov, [(Sample.persons[0], "张三", "9000", ""), (Sample.persons[1], "李四", "8000.50", "")]))
         try root.run("2026-11-06T18:00:00")

@@ -107,7 +107,7 @@ import Testing
         var applied = 0
         for _ in 0..<Self.iterations {
             // Checked only: a mutated return is either refused or, if it still says what was sent, usable.
-            switch levy.checkReturn(.bytes(Self.mutate(base, &rng)), bank: "ICBC01") {
+            switch levy.bank.checkReturn(.bytes(Self.mutate(base, &rng)), bank: "ICBC01") {
             case .success(let (file, message)):
                 applied += 1
                 #expect(file.originalMsgID == message.msgID, "seed \(seed)")
@@ -137,7 +137,7 @@ import Testing
         let declaration = "\(Sample.softwareCo)-202611-01"
         for _ in 0..<Self.iterations {
             // Worked out, not applied: refused with a reason, or changing only the declaration levy debited.
-            switch levy.previewNotification(.bytes(Self.mutate(base, &rng)), bank: "ICBC01", now: now) {
+            switch levy.bank.previewNotification(.bytes(Self.mutate(base, &rng)), bank: "ICBC01", now: now) {
             case .success(let change):
                 usable += 1
                 #expect(change.declarationUpdates.allSatisfy { $0.id == declaration }, "seed \(seed)")

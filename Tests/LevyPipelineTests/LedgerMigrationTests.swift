@@ -139,7 +139,7 @@ import Testing
         try root.drop(Sample.softwareCo, "b.csv", csv(Sample.softwareCo, "2026-11", [(Sample.persons[1], "李四", "7000", "")]))
         try root.run("2026-11-03T10:00:00")
         let levy = try root.levy()
-        _ = try levy.payAtCounter(employer: Sample.restaurant, period: "2026-11",
+        _ = try levy.counter.pay(employer: Sample.restaurant, period: "2026-11",
                                   amount: Yuan.format(levy.amountDue(try #require(try levy.ledger.currentDeclaration(employer: Sample.restaurant, period: "2026-11")),
                                                                      on: try #require(CivilDate("2026-11-03"))).principal),
                                   now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T11:00:00")))

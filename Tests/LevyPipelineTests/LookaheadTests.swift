@@ -94,7 +94,7 @@ import Testing
         let late = try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6000", "")]))
         let levy = try root.levy()
         let now = try #require(levy.loaded.clock.parseAsOf("2026-11-03T09:00:00"))
-        levy.admit = { $0.name == "a.csv" }
+        levy.workplace.admits = { $0.name == "a.csv" }
         try levy.run(now: now)
         #expect(try root.metric("levy_speed_files_read_ahead") == 0)  // b.csv was read ahead (it comes first) and let go
         #expect(try root.receipts(Sample.softwareCo).count == 1)
@@ -102,7 +102,7 @@ import Testing
         // The sender finishes the file: a second person.
         try root.drop(Sample.tradingCo, "b.csv", csv(Sample.tradingCo, "2026-11", [(Sample.persons[1], "李四", "6000", ""),
                                                                                 (Sample.persons[2], "王五", "6000", "")]))
-        levy.admit = nil
+        levy.workplace.admits = nil
         try levy.run(now: now)
         #expect(!root.exists(late))
         #expect(try root.receipts(Sample.tradingCo).first?["headcount"] as? Int == 2)

@@ -93,7 +93,7 @@ import Testing
                 let owed = principal + fee
                 guard owed > 0 else { continue }
                 let amount = chance(50) ? owed : Int64.random(in: 1...owed, using: &rng)
-                _ = try levy.payAtCounter(employer: employer, period: nov, amount: Yuan.format(amount), now: now)
+                _ = try levy.counter.pay(employer: employer, period: nov, amount: Yuan.format(amount), now: now)
             }
             if chance(15) {
                 // A counter payment recorded in error, reversed.
@@ -102,12 +102,12 @@ import Testing
                           let paid = try levy.ledger.movements(declarationID: d.id).last(where: { $0.kind == .paid && $0.bank == nil }),
                           let number = paid.ref,
                           !(try levy.ledger.movements(declarationID: d.id)).contains(where: { $0.kind == .reversed && $0.ref == number }) else { continue }
-                    _ = try? levy.reverse(receiptNo: number, reason: "录入错误 keyed in error", now: now)
+                    _ = try? levy.counter.reverse(receiptNo: number, reason: "录入错误 keyed in error", now: now)
                     break
                 }
             }
             if chance(10), let employer = Self.employers.randomElement(using: &rng) {
-                _ = try? levy.withdraw(employer: employer, period: nov, now: now)
+                _ = try? levy.counter.withdraw(employer: employer, period: nov, now: now)
             }
         }
 

@@ -210,7 +210,7 @@ import Testing
         try root.run("2026-10-09T09:00:00")
         let total = try #require(try root.receipts(Sample.softwareCo).first?["total_fen"] as? Int)
         let levy = try root.levy()
-        _ = try levy.payAtCounter(employer: Sample.softwareCo, period: oct, amount: Yuan.format(Int64(total)),
+        _ = try levy.counter.pay(employer: Sample.softwareCo, period: oct, amount: Yuan.format(Int64(total)),
                                   now: try #require(levy.loaded.clock.parseAsOf("2026-10-09T10:00:00")))
         try root.drop(Sample.softwareCo, "nov.csv", csv(Sample.softwareCo, nov, [
             (Sample.persons[0], "张三", "6500", ""), (Sample.persons[1], "李四", "", "R"), (Sample.persons[3], "赵六", "7000", "A"),

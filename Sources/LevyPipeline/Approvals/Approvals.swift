@@ -23,7 +23,7 @@ package enum ManualOutcome: Equatable, Sendable {
     case requested(String)
 }
 
-extension Levy {
+extension ServiceCounter {
     /// Applies a manual operation, or, when Rules `approvals` say it needs a second person, records
     /// a request instead: nothing else changes until it is approved (SPEC §10).
     func applyOrRequest(_ operation: ManualOperation, now: AgencyTime) throws -> ManualOutcome {
@@ -53,8 +53,8 @@ extension Levy {
             let (request, kind) = try decidable(id)
             let approver = operatorID
             // The operation is the requester's: built as of now, under their name.
-            operatorID = request.requestedBy
-            defer { operatorID = approver }
+            workplace.operatorID = request.requestedBy
+            defer { workplace.operatorID = approver }
             let payload = try Self.payload(request.payload)
             var operation: ManualOperation
             switch kind {
@@ -75,7 +75,7 @@ extension Levy {
             decided.decidedBy = approver
             decided.decidedAt = now.iso8601
             operation.change.request = decided
-            operatorID = approver
+            workplace.operatorID = approver
             operation.change.journal.insert(journalEntry("request_approved", subject: id, employer: request.employer, at: now,
                                                          JournalDetail().with("kind", request.kind).with("of", request.subject)
                                                              .with("requested_by", request.requestedBy)), at: 0)

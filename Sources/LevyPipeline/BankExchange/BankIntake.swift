@@ -19,7 +19,18 @@ struct BankFile {
     }
 }
 
-extension Levy {
+/// The bank exchange's intake: every file of `Inbox/bank/<bank_code>/` — a pain.002 status report
+/// (``intakeReturn(_:now:)``) or a camt.054 notification (``intakeNotification(_:now:)``), told
+/// apart by namespace — checked against its schema and the ledger, applied once, or quarantined.
+package final class BankExchange: WorkplaceJob {
+    package let workplace: Workplace
+    /// How many lines of a notification are matched together (``Tuning/notificationChunk``).
+    package var tuning = Tuning()
+
+    init(_ workplace: Workplace) { self.workplace = workplace }
+}
+
+extension BankExchange {
     /// Takes every complete bank file in `Inbox/bank/<bank_code>/`: pain.002 status reports and camt.054
     /// notifications, told apart by their namespace.
     func intakeBankFiles(now: AgencyTime) throws {
@@ -28,7 +39,7 @@ extension Levy {
             try quarantine(stray, kind: "bank", now: now, reason: "不在银行目录中 / Not inside a bank folder: bank files go in Inbox/bank/<bank_code>/")
         }
         for folder in folders.keys.sorted() {
-            for entry in folders[folder]! where admit?(entry) ?? true { try intakeBankFile(entry, now: now) }
+            for entry in folders[folder]! where workplace.admits?(entry) ?? true { try intakeBankFile(entry, now: now) }
         }
     }
 

@@ -9,7 +9,7 @@ struct NotificationRefused: Error {
     let message: String
 }
 
-extension Levy {
+extension BankExchange {
 
     /// Applies a camt.054 notification (SPEC §9) as it streams: credits settle debited declarations,
     /// returns after settlement reverse them, anything else is kept as an exception for the day's

@@ -4,7 +4,7 @@ import LevyLedger
 import LevyXML
 import Logging
 
-extension Levy {
+extension BankExchange {
     /// Applies a pain.002 status report in one transaction, or quarantines it when it is broken or forged.
     func intakeReturn(_ file: BankFile, now: AgencyTime) throws {
         _ = try Levy.schema(.pain002)

@@ -2,7 +2,7 @@ import Foundation
 import LevyDomain
 import LevyLedger
 
-extension Levy {
+extension WorkplaceJob {
     /// The receipt of one payment for a declaration: `<id>-payment` (`RP-<id>`), then `<id>-payment-2`
     /// (`RP-<id>-2`) for the next part-payment or a payment after a reversal: a receipt is never written over.
     /// - Parameters: `paid` this payment, `feePart` the part of it that paid the late fee, `remaining`
@@ -45,12 +45,20 @@ extension Levy {
         let owed = d.owed(on: day, dailyRate: loaded.rules.lateFeeDailyRate)
         return (owed.contributions, owed.fee)
     }
+}
 
+/// The service counter (经办窗口): payments taken there, withdrawals, reversals of a payment
+/// recorded in error, and the second operator's approval or refusal of those that need one (SPEC §10).
+package struct ServiceCounter: WorkplaceJob {
+    package let workplace: Workplace
+}
+
+extension ServiceCounter {
     /// Records a payment made at the service counter (`levy pay`). The amount must be exactly what is
     /// owed that day. Over Rules `approvals.counter_payment_over` it is a request until approved.
     /// - Returns: the receipt's path, or the request's id.
     /// - Throws: ``LevyError`` saying the amount due, or why nothing can be paid.
-    package func payAtCounter(employer: String, period: String, amount: String, now: AgencyTime) throws -> ManualOutcome {
+    package func pay(employer: String, period: String, amount: String, now: AgencyTime) throws -> ManualOutcome {
         try manualOperation(now: now) {
             let operation = try counterPayment(employer: employer, period: period, amount: amount, now: now)
             return try applyOrRequest(operation, now: now)

@@ -4,7 +4,13 @@ import LevyLedger
 import LevyXML
 import Logging
 
-extension Levy {
+/// Collection's clock: on a debit-window day at the cutoff time, one pain.008 per bank with what is
+/// to be debited; after a due date, what is unpaid becomes overdue, with a notice.
+struct DebitCut: WorkplaceJob {
+    let workplace: Workplace
+}
+
+extension DebitCut {
     /// Collection work due at `now`: debit cuts on window days, then overdue transitions after due dates.
     /// The cut comes first: on the due day the last cut is at the cutoff time, the same moment the period falls due.
     func collect(now: AgencyTime) throws {
@@ -91,7 +97,9 @@ extension Levy {
             try publisher.flushOutputs()
         }
     }
+}
 
+extension WorkplaceJob {
     /// The next window day after `day` whose cut has not happened yet, if any.
     func nextWindowDay(after day: CivilDate, period: Period, now: AgencyTime) throws -> CivilDate? {
         for d in loaded.rules.schedule.debitWindow(of: period) where d > day && d >= now.date {
@@ -114,25 +122,5 @@ extension LoadedRules {
             return clock.at(day, schedule.cutoffTime)
         }
         return nil
-    }
-}
-
-extension Root {
-    /// Complete or not, the files waiting in `Inbox/` (declarations and bank returns).
-    package func filesWaiting() -> Int {
-        [declarationsInbox, bankInbox].reduce(0) { total, dir in
-            let (folders, strays) = listInbox(dir)
-            return total + strays.count + folders.values.reduce(0) { $0 + $1.count }
-        }
-    }
-
-    /// Quarantined inputs (each has a `.reason.txt` beside it).
-    package func quarantinedFiles() -> Int {
-        guard let walker = FileManager.default.enumerator(atPath: quarantine) else { return 0 }
-        var n = 0
-        while let path = walker.nextObject() as? String {
-            if path.hasSuffix(".reason.txt") { n += 1 }
-        }
-        return n
     }
 }

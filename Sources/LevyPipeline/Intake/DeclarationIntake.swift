@@ -17,7 +17,29 @@ package func openRegularFile(_ path: String) -> (fd: Int32, size: Int64)? {
     return (fd, Int64(st.st_size))
 }
 
-extension Levy {
+/// Declaration intake: every complete file of `Inbox/declarations/<employer>/` is read, checked
+/// against the Rules and the rosters, and accepted (a receipt; the declaration in the ledger) or
+/// rejected (a report listing every problem) — then archived. The plain path is
+/// ``intakeDeclaration(_:now:ahead:)``: open, scan and check, decide, record, publish; the faster
+/// ways of reading a file are chosen in `Validation/` (``DeclarationFileCheck``) and here (reading
+/// ahead, ``Lookahead``), and none changes what a file gets.
+package final class DeclarationIntake: WorkplaceJob {
+    package let workplace: Workplace
+    /// The knobs of how fast files are taken (``Tuning``).
+    package var tuning = Tuning()
+    /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
+    package var showsProgress = false
+    /// What the speed machinery did in this process (written to the metrics with each run).
+    package internal(set) var speed = SpeedCounters()
+    /// When the file in hand was opened (for the processing-latency metric).
+    var fileStarted = DispatchTime.now()
+
+    init(_ workplace: Workplace) { self.workplace = workplace }
+
+    var background: BackgroundWork { workplace.background }
+}
+
+extension DeclarationIntake {
     /// Takes every complete declaration in `Inbox/declarations/`.
     func intakeDeclarations(now: AgencyTime) throws {
         // Folders are listed on a thread of their own while the files of earlier ones are taken.
@@ -39,7 +61,7 @@ extension Levy {
                 guard !next.isEmpty else { break }
                 let (entry, mine, _) = next.removeFirst()
                 if mine != nil { bytesAhead -= entry.size }
-                guard admit?(entry) ?? true else {
+                guard workplace.admits?(entry) ?? true else {
                     mine?.discard()
                     continue
                 }
@@ -60,12 +82,6 @@ extension Levy {
         try publisher.finishBatch()
     }
 
-    /// What an intake's listing is told when it renames an inbox file whose name was not UTF-8.
-    var loggingRename: @Sendable (_ from: String, _ to: String) -> Void {
-        { [logger] from, to in
-            logger.warning("inbox file renamed: its name was not UTF-8", metadata: ["from": "\(from)", "to": "\(to)"])
-        }
-    }
 
     /// Starts reading `entry` on the other core, when it is a small CSV or XML file of a registered employer's
     /// folder: what ``DeclarationFileCheck/scanAndCheck(fd:name:folderEmployer:admit:)`` would do for
@@ -368,31 +384,5 @@ extension Levy {
             "outcome": "\(outcome.rawValue)", "employer": "\(entry.folder)", "file": "\(entry.name)", "errors": "\(check.findings.errorCount)",
             "codes": "\(Set(check.findings.items.filter { $0.code.isError }.map(\.code.rawValue)).sorted().joined(separator: ","))",
         ])
-    }
-
-    /// Moves an input nobody can be held to (unknown folder, forged bank file) aside, with a reason beside it.
-    func quarantine(_ entry: InboxEntry, kind: String, now: AgencyTime, reason: String) throws {
-        try publisher.finishBatch()
-        let stamp = now.date.compact + "T" + now.time.description.filter { $0 != ":" }
-        let target = "\(root.quarantine)/\(kind)/\(safeFileName(entry.folder.isEmpty ? "_" : entry.folder))/\(stamp)-\(safeFileName(entry.name))"
-        let text = """
-            隔离原因 / quarantined because: \(reason)
-            原路径 / from: Inbox/\(kind)/\(entry.folder.isEmpty ? "" : entry.folder + "/")\(safeFileName(entry.name))
-            时间 / at: \(now.iso8601)
-            处理 / what to do: 核实来源后，将文件放入正确的目录重新处理，或保留备查 / check where it came from; move it into the right inbox folder to process it, or keep it as evidence
-
-            """
-        try DurableFile.write(Array(text.utf8), to: target + ".reason.txt")
-        try DurableFile.move(entry.path, to: target)
-        var change = LedgerChange()
-        change.file = FileRecord(sha256: "", folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
-                                 receivedDate: now.date.description, outcome: .quarantined, reportPath: nil,
-                                 inboxPath: "Inbox/\(kind)/\(entry.folder)/\(entry.name)",
-                                 archivePath: String(target.dropFirst(root.path.count + 1)))
-        change.journal.append(journalEntry("file_quarantined", subject: "\(kind)/\(entry.folder)/\(entry.name)", employer: nil, at: now,
-                                           JournalDetail().with("reason", reason)))
-        try ledger.apply(change)
-        try ledger.markArchived(sha256: "", folder: entry.folder)
-        logger.warning("input quarantined", metadata: ["outcome": "quarantined", "folder": "\(entry.folder)", "file": "\(entry.name)", "reason": "\(reason)"])
     }
 }

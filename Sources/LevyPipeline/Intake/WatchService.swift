@@ -80,7 +80,7 @@ package final class WatchService: Service, Sendable {
                     var taken = Set<String>()
                     // Complete: the same size and mtime on two looks, renamed in, or a .done marker.
                     // After a stop request the file in hand is finished and no other is started.
-                    current.admit = { [self] entry in
+                    current.workplace.admits = { [self] entry in
                         let complete = previous[entry.path] == "\(entry.size):\(entry.mtime)" || renamedIn.contains(entry.path)
                             || FileManager.default.fileExists(atPath: entry.path + ".done")
                         let take = complete && !stopRequested

@@ -32,7 +32,7 @@ struct JournalDetail {
     var text: String { String(decoding: out + [UInt8(ascii: "}")], as: UTF8.self) }
 }
 
-extension Levy {
+extension WorkplaceJob {
     /// A journal entry of this levy's work: automatic work is operator `levy`, a manual command's
     /// is the operator who gave it (``operatorID``).
     func journalEntry(_ action: String, subject: String, employer: String?, at now: AgencyTime, _ detail: JournalDetail) -> JournalEntry {

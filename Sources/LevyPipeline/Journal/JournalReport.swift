@@ -72,7 +72,7 @@ package enum JournalReport {
 extension Levy {
     /// This levy's work is a manual command's, done by `operatorID` (or, unnamed, by the Unix user).
     package func manual(by operatorID: String?) -> Levy {
-        self.operatorID = operatorID ?? "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+        workplace.operatorID = operatorID ?? "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
         return self
     }
 }

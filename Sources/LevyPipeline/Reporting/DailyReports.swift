@@ -60,7 +60,13 @@ struct ArrearsReport: Encodable {
     }
 }
 
-extension Levy {
+/// The day's reports, written with every run: the summary, the arrears list, the reconciliation of
+/// the books with the bank's money (SPEC §9), and the metrics file.
+struct DailyReporting: WorkplaceJob {
+    let workplace: Workplace
+}
+
+extension DailyReporting {
     /// Rewrites the day's summary and arrears list from the ledger (derived, so always the same for the same ledger).
     func writeDailyReports(now: AgencyTime) throws {
         let day = now.date.description

@@ -60,8 +60,8 @@ enum Metrics {
     }
 }
 
-extension Levy {
-    func writeMetrics(now: AgencyTime) throws {
+extension DailyReporting {
+    func writeMetrics(now: AgencyTime, speed: SpeedCounters) throws {
         let text = Metrics.render(try ledger.metrics(), speed: speed, lastRun: now, wallClock: Date().timeIntervalSince1970)
         try DurableFile.write(Array(text.utf8), to: root.path(".levy/metrics/levy.prom"))
     }

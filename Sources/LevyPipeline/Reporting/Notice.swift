@@ -45,7 +45,7 @@ package struct Notice: Encodable, Sendable {
     }
 }
 
-extension Levy {
+extension WorkplaceJob {
     /// The notice telling an employer to pay at the counter, with the fee so far and per further day.
     func notice(_ d: DeclarationRecord, kind: String, reason: String, now: AgencyTime) -> [PendingOutput] {
         let rate = loaded.rules.lateFeeDailyRate

@@ -67,7 +67,7 @@ struct ReconciliationReport: Encodable {
     }
 }
 
-extension Levy {
+extension DailyReporting {
     /// The day's reconciliation, from the ledger's movements (derived: the same ledger gives the same report).
     func reconciliation(now: AgencyTime) throws -> ReconciliationReport {
         let day = now.date.description

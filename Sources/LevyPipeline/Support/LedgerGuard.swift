@@ -100,7 +100,7 @@ package enum LedgerGuard {
     }
 }
 
-extension Levy {
+extension WorkplaceJob {
     /// Time never runs back in the ledger: a state-changing command at an earlier "now" than the
     /// latest one levy acted on is refused (a debit cut for a day already past, a payment before
     /// its declaration, a late fee of 0). The latest "now" is recorded before the command acts.

@@ -37,3 +37,22 @@ package struct Root: Sendable {
     }
 }
 
+extension Root {
+    /// Complete or not, the files waiting in `Inbox/` (declarations and bank returns).
+    package func filesWaiting() -> Int {
+        [declarationsInbox, bankInbox].reduce(0) { total, dir in
+            let (folders, strays) = listInbox(dir)
+            return total + strays.count + folders.values.reduce(0) { $0 + $1.count }
+        }
+    }
+
+    /// Quarantined inputs (each has a `.reason.txt` beside it).
+    package func quarantinedFiles() -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: quarantine) else { return 0 }
+        var n = 0
+        while let path = walker.nextObject() as? String {
+            if path.hasSuffix(".reason.txt") { n += 1 }
+        }
+        return n
+    }
+}
