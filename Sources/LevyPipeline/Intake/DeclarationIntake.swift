@@ -90,7 +90,7 @@ extension DeclarationIntake {
         guard tuning.readsAhead, DeclarationFormat(fileName: entry.name) != nil, let employer = loaded.rules.employer(entry.folder),
               employer.id.text == entry.folder else { return nil }
         let fileCheck = declarationFileCheck(now: now, ledger: nil)
-        guard entry.size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else { return nil }
+        guard ReadingPlan.readsAhead(size: entry.size, fileCheck: fileCheck) else { return nil }
         let ahead = Lookahead(entry: entry, fileCheck: fileCheck, employer: employer)
         background.readAhead { ahead.read() }
         return ahead

@@ -33,7 +33,7 @@ final class Lookahead: @unchecked Sendable {
         var st = stat()
         guard lstat(entry.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
         guard let (opened, size) = openRegularFile(entry.path) else { return }
-        guard size < min(fileCheck.overlapBytes, fileCheck.splitBytes) else {
+        guard ReadingPlan.readsAhead(size: size, fileCheck: fileCheck) else {
             close(opened)
             return
         }
