@@ -71,7 +71,7 @@ package struct DeclarationRecord: Sendable, Hashable, Codable {
     package var totalFen: Fen
     /// JSON of the per-insurance amounts, as on the receipt.
     package var contributionsJSON: String
-    package var collection: String
+    package var collection: CollectionMode
     package var due: String
     package var dueDate: String
     package var receivedAt: String
@@ -100,7 +100,7 @@ package struct DeclarationRecord: Sendable, Hashable, Codable {
 
     package init(id: String, employerID: String, period: String, seq: Int, state: DeclarationState, headcount: Int,
                  totalBaseFen: Fen, employerFen: Fen, employeeFen: Fen, totalFen: Fen, contributionsJSON: String,
-                 collection: String, due: String, dueDate: String, receivedAt: String, supersedes: String?) {
+                 collection: CollectionMode, due: String, dueDate: String, receivedAt: String, supersedes: String?) {
         self.id = id
         self.employerID = employerID
         self.period = period

@@ -27,7 +27,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         -> DeclarationRecord {
         DeclarationRecord(id: "\(employer)-\(period.replacingOccurrences(of: "-", with: ""))-0\(seq)", employerID: employer, period: period,
                           seq: seq, state: state, headcount: 1, totalBaseFen: 6000_00, employerFen: total, employeeFen: 0, totalFen: total,
-                          contributionsJSON: "{}", collection: "debit", due: "\(period)-10T17:00:00+08:00", dueDate: "\(period)-10",
+                          contributionsJSON: "{}", collection: .debit, due: "\(period)-10T17:00:00+08:00", dueDate: "\(period)-10",
                           receivedAt: "\(period)-03T10:00:00+08:00", supersedes: nil)
     }
 

@@ -179,7 +179,7 @@ import Testing
         try notify(root, "N2", booked: "2026-11-12", [.init(endToEndID: id(Sample.softwareCo), amount: Yuan.format(software), credit: false, reason: "MD06")])
         try root.run("2026-11-12T09:00:00")
         let d = try #require(try root.ledger().declaration(id: id(Sample.softwareCo)))
-        #expect(d.state == .overdue && d.paidFen == 0 && d.reversedFen == software && d.collection == "counter")
+        #expect(d.state == .overdue && d.paidFen == 0 && d.reversedFen == software && d.collection == .counter)
         let reversal = try root.json("Outbox/receipts/\(Sample.softwareCo)/\(id(Sample.softwareCo))-reversal.json")
         #expect(reversal["kind"] as? String == "reversal")
         #expect(reversal["reversed_fen"] as? Int == Int(software))

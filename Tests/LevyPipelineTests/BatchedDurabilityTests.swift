@@ -108,7 +108,7 @@ import Testing
             var c = LedgerChange()
             let record = DeclarationRecord(
                 id: id, employerID: "E", period: "2026-11", seq: seq, state: .accepted, headcount: 2, totalBaseFen: 1, employerFen: 1,
-                employeeFen: 0, totalFen: 1, contributionsJSON: "{}", collection: "counter", due: "", dueDate: "", receivedAt: "",
+                employeeFen: 0, totalFen: 1, contributionsJSON: "{}", collection: .counter, due: "", dueDate: "", receivedAt: "",
                 supersedes: nil)
             var left = [RosterEntry(personKey: 11, change: .continuing, baseFen: 1), RosterEntry(personKey: 12, change: .continuing, baseFen: 1)]
             c.newDeclaration = (record, RosterSource {

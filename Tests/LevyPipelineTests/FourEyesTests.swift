@@ -109,7 +109,7 @@ import Testing
         let approved = try run(root, ["approve", "REQ-000001", "--operator", "S001"], at: "2026-11-12T10:00:00")
         #expect(approved.status == 0, "\(approved.stderr)")
         let d = try #require(try root.ledger().declaration(id: id))
-        #expect(d.state == .overdue && d.paidFen == 0 && d.collection == "counter", "owed again, past its due date")
+        #expect(d.state == .overdue && d.paidFen == 0 && d.collection == .counter, "owed again, past its due date")
         let reversal = try root.json("Outbox/receipts/\(Sample.restaurant)/\(id)-reversal.json")
         #expect(reversal["kind"] as? String == "reversal" && reversal["reversed_fen"] as? Int == Int(total))
         #expect(reversal["reason"] as? String == "款项记错单位" && reversal["reversed_receipt_no"] as? String == "RP-\(id)")

@@ -88,7 +88,7 @@ import Testing
             let now = try #require(levy.loaded.clock.parseAsOf(time))
             for employer in Self.employers where chance(25) {
                 guard let d = try levy.ledger.currentDeclaration(employer: employer, period: nov), d.state != .paid, d.state != .inFlight,
-                      d.collection != "debit" || d.state != .accepted || chance(10) else { continue }
+                      d.collection != .debit || d.state != .accepted || chance(10) else { continue }
                 let (principal, fee) = levy.amountDue(d, on: now.date)
                 let owed = principal + fee
                 guard owed > 0 else { continue }

@@ -125,7 +125,7 @@ extension SQLiteLedger {
                       employee_fen, total_fen, contributions, collection, due, due_date, received_at, supersedes)
                     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                     """).execute(arguments: [d.id, d.employerID, d.period, d.seq, d.state.rawValue, d.headcount, d.totalBaseFen,
-                                     d.employerFen, d.employeeFen, d.totalFen, d.contributionsJSON, d.collection, d.due,
+                                     d.employerFen, d.employeeFen, d.totalFen, d.contributionsJSON, d.collection.rawValue, d.due,
                                      d.dueDate, d.receivedAt, d.supersedes])
                 var writer = try RosterBlockWriter(db, declaration: db.lastInsertedRowID)
                 while let entry = try roster.next() { try writer.append(entry) }
@@ -136,7 +136,7 @@ extension SQLiteLedger {
                     UPDATE declarations SET state = ?, collection = ?, paid_fen = ?, late_fee_fen = ?, paid_at = ?, channel = ?,
                       debit_date = ?, debit_msg_id = ?, fail_reason = ?, fee_charged_fen = ?, fee_basis = ?, fee_through = ?,
                       settled_on = ?, confirmed_on = ?, reversed_fen = ? WHERE id = ?
-                    """).execute(arguments: [d.state.rawValue, d.collection, d.paidFen, d.lateFeeFen, d.paidAt, d.channel, d.debitDate,
+                    """).execute(arguments: [d.state.rawValue, d.collection.rawValue, d.paidFen, d.lateFeeFen, d.paidAt, d.channel, d.debitDate,
                                      d.debitMsgID, d.failReason, d.feeChargedFen, d.feeBasis, d.feeThrough, d.settledOn,
                                      d.confirmedOn, d.reversedFen, d.id])
             }

@@ -99,7 +99,7 @@ extension SQLiteLedger {
             id: row[0], employerID: row[1], period: row[2], seq: row[3],
             state: DeclarationState(rawValue: row[4]) ?? .accepted, headcount: row[5],
             totalBaseFen: row[6], employerFen: row[7], employeeFen: row[8],
-            totalFen: row[9], contributionsJSON: row[10], collection: row[11],
+            totalFen: row[9], contributionsJSON: row[10], collection: CollectionMode(rawValue: row[11]) ?? .counter,
             due: row[12], dueDate: row[13], receivedAt: row[14], supersedes: row[15])
         d.paidFen = row[16]
         d.lateFeeFen = row[17]

@@ -19,7 +19,7 @@ extension WorkplaceJob {
             receiptNo: number, kind: "payment", employerID: d.employerID, employerName: employer?.name ?? "",
             period: d.period, declarationID: d.id, headcount: d.headcount, totalWageBaseFen: d.totalBaseFen,
             employerFen: d.employerFen, employeeFen: d.employeeFen, totalFen: d.totalFen, contributions: contributions,
-            warnings: [], warningsOmitted: nil, collection: d.collection, due: d.due, supersedes: d.supersedes,
+            warnings: [], warningsOmitted: nil, collection: d.collection.rawValue, due: d.due, supersedes: d.supersedes,
             receivedAt: d.receivedAt, file: nil, sha256: nil, instructions: instructions,
             paidFen: paid, lateFeeFen: feePart, paidAt: d.paidAt, channel: d.channel)
         receipt.remainingFen = remaining
@@ -89,7 +89,7 @@ extension ServiceCounter {
         var record = d
         let (feePart, charged, remaining) = record.pay(paid, on: now.date, at: now.iso8601, channel: "counter", dailyRate: loaded.rules.lateFeeDailyRate)
         // A declaration paid in part is finished at the counter: a debit would take the whole amount again.
-        if remaining > 0 { record.collection = "counter" }
+        if remaining > 0 { record.collection = .counter }
         var change = LedgerChange()
         change.declarationUpdates.append(record)
         let (number, receipt) = try paymentReceipt(record, paid: paid, feePart: feePart, remaining: remaining)

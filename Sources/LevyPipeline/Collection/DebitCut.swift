@@ -26,7 +26,7 @@ extension DebitCut {
               try !ledger.cutDone(collectionDate: now.date.description) else { return }
         let candidates = try ledger.declarations(states: [.accepted], period: nil).filter { d in
             // Nothing to collect from a declaration of removals only: a bank refuses a 0.00 debit.
-            guard d.collection == "debit", d.totalFen > 0, let period = Period(d.period) else { return false }
+            guard d.collection == .debit, d.totalFen > 0, let period = Period(d.period) else { return false }
             return schedule.debitWindow(of: period).contains(now.date)
         }
         let day = now.date.description
@@ -86,7 +86,7 @@ extension DebitCut {
         let due = try ledger.periods(states: [.accepted, .failed]).filter { Period($0).map { schedule.isAfterDue(now, period: $0) } ?? false }
         for var d in try due.flatMap({ try ledger.declarations(states: [.accepted, .failed], period: $0) }) {
             guard d.totalFen > 0 else { continue }
-            let reason = d.state == .failed ? "debit_failed:\(d.failReason ?? "")" : (d.collection == "debit" ? "not_collected" : "not_paid_by_due_date")
+            let reason = d.state == .failed ? "debit_failed:\(d.failReason ?? "")" : (d.collection == .debit ? "not_collected" : "not_paid_by_due_date")
             d.state = .overdue
             var change = LedgerChange()
             change.declarationUpdates.append(d)

@@ -76,7 +76,7 @@ extension DeclarationRecord {
             channel = nil
         }
         settledOn = nil
-        collection = "counter"
+        collection = .counter
         state = outstandingFen == 0 && totalFen == 0 ? .paid : (isAfterDue ? .overdue : .accepted)
     }
 }

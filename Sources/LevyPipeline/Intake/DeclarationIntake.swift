@@ -247,7 +247,7 @@ extension DeclarationIntake {
         let dueDay = schedule.dueDay(of: period)
         let due = loaded.clock.at(dueDay, schedule.cutoffTime)
         let late = schedule.isAfterDue(now, period: period) && check.totals.totalFen > 0
-        let collection = late ? "late" : (employer.mandate == nil ? "counter" : "debit")
+        let collection: CollectionMode = late ? .late : (employer.mandate == nil ? .counter : .debit)
         let seq = try ledger.nextSequence(employer: employer.id.text, period: period.description)
         let id = "\(employer.id.text)-\(period.compact)-\(seq < 10 ? "0" : "")\(seq)"
         let totals = check.totals
@@ -267,7 +267,7 @@ extension DeclarationIntake {
             period: period.description, declarationID: id, headcount: totals.headcount,
             totalWageBaseFen: totals.totalBaseFen, employerFen: totals.employerFen, employeeFen: totals.employeeFen,
             totalFen: totals.totalFen, contributions: contributions, warnings: warnings.map(FindingJSON.init),
-            warningsOmitted: check.findings.omitted > 0 ? check.findings.omitted : nil, collection: collection,
+            warningsOmitted: check.findings.omitted > 0 ? check.findings.omitted : nil, collection: collection.rawValue,
             due: due.iso8601, supersedes: outcome.replaces?.id, receivedAt: now.iso8601, file: entry.name, sha256: sha256,
             instructions: instructions(collection: collection, employer: employer, period: period, due: due, totalFen: totals.totalFen))
 
@@ -298,7 +298,7 @@ extension DeclarationIntake {
             change.outputs.append(contentsOf: overdueNotice(record, reason: "late_declaration", now: now))
         }
         var detail = JournalDetail().with("period", period.description).with("file", entry.name).with("sha256", sha256)
-            .with("headcount", Int64(totals.headcount)).with("total_fen", totals.totalFen).with("collection", collection)
+            .with("headcount", Int64(totals.headcount)).with("total_fen", totals.totalFen).with("collection", collection.rawValue)
         if let replaced = outcome.replaces?.id { detail = detail.with("supersedes", replaced) }
         change.journal.append(journalEntry(outcome.replaces == nil ? "declaration_accepted" : "declaration_replaced", subject: id,
                                            employer: employer.id.text, at: now, detail))
@@ -315,23 +315,23 @@ extension DeclarationIntake {
         try publisher.stage(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
         logger.info("declaration accepted", metadata: [
             "outcome": "accepted", "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
-            "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection)",
+            "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection.rawValue)",
         ])
     }
 
-    func instructions(collection: String, employer: Employer, period: Period, due: AgencyTime, totalFen: Fen) -> String {
+    func instructions(collection: CollectionMode, employer: Employer, period: Period, due: AgencyTime, totalFen: Fen) -> String {
         if totalFen == 0 {
             return "本期应缴金额为零（仅有减员），无需缴费，不会扣款 / Nothing is due this period (removals only): nothing will be debited"
         }
         switch collection {
-        case "debit":
+        case .debit:
             let window = loaded.rules.schedule.debitWindow(of: period)
             let bank = employer.mandate.flatMap { loaded.rules.banks[$0.bankCode] }?.name ?? ""
             let account = employer.mandate.map { "****" + String($0.account.suffix(4)) } ?? ""
             return "将在 \(window.first?.description ?? "") 至 \(window.last?.description ?? "") 的扣款日从 \(bank) 账户 \(account) 委托扣款，请保证余额充足 / Will be debited from the account \(account) at \(bank) on a debit day between \(window.first?.description ?? "") and \(window.last?.description ?? ""): keep enough funds"
-        case "counter":
+        case .counter:
             return "本单位未签订委托扣款协议：请于 \(due.date) \(loaded.rules.schedule.cutoffTime) 前到经办窗口缴费 / No debit mandate: pay at the service counter before the due date"
-        default:
+        case .late:
             return "申报晚于缴费截止时间，不再委托扣款：请到经办窗口缴纳社保费及滞纳金（每日 \(loaded.rules.lateFeeDailyRate)）/ Declared after the due date: not debited; pay at the counter with the late fee"
         }
     }
