@@ -21,6 +21,8 @@ package final class Workplace: @unchecked Sendable {
     /// Which inbox entries may be taken now (`watch` admits only files that stopped changing, declarations
     /// and bank files alike); nil = all.
     package var admits: ((InboxEntry) -> Bool)?
+    /// The knobs of how fast levy works (``Tuning``); none changes what a run produces.
+    package var tuning = Tuning()
 
     init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
         self.root = root
@@ -40,12 +42,13 @@ package protocol WorkplaceJob {
 }
 
 extension WorkplaceJob {
-    var root: Root { workplace.root }
-    var loaded: LoadedRules { workplace.loaded }
-    var ledger: any Ledger { workplace.ledger }
+    package var root: Root { workplace.root }
+    package var loaded: LoadedRules { workplace.loaded }
+    package var ledger: any Ledger { workplace.ledger }
+    package var publisher: Publisher { workplace.publisher }
     var logger: Logger { workplace.logger }
-    var publisher: Publisher { workplace.publisher }
     var operatorID: String { workplace.operatorID }
+    var tuning: Tuning { workplace.tuning }
 }
 
 /// levy on one root: the spine of a run — admit "now", finish what a crash left, take the bank's
@@ -64,14 +67,10 @@ package final class Levy: WorkplaceJob {
     /// The day's summary, arrears, reconciliation and metrics.
     let reporting: DailyReporting
 
-    /// The knobs of how fast levy works (``Tuning``); none changes what a run produces.
+    /// The knobs of how fast levy works (``Workplace/tuning``): tests set them here.
     package var tuning: Tuning {
-        get { intake.tuning }
-        set {
-            intake.tuning = newValue
-            bank.tuning = newValue
-            publisher.batchSize = newValue.batchSize
-        }
+        get { workplace.tuning }
+        set { workplace.tuning = newValue }
     }
 
     package init(root: Root, loaded: LoadedRules, ledger: any Ledger, logger: Logger) {
@@ -83,10 +82,6 @@ package final class Levy: WorkplaceJob {
         reporting = DailyReporting(workplace: workplace)
     }
 
-    package var root: Root { workplace.root }
-    package var loaded: LoadedRules { workplace.loaded }
-    package var ledger: any Ledger { workplace.ledger }
-    package var publisher: Publisher { workplace.publisher }
     var background: BackgroundWork { workplace.background }
 
     /// Opens a root for work: checks Rules (before anything is touched), prepares folders, opens the ledger.

@@ -125,6 +125,7 @@ func levy(_ args: [String], cwd: String? = nil, binary: String = "levy") throws 
         try csv(Sample.softwareCo, "2026-11", [("370102900101123", "张三", "6000", "")]).write(toFile: bad, atomically: true, encoding: .utf8)
         let ok = try levy(["check", good, "--root", root.path, "--employer", Sample.softwareCo, "--as-of", "2026-11-02T09:00:00"])
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.hasPrefix("good.csv: 可以受理 accepted — 1 人 persons, 缴费基数 wage base 6000.00"), "\(ok.stdout)")
         let rejected = try levy(["check", bad, "--root", root.path, "--as-of", "2026-11-02T09:00:00", "--json"])
         #expect(rejected.status == 3)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(rejected.stdout.utf8)) as? [String: Any])

@@ -53,6 +53,8 @@ import Testing
         let listed = try levy(["approvals", "--root", root.path, "--json"])
         let pending = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         #expect(pending.map { $0["id"] as? String } == ["REQ-000001"] && pending.first?["requested_by"] as? String == "C001")
+        let text = try levy(["approvals", "--root", root.path]).stdout
+        #expect(text.hasPrefix("REQ-000001\tcounter_payment\t") && text.contains("requested by C001 at 2026-11-04T09:00:00"), "\(text)")
 
         let own = try run(root, ["approve", "REQ-000001", "--operator", "C001"], at: "2026-11-04T10:00:00")
         #expect(own.status == 1 && own.stderr.contains("made this request"), "\(own.stderr)")

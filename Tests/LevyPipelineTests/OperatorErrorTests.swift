@@ -216,6 +216,7 @@ extension OperatorErrorTests {
         (["pay", "91110000000000000X", "2026-11", "--amount", "1"], 1, "OP-EMPLOYER-UNKNOWN", "check the credit code"),
         (["withdraw", Sample.tradingCo, "2026-10"], 1, "OP-DECLARATION-MISSING", "levy status --period 2026-10"),
         (["check", "nowhere.csv"], 1, "LEVY-FILE-MISSING", "give the path of a declaration"),
+        (["check", "nowhere.csv", "--employer", "91110000000000000X"], 1, "OP-EMPLOYER-UNKNOWN", "check the credit code"),
     ])
     func anErrorIsPrintedWithItsCodeAndFix(_ args: [String], _ status: Int32, _ code: String, _ fix: String) throws {
         let root = try TestRoot()

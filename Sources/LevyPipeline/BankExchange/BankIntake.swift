@@ -24,8 +24,6 @@ struct BankFile {
 /// apart by namespace — checked against its schema and the ledger, applied once, or quarantined.
 package final class BankExchange: WorkplaceJob {
     package let workplace: Workplace
-    /// How many lines of a notification are matched together (``Tuning/notificationChunk``).
-    package var tuning = Tuning()
 
     init(_ workplace: Workplace) { self.workplace = workplace }
 }

@@ -25,8 +25,6 @@ package func openRegularFile(_ path: String) -> (fd: Int32, size: Int64)? {
 /// ahead, ``Lookahead``), and none changes what a file gets.
 package final class DeclarationIntake: WorkplaceJob {
     package let workplace: Workplace
-    /// The knobs of how fast files are taken (``Tuning``).
-    package var tuning = Tuning()
     /// Draw a progress bar for large files (the command line sets it; nothing is drawn unless stderr is a terminal).
     package var showsProgress = false
     /// What the speed machinery did in this process (written to the metrics with each run).
@@ -312,7 +310,7 @@ extension DeclarationIntake {
         // A large roster opens a batch of its own (see ``Tuning/largeRoster``), as does a change that may be taken back.
         if outcome.persons.count >= tuning.largeRoster || outcome.validation != nil { try publisher.finishBatch() }
         try publisher.inOpenBatch { try StageClock.measure(.ledger) { try ledger.apply(change) } }
-        try publisher.stage(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder))
+        try publisher.stage(change.outputs, archive: (inboxRel, archiveRel, sha256, entry.folder), batchSize: tuning.batchSize)
         logger.info("declaration accepted", metadata: [
             "outcome": "accepted", "employer": "\(employer.id.text)", "file": "\(entry.name)", "declaration": "\(id)",
             "headcount": "\(totals.headcount)", "total_fen": "\(totals.totalFen)", "collection": "\(collection.rawValue)",

@@ -12,11 +12,10 @@ import LevyLedger
 /// never given again.
 package final class Publisher {
     let root: Root
-    let ledger: any Ledger
+    /// Only the ledger's durability: the publisher asks no business question.
+    let ledger: any LedgerDurability
     /// Where the temp files of a batch's outputs are written, and its syncs and renames run.
     let background: BackgroundWork
-    /// Declarations per durability batch (``Tuning/batchSize``).
-    var batchSize = Tuning().batchSize
     /// Accepted declarations whose outputs and archive moves wait for one shared fsync (``finishBatch()``).
     var batch = DurabilityBatch()
     /// Archive paths this run has used (moved there, or queued to be), and the names each day's
@@ -28,7 +27,7 @@ package final class Publisher {
     /// The temp files a crashed process left have been removed (``recover()``).
     var leftoverTempsSwept = false
 
-    init(root: Root, ledger: any Ledger, background: BackgroundWork) {
+    init(root: Root, ledger: any LedgerDurability, background: BackgroundWork) {
         self.root = root
         self.ledger = ledger
         self.background = background
@@ -118,7 +117,9 @@ package final class Publisher {
 
     /// Stages a change's outputs (temp files, not yet synced or renamed) and queues its input's archive
     /// move; the change itself waits in the ledger's open batch transaction.
-    func stage(_ outputs: [PendingOutput], archive: (inboxRel: String, archiveRel: String, sha256: String, folder: String)) throws {
+    /// `batchSize`: the batch is finished once it holds this many files (``Tuning/batchSize``).
+    func stage(_ outputs: [PendingOutput], archive: (inboxRel: String, archiveRel: String, sha256: String, folder: String),
+               batchSize: Int) throws {
         var files: [(content: [UInt8], path: String)] = []
         for output in outputs {
             let path = root.path(output.path)
