@@ -71,10 +71,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: settings),
         .testTarget(name: "LevyDomainTests", dependencies: ["LevyDomain"], swiftSettings: settings),
+        // What the test suites share: employers, periods and days written as literals.
+        .target(name: "LevyTestSupport", dependencies: ["LevyDomain"], path: "Tests/LevyTestSupport", swiftSettings: settings),
         // What every ledger backend must do (SPEC §12 adds PostgreSQL behind the same seam).
-        .testTarget(name: "LevyLedgerTests", dependencies: ["LevyLedger", "LevyDomain"], swiftSettings: settings),
+        .testTarget(name: "LevyLedgerTests", dependencies: ["LevyLedger", "LevyDomain", "LevyTestSupport"], swiftSettings: settings),
         .testTarget(name: "LevyPipelineTests", dependencies: [
-            "LevyPipeline", "LevyDomain", "LevyXML", "LevyLedger",
+            "LevyPipeline", "LevyDomain", "LevyXML", "LevyLedger", "LevyTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")], swiftSettings: settings),

@@ -25,22 +25,22 @@ package enum FileOutcome: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A processed input, as the ledger remembers it.
-package struct FileRecord: Sendable, Hashable, Codable {
+package struct FileRecord: Sendable, Hashable {
     package var sha256: String
     package var folder: String
     package var name: String
     package var receivedAt: String
-    package var receivedDate: String
+    package var receivedDate: CivilDate
     package var outcome: FileOutcome
-    package var employerID: String?
-    package var period: String?
+    package var employerID: EmployerID?
+    package var period: Period?
     package var declarationID: String?
     package var reportPath: String?
     package var inboxPath: String
     package var archivePath: String
 
-    package init(sha256: String, folder: String, name: String, receivedAt: String, receivedDate: String, outcome: FileOutcome,
-                 employerID: String? = nil, period: String? = nil, declarationID: String? = nil, reportPath: String? = nil,
+    package init(sha256: String, folder: String, name: String, receivedAt: String, receivedDate: CivilDate, outcome: FileOutcome,
+                 employerID: EmployerID? = nil, period: Period? = nil, declarationID: String? = nil, reportPath: String? = nil,
                  inboxPath: String, archivePath: String) {
         self.sha256 = sha256
         self.folder = folder
@@ -58,10 +58,10 @@ package struct FileRecord: Sendable, Hashable, Codable {
 }
 
 /// A declaration and its amounts.
-package struct DeclarationRecord: Sendable, Hashable, Codable {
+package struct DeclarationRecord: Sendable, Hashable {
     package var id: String
-    package var employerID: String
-    package var period: String
+    package var employerID: EmployerID
+    package var period: Period
     package var seq: Int
     package var state: DeclarationState
     package var headcount: Int
@@ -72,16 +72,17 @@ package struct DeclarationRecord: Sendable, Hashable, Codable {
     /// JSON of the per-insurance amounts, as on the receipt.
     package var contributionsJSON: String
     package var collection: CollectionMode
+    /// The instant payment is due (agency time, as on the receipt), and its day.
     package var due: String
-    package var dueDate: String
+    package var dueDate: CivilDate
     package var receivedAt: String
     package var supersedes: String?
     package var paidFen: Fen
     package var lateFeeFen: Fen
     package var paidAt: String?
-    package var channel: String?
+    package var channel: PaymentChannel?
     /// Collection date of the debit file it is in flight in (or was last sent in).
-    package var debitDate: String?
+    package var debitDate: CivilDate?
     package var debitMsgID: String?
     package var failReason: String?
     /// Late fee charged so far (at each payment, for the days up to it); part of what is owed.
@@ -90,17 +91,17 @@ package struct DeclarationRecord: Sendable, Hashable, Codable {
     /// the daily rate, rounded once, so part-payments add no rounding of their own.
     package var feeBasis: Int64 = 0
     /// The last day the fee was counted to (nil: the due day, nothing counted yet).
-    package var feeThrough: String?
+    package var feeThrough: CivilDate?
     /// The booking day of the bank's credit for a debit (camt.054), once it came.
-    package var settledOn: String?
+    package var settledOn: CivilDate?
     /// The day a pain.002 said the debit was paid (`ACSC`/`ACCP`).
-    package var confirmedOn: String?
+    package var confirmedOn: CivilDate?
     /// What was paid and then taken back (a reversed counter payment, a debit returned after settlement).
     package var reversedFen: Fen = 0
 
-    package init(id: String, employerID: String, period: String, seq: Int, state: DeclarationState, headcount: Int,
+    package init(id: String, employerID: EmployerID, period: Period, seq: Int, state: DeclarationState, headcount: Int,
                  totalBaseFen: Fen, employerFen: Fen, employeeFen: Fen, totalFen: Fen, contributionsJSON: String,
-                 collection: CollectionMode, due: String, dueDate: String, receivedAt: String, supersedes: String?) {
+                 collection: CollectionMode, due: String, dueDate: CivilDate, receivedAt: String, supersedes: String?) {
         self.id = id
         self.employerID = employerID
         self.period = period
@@ -172,10 +173,10 @@ package struct PendingOutput: Sendable, Hashable {
 package struct DebitMessage: Sendable, Hashable {
     package var msgID: String
     package var bankCode: String
-    package var collectionDate: String
+    package var collectionDate: CivilDate
     package var path: String
     package var transactions: [DebitTransaction]
-    package init(msgID: String, bankCode: String, collectionDate: String, path: String, transactions: [DebitTransaction]) {
+    package init(msgID: String, bankCode: String, collectionDate: CivilDate, path: String, transactions: [DebitTransaction]) {
         self.msgID = msgID
         self.bankCode = bankCode
         self.collectionDate = collectionDate
@@ -228,18 +229,19 @@ package enum MoneyKind: String, Sendable, Hashable, CaseIterable {
 
 /// One movement, recorded in the transaction of the change that makes it, on the agency's day.
 package struct MoneyMovement: Sendable, Hashable {
-    package var day: String
+    package var day: CivilDate
     package var kind: MoneyKind
     /// The bank it went through (debits, bank flows); nil at the counter or for what is owed.
     package var bank: String?
     package var declarationID: String
-    package var employerID: String
+    /// Nil only for a bank's flow summed over many declarations (the day's credits of a notification).
+    package var employerID: EmployerID?
     package var amountFen: Fen
     /// The receipt, debit file or bank file it comes from.
     package var ref: String?
     /// Of a payment: the part that paid the late fee.
     package var feeFen: Fen = 0
-    package init(day: String, kind: MoneyKind, bank: String? = nil, declarationID: String, employerID: String, amountFen: Fen,
+    package init(day: CivilDate, kind: MoneyKind, bank: String? = nil, declarationID: String, employerID: EmployerID?, amountFen: Fen,
                  ref: String? = nil, feeFen: Fen = 0) {
         self.day = day
         self.kind = kind
@@ -258,17 +260,17 @@ package struct BankException: Sendable, Hashable {
         case unknownReference = "unknown_reference", amountMismatch = "amount_mismatch", notDebited = "not_debited"
         case duplicateCredit = "duplicate_credit", unanswered, confirmedNotCredited = "confirmed_not_credited"
     }
-    package var day: String
+    package var day: CivilDate
     package var kind: Kind
     package var bank: String
     package var declarationID: String
     package var amountFen: Fen
     package var expectedFen: Fen?
-    package var since: String
+    package var since: CivilDate
     /// The bank file, and what levy made of the line.
     package var file: String?
     package var note: String?
-    package init(day: String, kind: Kind, bank: String, declarationID: String, amountFen: Fen, expectedFen: Fen?, since: String,
+    package init(day: CivilDate, kind: Kind, bank: String, declarationID: String, amountFen: Fen, expectedFen: Fen?, since: CivilDate,
                  file: String? = nil, note: String? = nil) {
         self.day = day
         self.kind = kind
@@ -286,18 +288,18 @@ package struct BankException: Sendable, Hashable {
 /// of hundreds of thousands of lines, so only these columns.
 package struct DebitStanding: Sendable, Hashable {
     package var id: String
-    package var employerID: String
+    package var employerID: EmployerID
     package var state: DeclarationState
-    package var channel: String?
+    package var channel: PaymentChannel?
     package var totalFen: Fen
     package var paidFen: Fen
     package var debitMsgID: String?
-    package var settledOn: String?
+    package var settledOn: CivilDate?
     /// The collection date of its debit, and the day a pain.002 confirmed it.
-    package var debitDate: String?
-    package var confirmedOn: String?
-    package init(id: String, employerID: String, state: DeclarationState, channel: String?, totalFen: Fen, paidFen: Fen,
-                 debitMsgID: String?, settledOn: String?, debitDate: String? = nil, confirmedOn: String? = nil) {
+    package var debitDate: CivilDate?
+    package var confirmedOn: CivilDate?
+    package init(id: String, employerID: EmployerID, state: DeclarationState, channel: PaymentChannel?, totalFen: Fen, paidFen: Fen,
+                 debitMsgID: String?, settledOn: CivilDate?, debitDate: CivilDate? = nil, confirmedOn: CivilDate? = nil) {
         self.debitDate = debitDate
         self.confirmedOn = confirmedOn
         self.id = id
@@ -313,10 +315,10 @@ package struct DebitStanding: Sendable, Hashable {
 
 /// Counts and sums per state for one period (`levy status`).
 package struct PeriodStatus: Sendable, Hashable {
-    package var period: String
+    package var period: Period
     package var counts: [DeclarationState: Int] = [:]
     package var sums: [DeclarationState: Fen] = [:]
-    package init(period: String) { self.period = period }
+    package init(period: Period) { self.period = period }
 }
 
 /// A change to the ledger made atomically: the state change and the outputs it produces.
@@ -338,7 +340,7 @@ package struct LedgerChange: Sendable {
     /// Facts of the ledger's own to set (`meta`), in the same transaction.
     package var meta: [String: String] = [:]
     /// Records that the debit cut of this collection date is done.
-    package var cutDone: String?
+    package var cutDone: CivilDate?
     /// Amounts added to named counters (metrics), in the same transaction.
     package var counters: [String: Int64] = [:]
     /// Part of a batch: the change joins the batch's open transaction, committed (with fsync) by the next
@@ -442,31 +444,31 @@ package protocol Ledger: DeclarationLedger, CollectionLedger, BankLedger, Report
 package protocol DeclarationLedger: Sendable {
     func file(sha256: String, folder: String) throws -> FileRecord?
     func declaration(id: String) throws -> DeclarationRecord?
-    func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord?
-    func nextSequence(employer: String, period: String) throws -> Int
+    func currentDeclaration(employer: EmployerID, period: Period) throws -> DeclarationRecord?
+    func nextSequence(employer: EmployerID, period: Period) throws -> Int
     /// Declarations in one of the states: of one period, state by state in the order given and by
     /// number within each; of every period, by number.
-    func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord]
+    func declarations(states: [DeclarationState], period: Period?) throws -> [DeclarationRecord]
     /// An employer's declarations in force for periods from `from` to `to` (inclusive), by period.
-    func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord]
+    func declarations(employer: EmployerID, from: Period, to: Period) throws -> [DeclarationRecord]
     /// The periods that have a declaration in one of the states, ascending.
-    func periods(states: [DeclarationState]) throws -> [String]
+    func periods(states: [DeclarationState]) throws -> [Period]
     /// The employer's last accepted declaration before `period` (`no`), whose roster a new one is checked against.
-    func previousDeclaration(employer: String, before period: String) throws -> Int64?
+    func previousDeclaration(employer: EmployerID, before period: Period) throws -> Int64?
     /// Streams for the roster merge: the roster of declaration `previous` and the other employers'
     /// rosters of `period`. `additions` is how many persons will be asked about (to pick a strategy).
     /// `candidates` (ascending keys, optional): persons that may be asked about — a small file's
     /// persons — looked up together instead of one query per person.
-    func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
+    func withRosterReaders<T>(previous: Int64?, period: Period, except employer: EmployerID, additions: Int,
                               candidates: [Int64]?, _ body: (RosterReaders) throws -> T) throws -> T
 }
 
 /// Collection: the debit cut's files, arrears, and a declaration's money.
 package protocol CollectionLedger: Sendable {
-    func hasArrears(employer: String) throws -> Bool
+    func hasArrears(employer: EmployerID) throws -> Bool
     func debitMessage(msgID: String) throws -> DebitMessage?
-    func debitMessages(collectionDate: String) throws -> [DebitMessage]
-    func cutDone(collectionDate: String) throws -> Bool
+    func debitMessages(collectionDate: CivilDate) throws -> [DebitMessage]
+    func cutDone(collectionDate: CivilDate) throws -> Bool
     /// A declaration's movements, in order.
     func movements(declarationID: String) throws -> [MoneyMovement]
 }
@@ -475,28 +477,28 @@ package protocol CollectionLedger: Sendable {
 package protocol BankLedger: Sendable {
     /// Debits the bank has not fully answered — in flight, or paid by a pain.002 with no credit yet —
     /// collected on or before a day.
-    func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding]
+    func awaitingBank(collectedOnOrBefore day: CivilDate) throws -> [DebitStanding]
     /// Settles, in the open batch (as a deferred change), each credit that is for exactly the amount of a
     /// debit sent to `bank`, confirmed paid and not settled yet; returns the ids it settled. The others
     /// are left as they were, for the caller to look at one by one.
-    func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: String)], bank: String) throws -> Set<String>
+    func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: CivilDate)], bank: String) throws -> Set<String>
     /// The MsgIds of the debit files sent to a bank.
     func debitMessageIDs(bank: String) throws -> Set<String>
     /// The notification lines not applied on a day.
-    func bankExceptions(day: String) throws -> [BankException]
+    func bankExceptions(day: CivilDate) throws -> [BankException]
 }
 
 /// Reporting: status, the day's figures, the books' balance, metrics.
 package protocol ReportingLedger: Sendable {
-    func status(period: String?) throws -> [PeriodStatus]
+    func status(period: Period?) throws -> [PeriodStatus]
     /// The files received on a day with one of the given outcomes, in the order they were taken.
-    func files(receivedDate: String, outcomes: [FileOutcome]) throws -> [FileRecord]
+    func files(receivedDate: CivilDate, outcomes: [FileOutcome]) throws -> [FileRecord]
     /// The day's figures for its summary, counted in the ledger: a year of declarations is not read for them.
-    func dayFigures(day: String) throws -> DayFigures
+    func dayFigures(day: CivilDate) throws -> DayFigures
     /// The day's movements summed by kind and bank.
-    func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)]
+    func moneyTotals(day: CivilDate) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)]
     /// What employers owed at the end of the day before `day`: the sum of every movement before it.
-    func receivable(before day: String) throws -> Fen
+    func receivable(before day: CivilDate) throws -> Fen
     /// What employers owe now, from the declarations themselves: contributions and fees charged, less
     /// what was paid, over every declaration in force.
     func receivableOutstanding() throws -> Fen
@@ -513,7 +515,7 @@ package protocol JournalLedger: Sendable {
     func latestNow() throws -> (iso8601: String, instant: Int64)?
     func recordNow(iso8601: String, instant: Int64) throws
     /// The journal's entries, in order: of one employer, between two days (inclusive), or all.
-    func journal(employer: String?, from: String?, to: String?) throws -> [JournalRecord]
+    func journal(employer: EmployerID?, from: CivilDate?, to: CivilDate?) throws -> [JournalRecord]
     /// Recomputes the whole chain.
     func verifyJournal() throws -> JournalVerdict
     /// The last entry's number and hash (nil: an empty journal).
@@ -545,7 +547,7 @@ package protocol LedgerDurability: Sendable {
 }
 
 extension DeclarationLedger {
-    package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
+    package func withRosterReaders<T>(previous: Int64?, period: Period, except employer: EmployerID, additions: Int,
                                       _ body: (RosterReaders) throws -> T) throws -> T {
         try withRosterReaders(previous: previous, period: period, except: employer, additions: additions, candidates: nil, body)
     }

@@ -69,6 +69,11 @@ struct AsOf: ExpressibleByArgument {
     }
 }
 
+/// `--period`: a contribution period (`2026-11`); anything else is bad usage (exit 64).
+extension Period: ExpressibleByArgument {
+    package init?(argument: String) { self.init(argument) }
+}
+
 extension LoadedRules {
     func now(asOf: AsOf?) throws -> AgencyTime { try now(asOf: asOf?.text) }
 }

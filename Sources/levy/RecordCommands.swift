@@ -121,7 +121,8 @@ struct AuditLog: ParsableCommand {
     func run() throws {
         let root = options.levyRoot
         try failing(root) {
-            let records = try JournalReport.entries(root: root, employer: employer?.uppercased(), from: from, to: to)
+            let records = try JournalReport.entries(root: root, employer: employer.map { EmployerID(unchecked: $0.uppercased()) },
+                                                     from: from.flatMap(CivilDate.init), to: to.flatMap(CivilDate.init))
             writeAll(1, json ? JournalReport.json(records) : Array(JournalReport.text(records).utf8))
         }
     }

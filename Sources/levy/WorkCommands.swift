@@ -79,7 +79,7 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "What is pending, debited, paid, overdue, per period.")
     @OptionGroup var options: RootOptions
     @Option(help: "Only this period (YYYY-MM).")
-    var period: String?
+    var period: Period?
     @Flag(help: "Print JSON.")
     var json = false
     @Option(name: .customLong("as-of"), help: "Fix \"now\" (agency time) for the next cut.") var asOf: AsOf?

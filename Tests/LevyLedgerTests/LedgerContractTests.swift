@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -23,11 +24,11 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
 }
 
 @Suite struct LedgerContractTests {
-    static func declaration(_ employer: String, _ period: String, seq: Int = 1, state: DeclarationState = .accepted, total: Fen = 100_00)
+    static func declaration(_ employer: EmployerID, _ period: Period, seq: Int = 1, state: DeclarationState = .accepted, total: Fen = 100_00)
         -> DeclarationRecord {
-        DeclarationRecord(id: "\(employer)-\(period.replacingOccurrences(of: "-", with: ""))-0\(seq)", employerID: employer, period: period,
+        DeclarationRecord(id: "\(employer)-\(period.compact)-0\(seq)", employerID: employer, period: period,
                           seq: seq, state: state, headcount: 1, totalBaseFen: 6000_00, employerFen: total, employeeFen: 0, totalFen: total,
-                          contributionsJSON: "{}", collection: .debit, due: "\(period)-10T17:00:00+08:00", dueDate: "\(period)-10",
+                          contributionsJSON: "{}", collection: .debit, due: "\(period)-10T17:00:00+08:00", dueDate: period.day(10),
                           receivedAt: "\(period)-03T10:00:00+08:00", supersedes: nil)
     }
 
@@ -39,7 +40,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
     /// Accepts a declaration with its roster, as intake does.
     static func accept(_ ledger: any Ledger, _ d: DeclarationRecord, persons: [Int64], sha: String, replacing old: DeclarationRecord? = nil) throws {
         var change = LedgerChange()
-        change.file = file(sha, d.employerID)
+        change.file = file(sha, d.employerID.text)
         change.newDeclaration = (d, RosterSource(persons.map { RosterEntry(personKey: $0, change: .continuing, baseFen: 6000_00) }))
         if var old {
             old.state = .superseded
@@ -47,7 +48,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         }
         change.money.append(MoneyMovement(day: "2026-11-03", kind: .declared, declarationID: d.id, employerID: d.employerID, amountFen: d.totalFen))
         change.journal.append(JournalEntry(at: "2026-11-03T10:00:00+08:00", operatorID: "levy", action: "declaration_accepted", subject: d.id,
-                                           employer: d.employerID, detail: "{}"))
+                                           employer: d.employerID.text, detail: "{}"))
         change.outputs.append(PendingOutput(path: "Outbox/receipts/\(d.employerID)/\(d.id).json", content: Array("{}".utf8)))
         try ledger.apply(change)
     }
@@ -144,7 +145,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         var paid = d
         paid.state = .paid
         paid.paidFen = d.totalFen
-        paid.channel = "debit"
+        paid.channel = .debit
         var answer = LedgerChange()
         answer.declarationUpdates = [paid]
         answer.transactionUpdates = [("LEVY-ICBC01-20261106", DebitTransaction(declarationID: d.id, amountFen: d.totalFen, status: "ACSC"))]

@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import LevyDomain
 import LevyLedger

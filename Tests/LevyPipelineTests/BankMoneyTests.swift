@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -89,7 +90,7 @@ import Testing
         try notify(root, "N1", [.init(endToEndID: id(Sample.softwareCo), amount: Yuan.format(software))])
         try root.run("2026-11-07T09:00:00")
         let d = try #require(try root.ledger().declaration(id: id(Sample.softwareCo)))
-        #expect(d.state == .paid && d.channel == "debit" && d.settledOn == "2026-11-07")
+        #expect(d.state == .paid && d.channel == .debit && d.settledOn == "2026-11-07")
         let payments = try root.receipts(Sample.softwareCo).filter { $0["kind"] as? String == "payment" }
         #expect(payments.count == 1)
         #expect(payments.first?["paid_fen"] as? Int == Int(software))

@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import GRDB
 import LevyDomain
@@ -108,7 +109,7 @@ import Testing
             var c = LedgerChange()
             let record = DeclarationRecord(
                 id: id, employerID: "E", period: "2026-11", seq: seq, state: .accepted, headcount: 2, totalBaseFen: 1, employerFen: 1,
-                employeeFen: 0, totalFen: 1, contributionsJSON: "{}", collection: .counter, due: "", dueDate: "", receivedAt: "",
+                employeeFen: 0, totalFen: 1, contributionsJSON: "{}", collection: .counter, due: "", dueDate: "2026-12-10", receivedAt: "",
                 supersedes: nil)
             var left = [RosterEntry(personKey: 11, change: .continuing, baseFen: 1), RosterEntry(personKey: 12, change: .continuing, baseFen: 1)]
             c.newDeclaration = (record, RosterSource {

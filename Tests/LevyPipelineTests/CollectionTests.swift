@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -131,7 +132,7 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         #expect(counter["paid_fen"] as? Int == Int(due))
 
         // Status and arrears agree with what happened.
-        let status = try root.ledger().status(period: nov).first!
+        let status = try root.ledger().status(period: Period(nov)!).first!
         #expect(status.counts[.paid] == 2)
         #expect(status.counts[.overdue] == 2)   // the failed debit and the counter employer
         try root.run("2026-11-13T18:00:00")
@@ -145,10 +146,10 @@ func isoSchema(_ name: String) throws -> XMLSchema {
         let ledger = try root.ledger()
         let all = try ledger.declarations(states: DeclarationState.allCases, period: nil)
         var paidSomeDay = false
-        for day in ["2026-11-03", "2026-11-06", "2026-11-07", "2026-11-13", "2026-11-20"] {
+        for day: CivilDate in ["2026-11-03", "2026-11-06", "2026-11-07", "2026-11-13", "2026-11-20"] {
             var expected = DayFigures()
             for f in try ledger.files(receivedDate: day, outcomes: FileOutcome.allCases) { expected.files[f.outcome, default: 0] += 1 }
-            for d in all where d.receivedAt.hasPrefix(day) && d.state != .superseded && d.state != .withdrawn { expected.acceptedFen += d.totalFen }
+            for d in all where d.receivedAt.hasPrefix(day.description) && d.state != .superseded && d.state != .withdrawn { expected.acceptedFen += d.totalFen }
             // Paid: the payments recorded that day (a debit confirmed on the 7th is paid on the 7th, the
             // day levy learned it, though its money was taken on the 6th).
             for d in all {

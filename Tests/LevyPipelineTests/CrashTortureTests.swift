@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -113,7 +114,7 @@ struct SplitMix64: RandomNumberGenerator {
         for ids in days.values { for id in ids { presented[id, default: 0] += 1 } }
         for (id, times) in presented where times > 1 {
             let d = try #require(try ledger.declaration(id: id))
-            #expect(d.state != .paid || d.channel == "debit", "\(id) re-presented")
+            #expect(d.state != .paid || d.channel == .debit, "\(id) re-presented")
             #expect(d.state != .failed, "\(id) re-presented after a final refusal")
         }
     }
@@ -186,7 +187,7 @@ struct SplitMix64: RandomNumberGenerator {
         // Same ledger: every declaration in the same state with the same amounts.
         let states = { (root: TestRoot) in
             try root.ledger().declarations(states: DeclarationState.allCases, period: nil)
-                .map { "\($0.id) \($0.state) \($0.totalFen) \($0.paidFen) \($0.settledOn ?? "-") \($0.reversedFen)" }
+                .map { "\($0.id) \($0.state) \($0.totalFen) \($0.paidFen) \($0.settledOn?.description ?? "-") \($0.reversedFen)" }
         }
         #expect(try states(clean) == states(tortured), "seed \(seed)")
         // And the same journal, entry for entry.

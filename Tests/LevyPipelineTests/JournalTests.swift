@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import GRDB
 import LevyDomain

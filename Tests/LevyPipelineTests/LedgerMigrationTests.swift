@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import GRDB
 import LevyDomain
@@ -141,7 +142,7 @@ import Testing
         let levy = try root.levy()
         _ = try levy.counter.pay(employer: Sample.restaurant, period: "2026-11",
                                   amount: Yuan.format(levy.amountDue(try #require(try levy.ledger.currentDeclaration(employer: Sample.restaurant, period: "2026-11")),
-                                                                     on: try #require(CivilDate("2026-11-03"))).principal),
+                                                                     on: "2026-11-03").principal),
                                   now: try #require(levy.loaded.clock.parseAsOf("2026-11-03T11:00:00")))
         // Back to what a v8 levy would have written: no v9 columns' facts, no movements.
         let path = root.file(".levy/ledger.sqlite")

@@ -1,3 +1,4 @@
+import LevyTestSupport
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -74,9 +75,9 @@ import Testing
         }
 
         func refundSomeSettledDebit(on day: Int) throws {
-            let settled = try root.ledger().declarations(states: [.paid], period: nil).filter { $0.channel == "debit" && $0.settledOn != nil }
+            let settled = try root.ledger().declarations(states: [.paid], period: nil).filter { $0.channel == .debit && $0.settledOn != nil }
             guard let d = settled.randomElement(using: &rng) else { return }
-            guard let bank = Self.bank(of: d.employerID) else { return }
+            guard let bank = Self.bank(of: d.employerID.text) else { return }
             try root.write("Inbox/bank/\(bank)/RET-\(day).xml",
                            BankSimulator.notification(id: "RET-\(day)", account: bank == "ICBC01" ? "1602000000000001" : "3705000000000002",
                                                       booked: String(format: "2026-11-%02d", day),
@@ -155,9 +156,9 @@ import Testing
         try check("2026-12-01")
         #expect(checkedDays == 30)
         // The month did what it is meant to: every kind of movement happened (fixed seeds; a random one may miss some).
-        let kinds = Set(try (2...30).flatMap { try root.ledger().moneyTotals(day: String(format: "2026-11-%02d", $0)) }.map(\.kind))
+        let kinds = Set(try (2...30).flatMap { try root.ledger().moneyTotals(day: CivilDate(year: 2026, month: 11, day: $0)) }.map(\.kind))
         let wanted: Set<MoneyKind> = [.declared, .withdrawn, .paid, .lateFee, .sent, .confirmed, .rejected, .credited, .reversed]
-        let bankReversal = try root.ledger().declarations(states: DeclarationState.allCases, period: nov)
+        let bankReversal = try root.ledger().declarations(states: DeclarationState.allCases, period: Period(nov)!)
             .contains { try root.ledger().movements(declarationID: $0.id).contains { $0.kind == .reversed && $0.bank != nil } }
         if seed < 9 { #expect(wanted.isSubset(of: kinds) && bankReversal, "seed \(seed): only \(kinds), bank reversal \(bankReversal)") }
         guard case .intact = try root.ledger().verifyJournal() else {

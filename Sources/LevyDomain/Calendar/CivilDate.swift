@@ -30,7 +30,8 @@ package struct CivilDate: Sendable, Hashable, Codable, Comparable, CustomStringC
         self = date
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CivilDate? {
+    /// Parses the bytes of `YYYY-MM-DD` (a ledger column is read without making a String of it).
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CivilDate? {
         func number(_ range: Range<Int>) -> Int? {
             var n = 0
             for i in range {
@@ -120,6 +121,20 @@ package struct Period: Sendable, Hashable, Codable, Comparable, CustomStringConv
               let y = Int(digits.prefix(4)), let m = Int(digits.suffix(2)),
               y >= 1900, y <= 9999, m >= 1, m <= 12 else { return nil }
         self.init(year: y, month: m)
+    }
+
+    /// Parses the bytes of `YYYY-MM` exactly (a ledger column).
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Period? {
+        guard bytes.count == 7, bytes[4] == UInt8(ascii: "-") else { return nil }
+        var n = [0, 0]
+        for (slot, range) in [(0, 0..<4), (1, 5..<7)] {
+            for i in range {
+                guard bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") else { return nil }
+                n[slot] = n[slot] * 10 + Int(bytes[i] - UInt8(ascii: "0"))
+            }
+        }
+        guard n[0] >= 1900, (1...12).contains(n[1]) else { return nil }
+        return Period(year: n[0], month: n[1])
     }
 
     package var index: Int { year * 12 + (month - 1) }

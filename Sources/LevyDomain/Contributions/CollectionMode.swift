@@ -8,3 +8,10 @@ package enum CollectionMode: String, Sendable, Hashable, Codable, CaseIterable {
     /// Declared after the due date: never debited; paid at the counter with the late fee.
     case late
 }
+
+/// How a declaration was paid: by the bank's direct debit or at the service counter (the receipt's
+/// `channel`).
+package enum PaymentChannel: String, Sendable, Hashable, Codable, CaseIterable {
+    case debit
+    case counter
+}

@@ -152,4 +152,6 @@ package struct Rules: Sendable {
     package func employer(_ text: String) -> Employer? {
         EmployerID(registered: text).flatMap { employers[$0] }
     }
+
+    package func employer(_ id: EmployerID) -> Employer? { employers[id] }
 }

@@ -187,7 +187,7 @@ extension SQLiteLedger {
 
     /// A row of `money_daily`: the movements of one day, kind and bank ('' for none).
     struct DailyKey: Hashable, Comparable {
-        let day: String, kind: String, bank: String
+        let day: CivilDate, kind: String, bank: String
         static func < (a: DailyKey, b: DailyKey) -> Bool { (a.day, a.kind, a.bank) < (b.day, b.kind, b.bank) }
     }
 

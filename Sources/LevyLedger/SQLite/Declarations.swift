@@ -38,7 +38,7 @@ extension SQLiteLedger {
         try read { db in try Row.fetchAll(db, sql: "SELECT * FROM files INDEXED BY files_unarchived WHERE archived = 0 ORDER BY id").map(Self.fileRecord) }
     }
 
-    package func files(receivedDate: String, outcomes: [FileOutcome]) throws -> [FileRecord] {
+    package func files(receivedDate: CivilDate, outcomes: [FileOutcome]) throws -> [FileRecord] {
         let list = outcomes.map { "'\($0.rawValue)'" }.joined(separator: ",")
         return try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM files WHERE received_date = ? AND outcome IN (\(list)) ORDER BY id",
@@ -48,7 +48,7 @@ extension SQLiteLedger {
 
     package static let filesOfDayWithOutcome = "SELECT COUNT(*) FROM files WHERE received_date = ? AND outcome = ?"
 
-    package func dayFigures(day: String) throws -> DayFigures {
+    package func dayFigures(day: CivilDate) throws -> DayFigures {
         try read { db in
             var figures = DayFigures()
             // One count per outcome from the (received_date) index: no GROUP BY sort of the day's files.
@@ -128,7 +128,7 @@ extension SQLiteLedger {
         }
     }
 
-    package func currentDeclaration(employer: String, period: String) throws -> DeclarationRecord? {
+    package func currentDeclaration(employer: EmployerID, period: Period) throws -> DeclarationRecord? {
         try read { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT \(Self.declarationColumns) FROM declarations WHERE employer_id = ? AND period = ? AND state IN (\(Self.currentStates))
@@ -137,21 +137,21 @@ extension SQLiteLedger {
         }
     }
 
-    package func nextSequence(employer: String, period: String) throws -> Int {
+    package func nextSequence(employer: EmployerID, period: Period) throws -> Int {
         try read { db in
             (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM declarations WHERE employer_id = ? AND period = ?"),
                               arguments: [employer, period]) ?? 0) + 1
         }
     }
 
-    package func periods(states: [DeclarationState]) throws -> [String] {
+    package func periods(states: [DeclarationState]) throws -> [Period] {
         let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
         return try read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT period FROM declarations WHERE state IN (\(list)) ORDER BY period")
+            try Period.fetchAll(db, sql: "SELECT DISTINCT period FROM declarations WHERE state IN (\(list)) ORDER BY period")
         }
     }
 
-    package func declarations(states: [DeclarationState], period: String?) throws -> [DeclarationRecord] {
+    package func declarations(states: [DeclarationState], period: Period?) throws -> [DeclarationRecord] {
         let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
         return try read { db in
             if let period {
@@ -169,7 +169,7 @@ extension SQLiteLedger {
 
     package static let declarationsOfPeriodInState = "SELECT \(declarationColumns) FROM declarations WHERE period = ? AND state = ? ORDER BY no"
 
-    package func previousDeclaration(employer: String, before period: String) throws -> Int64? {
+    package func previousDeclaration(employer: EmployerID, before period: Period) throws -> Int64? {
         try read { db in
             try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT no FROM declarations WHERE employer_id = ? AND period < ? AND state IN (\(Self.currentStates))
@@ -181,7 +181,7 @@ extension SQLiteLedger {
     /// Few additions are looked up one by one (`insured` is keyed by person); many (an employer's first
     /// declaration) are merged with the period's other rosters read in person order, which SQLite sorts
     /// in bounded memory.
-    package func withRosterReaders<T>(previous: Int64?, period: String, except employer: String, additions: Int,
+    package func withRosterReaders<T>(previous: Int64?, period: Period, except employer: EmployerID, additions: Int,
                                       candidates: [Int64]?, _ body: (RosterReaders) throws -> T) throws -> T {
         try read { db in
             var previousReader: (() throws -> Int64?)?
@@ -250,10 +250,11 @@ extension SQLiteLedger {
 
     /// Bound and stepped directly: asked for every small file, where boxing 66 arguments and decoding
     /// rows through `Row` cost more than the query.
-    static func insuredElsewhere(_ keys: [Int64], period: String, except employer: String, _ db: Database) throws -> [Int64: String] {
+    static func insuredElsewhere(_ keys: [Int64], period: Period, except employer: EmployerID, _ db: Database) throws -> [Int64: String] {
         let statement = try db.cachedStatement(sql: insuredElsewhereSQL)
         let handle = statement.sqliteStatement
         var found: [Int64: String] = [:]
+        let period = period.description, employer = employer.text
         for start in stride(from: 0, to: keys.count, by: probeWidth) {
             for slot in 0..<probeWidth {
                 sqlite3_bind_int64(handle, Int32(slot + 1), start + slot < keys.count ? keys[start + slot] : -1)
@@ -272,7 +273,7 @@ extension SQLiteLedger {
         return found
     }
 
-    package func hasArrears(employer: String) throws -> Bool {
+    package func hasArrears(employer: EmployerID) throws -> Bool {
         try read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM declarations WHERE employer_id = ? AND state IN ('overdue','failed') LIMIT 1"),
                               arguments: [employer]) ?? false
@@ -293,22 +294,22 @@ extension SQLiteLedger {
                             path: row["path"], transactions: txs)
     }
 
-    package func debitMessages(collectionDate: String) throws -> [DebitMessage] {
+    package func debitMessages(collectionDate: CivilDate) throws -> [DebitMessage] {
         try read { db in
             try String.fetchAll(db, sql: "SELECT msg_id FROM debit_messages WHERE collection_date = ? ORDER BY msg_id",
                                 arguments: [collectionDate]).compactMap { try Self.message(db, msgID: $0) }
         }
     }
 
-    package func status(period: String?) throws -> [PeriodStatus] {
+    package func status(period: Period?) throws -> [PeriodStatus] {
         try read { db in
             var sql = "SELECT period, state, COUNT(*) AS n, SUM(total_fen) AS s FROM declarations"
             var args: StatementArguments = []
             if let period { sql += " WHERE period = ?"; args = [period] }
             sql += " GROUP BY period, state ORDER BY period"
-            var result: [String: PeriodStatus] = [:]
+            var result: [Period: PeriodStatus] = [:]
             for row in try Row.fetchAll(db, sql: sql, arguments: args) {
-                let p: String = row["period"]
+                let p: Period = row["period"]
                 guard let state = DeclarationState(rawValue: row["state"]) else { continue }
                 result[p, default: PeriodStatus(period: p)].counts[state] = row["n"]
                 result[p, default: PeriodStatus(period: p)].sums[state] = row["s"]
@@ -318,7 +319,7 @@ extension SQLiteLedger {
         }
     }
 
-    package func cutDone(collectionDate: String) throws -> Bool {
+    package func cutDone(collectionDate: CivilDate) throws -> Bool {
         try read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM cuts WHERE collection_date = ?"), arguments: [collectionDate]) ?? false
         }

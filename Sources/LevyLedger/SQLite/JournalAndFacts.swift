@@ -53,7 +53,7 @@ extension SQLiteLedger {
                       hash: row["hash"])
     }
 
-    package func journal(employer: String?, from: String?, to: String?) throws -> [JournalRecord] {
+    package func journal(employer: EmployerID?, from: CivilDate?, to: CivilDate?) throws -> [JournalRecord] {
         var sql = "SELECT * FROM journal WHERE 1"
         var args: StatementArguments = []
         if let employer { sql += " AND employer = ?"; args += [employer] }

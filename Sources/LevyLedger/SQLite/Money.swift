@@ -7,7 +7,7 @@ import LevyDomain
 extension SQLiteLedger {
     // MARK: The bank's money
 
-    package func moneyTotals(day: String) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)] {
+    package func moneyTotals(day: CivilDate) throws -> [(kind: MoneyKind, bank: String?, fen: Fen)] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT kind, bank, fen FROM money_daily WHERE day = ? ORDER BY kind, bank", arguments: [day]).compactMap { row in
                 let bank: String = row[1]
@@ -16,7 +16,7 @@ extension SQLiteLedger {
         }
     }
 
-    package func receivable(before day: String) throws -> Fen {
+    package func receivable(before day: CivilDate) throws -> Fen {
         let signed = MoneyKind.allCases.filter { $0.receivableSign != 0 }
             .map { "WHEN '\($0.rawValue)' THEN \($0.receivableSign)" }.joined(separator: " ")
         return try read { db in
@@ -34,7 +34,7 @@ extension SQLiteLedger {
         }
     }
 
-    package func bankExceptions(day: String) throws -> [BankException] {
+    package func bankExceptions(day: CivilDate) throws -> [BankException] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM bank_exceptions WHERE day = ? ORDER BY id", arguments: [day]).compactMap { row in
                 guard let kind = BankException.Kind(rawValue: row["kind"]) else { return nil }
@@ -45,7 +45,7 @@ extension SQLiteLedger {
         }
     }
 
-    package func awaitingBank(collectedOnOrBefore day: String) throws -> [DebitStanding] {
+    package func awaitingBank(collectedOnOrBefore day: CivilDate) throws -> [DebitStanding] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.standingColumns) FROM declarations INDEXED BY declarations_awaiting_bank
@@ -62,7 +62,7 @@ extension SQLiteLedger {
                       totalFen: row[4], paidFen: row[5], debitMsgID: row[6], settledOn: row[7], debitDate: row[8], confirmedOn: row[9])
     }
 
-    package func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: String)], bank: String) throws -> Set<String> {
+    package func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: CivilDate)], bank: String) throws -> Set<String> {
         var settled: Set<String> = []
         guard !credits.isEmpty else { return settled }
         try write(deferred: true) { db in
@@ -106,7 +106,7 @@ extension SQLiteLedger {
         }
     }
 
-    package func declarations(employer: String, from: String, to: String) throws -> [DeclarationRecord] {
+    package func declarations(employer: EmployerID, from: Period, to: Period) throws -> [DeclarationRecord] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.declarationColumns) FROM declarations WHERE employer_id = ? AND period BETWEEN ? AND ? AND state IN (\(Self.currentStates))

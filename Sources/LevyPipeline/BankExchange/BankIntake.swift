@@ -14,7 +14,7 @@ struct BankFile {
     var archiveRel: String
 
     func record(_ outcome: FileOutcome, now: AgencyTime) -> FileRecord {
-        FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601, receivedDate: now.date.description,
+        FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601, receivedDate: now.date,
                    outcome: outcome, inboxPath: inboxRel, archivePath: archiveRel)
     }
 }

@@ -134,19 +134,19 @@ extension BankExchange {
         // Only a credit that is the chunk's first line about its declaration may be settled ahead of the
         // lines before it: no earlier line can have changed that declaration.
         var seen: Set<String> = []
-        var together: [(id: String, amountFen: Fen, day: String)] = []
+        var together: [(id: String, amountFen: Fen, day: CivilDate)] = []
         var first: [Bool] = []
         for (entry, detail) in lines {
             let isFirst = !detail.endToEndID.isEmpty && seen.insert(detail.endToEndID).inserted
                 && state.touched[detail.endToEndID] == nil && state.settled[detail.endToEndID] == nil
             first.append(isFirst && entry.isCredit && detail.amountFen != nil)
-            if first.last! { together.append((detail.endToEndID, detail.amountFen!, entry.bookingDate ?? state.now.date.description)) }
+            if first.last! { together.append((detail.endToEndID, detail.amountFen!, state.bookingDay(of: entry))) }
         }
         let settled = try ledger.settleConfirmedDebits(together, bank: state.bank)
         for (line, (entry, detail)) in lines.enumerated() {
             if first[line] && settled.contains(detail.endToEndID) {
-                state.settled[detail.endToEndID] = entry.bookingDate ?? state.now.date.description
-                state.credit(detail.amountFen ?? 0, on: state.now.date.description)
+                state.settled[detail.endToEndID] = state.bookingDay(of: entry)
+                state.credit(detail.amountFen ?? 0, on: state.now.date)
             } else {
                 try match(detail, of: entry, state: &state)
             }
@@ -156,8 +156,8 @@ extension BankExchange {
     /// One line levy could not settle with the others: a payment, a reversal, or an exception.
     func match(_ detail: CamtDetail, of entry: CamtEntry, state: inout NotificationState) throws {
         let bank = state.bank, now = state.now
-        let booked = entry.bookingDate ?? now.date.description
-        let day = now.date.description
+        let booked = state.bookingDay(of: entry)
+        let day = now.date
         let amount = detail.amountFen ?? 0
         func exception(_ kind: BankException.Kind, expected: Fen?, _ note: String) {
             state.change.exceptions.append(BankException(day: day, kind: kind, bank: bank, declarationID: detail.endToEndID,
@@ -175,7 +175,7 @@ extension BankExchange {
         if let settled = state.settled[id] { d.settledOn = d.settledOn ?? settled }
         let debitedHere = d.debitMsgID.map { state.bankMessages?.contains($0) ?? false } ?? false
         if entry.isCredit {
-            let paidByDebit = d.state == .paid && d.channel == "debit"
+            let paidByDebit = d.state == .paid && d.channel == .debit
             guard debitedHere, d.state == .inFlight || paidByDebit else {
                 return exception(.notDebited, expected: nil, "该申报未在本行扣款 / the declaration was not debited at this bank (\(d.state.rawValue))")
             }
@@ -187,14 +187,14 @@ extension BankExchange {
             }
             if d.state == .inFlight {
                 // No pain.002 said so: the credit is the bank's word that the debit was paid.
-                let collectionDay = d.debitDate.flatMap(CivilDate.init) ?? now.date
+                let collectionDay = d.debitDate ?? now.date
                 let paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
-                _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: "debit", dailyRate: loaded.rules.lateFeeDailyRate)
+                _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: .debit, dailyRate: loaded.rules.lateFeeDailyRate)
                 let (number, receipt) = try paymentReceipt(d, paid: amount, feePart: 0, remaining: d.outstandingFen)
                 state.change.outputs.append(contentsOf: receipt)
                 state.change.money.append(MoneyMovement(day: day, kind: .paid, bank: bank, declarationID: d.id, employerID: d.employerID,
                                                         amountFen: amount, ref: number))
-                state.change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
+                state.change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID.text, at: now,
                                                          JournalDetail().with("msg_id", d.debitMsgID ?? "").with("status", "BOOK")
                                                              .with("paid_fen", amount)))
             }
@@ -204,7 +204,7 @@ extension BankExchange {
             guard let reason = detail.returnReason, !reason.isEmpty else {
                 return exception(.unknownReference, expected: nil, "借记没有退回原因 / a debit without a return reason (RtrInf/Rsn/Cd)")
             }
-            guard debitedHere, d.state == .paid, d.channel == "debit" else {
+            guard debitedHere, d.state == .paid, d.channel == .debit else {
                 return exception(.notDebited, expected: nil, "退回的申报未经扣款缴费 / a return for a declaration not paid by debit (\(d.state.rawValue))")
             }
             guard amount == d.paidFen else {
@@ -219,8 +219,8 @@ extension BankExchange {
     /// due date, with the late fee as if never paid — and a `debit_reversed` notice. Never debited again.
     func reverseDebit(_ d: inout DeclarationRecord, amount: Fen, reason: String, state: inout NotificationState) throws {
         let now = state.now
-        let paidOn = d.debitDate.flatMap(CivilDate.init) ?? now.date
-        let isAfterDue = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false
+        let paidOn = d.debitDate ?? now.date
+        let isAfterDue = loaded.rules.schedule.isAfterDue(now, period: d.period)
         let id = d.id
         let paymentNo = try state.change.money.last { $0.kind == .paid && $0.declarationID == id }?.ref
             ?? ledger.movements(declarationID: d.id).last { $0.kind == .paid }?.ref ?? "RP-\(d.id)"
@@ -228,15 +228,15 @@ extension BankExchange {
         d.failReason = reason
         let described = "\(reason): \(ReasonCodes.describe(reason))"
         let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-reversal", number: "RV-\(d.id)")
-        let receipt = ReversalReceipt(receiptNo: number, employerID: d.employerID, employerName: loaded.rules.employer(d.employerID)?.name ?? "",
-                                      period: d.period, declarationID: d.id, reversedReceiptNo: paymentNo, reversedFen: amount,
+        let receipt = ReversalReceipt(receiptNo: number, employerID: d.employerID.text, employerName: loaded.rules.employer(d.employerID)?.name ?? "",
+                                      period: d.period.description, declarationID: d.id, reversedReceiptNo: paymentNo, reversedFen: amount,
                                       reason: described, reversedAt: now.iso8601, owedFen: d.outstandingFen, state: d.state.rawValue)
         state.change.outputs.append(PendingOutput(path: base + ".json", content: receipt.jsonBytes))
         state.change.outputs.append(PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8)))
         state.change.outputs.append(contentsOf: notice(d, kind: "debit_reversed", reason: "debit_reversed:\(described)", now: now))
-        state.change.money.append(MoneyMovement(day: now.date.description, kind: .reversed, bank: state.bank, declarationID: d.id,
+        state.change.money.append(MoneyMovement(day: now.date, kind: .reversed, bank: state.bank, declarationID: d.id,
                                                 employerID: d.employerID, amountFen: amount, ref: paymentNo))
-        state.change.journal.append(journalEntry("debit_reversed", subject: d.id, employer: d.employerID, at: now,
+        state.change.journal.append(journalEntry("debit_reversed", subject: d.id, employer: d.employerID.text, at: now,
                                                  JournalDetail().with("receipt_no", paymentNo).with("reversed_fen", amount).with("reason", reason)
                                                      .with("file", state.file.entry.name)))
         state.reversedFen += amount
@@ -254,11 +254,11 @@ struct NotificationState {
     var change = LedgerChange()
     var touched: [String: DeclarationRecord] = [:]
     /// Debits this chunk settled (by booking day).
-    var settled: [String: String] = [:]
+    var settled: [String: CivilDate] = [:]
     /// The debit files sent to this bank: a line is about a debit of this bank only if it was in one.
     var bankMessages: Set<String>?
     /// Credited this chunk, by day: one movement per day for the bank's column of the reconciliation.
-    var credited: [String: Fen] = [:]
+    var credited: [CivilDate: Fen] = [:]
     /// Chunks already in the ledger's open transaction.
     var flushed = 0
     var settledCount = 0
@@ -272,7 +272,13 @@ struct NotificationState {
         self.now = now
     }
 
-    mutating func credit(_ amount: Fen, on day: String) {
+    /// The day the bank booked an entry: its date without the offset an `xs:date` may carry
+    /// (`2026-11-07+08:00`); none, the day levy reads it.
+    func bookingDay(of entry: CamtEntry) -> CivilDate {
+        entry.bookingDate.flatMap { CivilDate($0.prefix(10)) } ?? now.date
+    }
+
+    mutating func credit(_ amount: Fen, on day: CivilDate) {
         credited[day, default: 0] += amount
         creditedFen += amount
         settledCount += 1
@@ -283,7 +289,7 @@ struct NotificationState {
         var change = change
         change.declarationUpdates = touched.keys.sorted().map { touched[$0]! }
         for (day, fen) in credited.sorted(by: { $0.key < $1.key }) where fen > 0 {
-            change.money.append(MoneyMovement(day: day, kind: .credited, bank: bank, declarationID: "", employerID: "", amountFen: fen,
+            change.money.append(MoneyMovement(day: day, kind: .credited, bank: bank, declarationID: "", employerID: nil, amountFen: fen,
                                               ref: file.entry.name))
         }
         return change

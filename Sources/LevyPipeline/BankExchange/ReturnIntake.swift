@@ -62,7 +62,7 @@ extension BankExchange {
             // No transaction listed: the group status speaks for every transaction of the file.
             statuses = message.transactions.map { ReturnedStatus(endToEndID: $0.declarationID, status: group, reason: file.groupReason) }
         }
-        let collectionDay = CivilDate(message.collectionDate)!
+        let collectionDay = message.collectionDate
         for s in statuses {
             guard let tx = message.transactions.first(where: { $0.declarationID == s.endToEndID }),
                   tx.status == "sent" || tx.status == "PDNG" || tx.status == "ACTC",
@@ -71,37 +71,37 @@ extension BankExchange {
             case "ACSC", "ACCP":
                 // Taken from the account on the collection day: no late fee, whenever the report comes.
                 let paidAt = loaded.clock.at(collectionDay, loaded.rules.schedule.cutoffTime).iso8601
-                _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: "debit", dailyRate: loaded.rules.lateFeeDailyRate)
-                d.confirmedOn = now.date.description
+                _ = d.pay(d.outstandingFen, on: collectionDay, at: paidAt, channel: .debit, dailyRate: loaded.rules.lateFeeDailyRate)
+                d.confirmedOn = now.date
                 let (number, receipt) = try paymentReceipt(d, paid: tx.amountFen, feePart: 0, remaining: d.outstandingFen)
                 change.outputs.append(contentsOf: receipt)
-                change.money.append(MoneyMovement(day: now.date.description, kind: .paid, bank: message.bankCode, declarationID: d.id,
+                change.money.append(MoneyMovement(day: now.date, kind: .paid, bank: message.bankCode, declarationID: d.id,
                                                   employerID: d.employerID, amountFen: tx.amountFen, ref: number))
-                change.money.append(MoneyMovement(day: now.date.description, kind: .confirmed, bank: message.bankCode, declarationID: d.id,
+                change.money.append(MoneyMovement(day: now.date, kind: .confirmed, bank: message.bankCode, declarationID: d.id,
                                                   employerID: d.employerID, amountFen: tx.amountFen, ref: message.msgID))
-                change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID, at: now,
+                change.journal.append(journalEntry("debit_paid", subject: d.id, employer: d.employerID.text, at: now,
                                                    JournalDetail().with("msg_id", message.msgID).with("status", s.status).with("paid_fen", d.paidFen)))
             case "RJCT":
                 let reason = s.reason ?? "NARR"
-                change.money.append(MoneyMovement(day: now.date.description, kind: .rejected, bank: message.bankCode, declarationID: d.id,
+                change.money.append(MoneyMovement(day: now.date, kind: .rejected, bank: message.bankCode, declarationID: d.id,
                                                   employerID: d.employerID, amountFen: tx.amountFen, ref: message.msgID))
                 if loaded.rules.retryReasons.contains(reason) {
-                    if let period = Period(d.period), try nextWindowDay(after: collectionDay, period: period, now: now) != nil {
+                    if try nextWindowDay(after: collectionDay, period: d.period, now: now) != nil {
                         d.state = .accepted
-                        change.journal.append(journalEntry("debit_refused_retry", subject: d.id, employer: d.employerID, at: now,
+                        change.journal.append(journalEntry("debit_refused_retry", subject: d.id, employer: d.employerID.text, at: now,
                                                            JournalDetail().with("msg_id", message.msgID).with("reason", reason)))
                     } else {
                         d.state = .overdue
                         d.failReason = reason
                         change.outputs.append(contentsOf: notice(d, kind: "overdue", reason: "debit_refused:\(reason)", now: now))
-                        change.journal.append(journalEntry("debit_refused_overdue", subject: d.id, employer: d.employerID, at: now,
+                        change.journal.append(journalEntry("debit_refused_overdue", subject: d.id, employer: d.employerID.text, at: now,
                                                            JournalDetail().with("msg_id", message.msgID).with("reason", reason).with("unpaid_fen", d.totalFen)))
                     }
                 } else {
                     d.state = .failed
                     d.failReason = reason
                     change.outputs.append(contentsOf: notice(d, kind: "debit_failed", reason: "\(reason): \(ReasonCodes.describe(reason))", now: now))
-                    change.journal.append(journalEntry("debit_failed", subject: d.id, employer: d.employerID, at: now,
+                    change.journal.append(journalEntry("debit_failed", subject: d.id, employer: d.employerID.text, at: now,
                                                        JournalDetail().with("msg_id", message.msgID).with("reason", reason).with("unpaid_fen", d.totalFen)))
                 }
             default:

@@ -11,17 +11,17 @@ extension WorkplaceJob {
         let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-payment", number: "RP-\(d.id)")
         let employer = loaded.rules.employer(d.employerID)
         let contributions = (try? JSONDecoder().decode([String: ContributionAmounts].self, from: Data(d.contributionsJSON.utf8))) ?? [:]
-        var instructions = d.channel == "debit" ? "已通过委托扣款缴纳 / Paid by direct debit" : "已在经办窗口缴纳 / Paid at the service counter"
+        var instructions = d.channel == .debit ? "已通过委托扣款缴纳 / Paid by direct debit" : "已在经办窗口缴纳 / Paid at the service counter"
         if remaining > 0 {
             instructions += "；尚欠 \(Yuan.format(remaining)) 元，未缴社保费继续按日计收滞纳金 / \(Yuan.format(remaining)) yuan is still owed: the late fee keeps accruing on the unpaid contributions"
         }
         var receipt = Receipt(
-            receiptNo: number, kind: "payment", employerID: d.employerID, employerName: employer?.name ?? "",
-            period: d.period, declarationID: d.id, headcount: d.headcount, totalWageBaseFen: d.totalBaseFen,
+            receiptNo: number, kind: "payment", employerID: d.employerID.text, employerName: employer?.name ?? "",
+            period: d.period.description, declarationID: d.id, headcount: d.headcount, totalWageBaseFen: d.totalBaseFen,
             employerFen: d.employerFen, employeeFen: d.employeeFen, totalFen: d.totalFen, contributions: contributions,
             warnings: [], warningsOmitted: nil, collection: d.collection.rawValue, due: d.due, supersedes: d.supersedes,
             receivedAt: d.receivedAt, file: nil, sha256: nil, instructions: instructions,
-            paidFen: paid, lateFeeFen: feePart, paidAt: d.paidAt, channel: d.channel)
+            paidFen: paid, lateFeeFen: feePart, paidAt: d.paidAt, channel: d.channel?.rawValue)
         receipt.remainingFen = remaining
         return (number, [PendingOutput(path: base + ".json", content: receipt.jsonBytes),
                          PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8))])
@@ -68,10 +68,10 @@ extension ServiceCounter {
     /// Checks a counter payment and builds its change, as of `now` (not applied).
     func counterPayment(employer: String, period: String, amount: String, now: AgencyTime) throws -> ManualOperation {
         guard let p = Period(period) else { throw LevyError(.badArgument, "period '\(period)' is not YYYY-MM", fix: "write it like 2026-11") }
-        guard loaded.rules.employer(employer) != nil else {
+        guard let known = loaded.rules.employer(employer) else {
             throw LevyError(.unknownEmployer, "employer \(employer) is not in Rules/employers.csv", fix: "check the credit code")
         }
-        guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
+        guard let d = try ledger.currentDeclaration(employer: known.id, period: p) else {
             throw LevyError(.noDeclaration, "employer \(employer) has no declaration for \(p)", fix: "it must declare first (Inbox/declarations/\(employer)/)")
         }
         switch d.state {
@@ -87,20 +87,20 @@ extension ServiceCounter {
             throw LevyError(.overpayment, "amount \(Yuan.format(paid)) is more than what \(employer) owes for \(p) on \(now.date): \(Yuan.format(principal + fee)) yuan (contributions \(Yuan.format(principal)) + late fee \(Yuan.format(fee)))", fix: "take at most \(Yuan.format(principal + fee)); a smaller amount is a part-payment")
         }
         var record = d
-        let (feePart, charged, remaining) = record.pay(paid, on: now.date, at: now.iso8601, channel: "counter", dailyRate: loaded.rules.lateFeeDailyRate)
+        let (feePart, charged, remaining) = record.pay(paid, on: now.date, at: now.iso8601, channel: .counter, dailyRate: loaded.rules.lateFeeDailyRate)
         // A declaration paid in part is finished at the counter: a debit would take the whole amount again.
         if remaining > 0 { record.collection = .counter }
         var change = LedgerChange()
         change.declarationUpdates.append(record)
         let (number, receipt) = try paymentReceipt(record, paid: paid, feePart: feePart, remaining: remaining)
         change.outputs.append(contentsOf: receipt)
-        let day = now.date.description
+        let day = now.date
         if charged > 0 {
             change.money.append(MoneyMovement(day: day, kind: .lateFee, declarationID: d.id, employerID: d.employerID, amountFen: charged, ref: number))
         }
         change.money.append(MoneyMovement(day: day, kind: .paid, declarationID: d.id, employerID: d.employerID, amountFen: paid,
                                           ref: number, feeFen: feePart))
-        change.journal.append(journalEntry("counter_payment", subject: d.id, employer: d.employerID, at: now,
+        change.journal.append(journalEntry("counter_payment", subject: d.id, employer: d.employerID.text, at: now,
                                            JournalDetail().with("receipt_no", number).with("paid_fen", paid).with("contributions_fen", paid - feePart)
                                                .with("late_fee_fen", feePart).with("remaining_fen", remaining)))
         return ManualOperation(kind: .counterPayment, subject: d.id, employer: employer, amount: paid, change: change,
@@ -115,7 +115,7 @@ extension ServiceCounter {
 
     func withdrawal(employer: String, period: String, now: AgencyTime) throws -> ManualOperation {
         guard let p = Period(period) else { throw LevyError(.badArgument, "period '\(period)' is not YYYY-MM", fix: "write it like 2026-11") }
-        guard let d = try ledger.currentDeclaration(employer: employer, period: p.description) else {
+        guard let id = EmployerID(registered: employer), let d = try ledger.currentDeclaration(employer: id, period: p) else {
             throw LevyError(.noDeclaration, "employer \(employer) has no declaration for \(p) to withdraw", fix: "check the employer and the period (`levy status --period \(p)`)")
         }
         guard d.state != .inFlight && d.state != .paid && d.paidFen == 0 else {
@@ -127,10 +127,10 @@ extension ServiceCounter {
         var change = LedgerChange()
         change.declarationUpdates.append(record)
         // No longer owed: its contributions, and a fee charged before a payment that was reversed.
-        change.money.append(MoneyMovement(day: now.date.description, kind: .withdrawn, declarationID: d.id, employerID: d.employerID,
+        change.money.append(MoneyMovement(day: now.date, kind: .withdrawn, declarationID: d.id, employerID: d.employerID,
                                           amountFen: d.outstandingFen))
-        change.journal.append(journalEntry("declaration_withdrawn", subject: d.id, employer: d.employerID, at: now,
-                                           JournalDetail().with("period", d.period).with("total_fen", d.totalFen).with("state_before", d.state.rawValue)))
+        change.journal.append(journalEntry("declaration_withdrawn", subject: d.id, employer: d.employerID.text, at: now,
+                                           JournalDetail().with("period", d.period.description).with("total_fen", d.totalFen).with("state_before", d.state.rawValue)))
         return ManualOperation(kind: .withdraw, subject: d.id, employer: employer, amount: d.totalFen, change: change, result: d.id,
                                payload: ["employer": employer, "period": p.description])
     }
@@ -167,21 +167,21 @@ extension ServiceCounter {
             throw LevyError(.notReversible, "receipt \(receiptNo) is not the payment in force for \(d.id) (that is \(payment.ref ?? ""))", fix: "reverse the payment in force")
         }
         var record = d
-        let isAfterDue = Period(d.period).map { loaded.rules.schedule.isAfterDue(now, period: $0) } ?? false
-        record.undoPayment(payment.amountFen, feePart: payment.feeFen, paidOn: CivilDate(payment.day) ?? now.date, isAfterDue: isAfterDue)
+        let isAfterDue = loaded.rules.schedule.isAfterDue(now, period: d.period)
+        record.undoPayment(payment.amountFen, feePart: payment.feeFen, paidOn: payment.day, isAfterDue: isAfterDue)
         var change = LedgerChange()
         change.declarationUpdates.append(record)
         let (base, number) = try nextFreeName("Outbox/receipts/\(d.employerID)/\(d.id)-reversal", number: "RV-\(d.id)")
-        let receipt = ReversalReceipt(receiptNo: number, employerID: d.employerID, employerName: loaded.rules.employer(d.employerID)?.name ?? "",
-                                      period: d.period, declarationID: d.id, reversedReceiptNo: receiptNo, reversedFen: payment.amountFen,
+        let receipt = ReversalReceipt(receiptNo: number, employerID: d.employerID.text, employerName: loaded.rules.employer(d.employerID)?.name ?? "",
+                                      period: d.period.description, declarationID: d.id, reversedReceiptNo: receiptNo, reversedFen: payment.amountFen,
                                       reason: reason, reversedAt: now.iso8601, owedFen: record.outstandingFen, state: record.state.rawValue)
         change.outputs.append(PendingOutput(path: base + ".json", content: receipt.jsonBytes))
         change.outputs.append(PendingOutput(path: base + ".txt", content: Array(receipt.text.utf8)))
-        change.money.append(MoneyMovement(day: now.date.description, kind: .reversed, declarationID: d.id, employerID: d.employerID,
+        change.money.append(MoneyMovement(day: now.date, kind: .reversed, declarationID: d.id, employerID: d.employerID,
                                           amountFen: payment.amountFen, ref: receiptNo, feeFen: payment.feeFen))
-        change.journal.append(journalEntry("counter_payment_reversed", subject: d.id, employer: d.employerID, at: now,
+        change.journal.append(journalEntry("counter_payment_reversed", subject: d.id, employer: d.employerID.text, at: now,
                                            JournalDetail().with("receipt_no", receiptNo).with("reversed_fen", payment.amountFen).with("reason", reason)))
-        return ManualOperation(kind: .reversal, subject: d.id, employer: d.employerID, amount: payment.amountFen, change: change, result: base + ".json",
+        return ManualOperation(kind: .reversal, subject: d.id, employer: d.employerID.text, amount: payment.amountFen, change: change, result: base + ".json",
                                payload: ["receipt_no": receiptNo, "reason": reason])
     }
 }

@@ -23,13 +23,13 @@ extension DebitCut {
     func cutDebits(now: AgencyTime) throws {
         let schedule = loaded.rules.schedule
         guard now.time >= schedule.cutoffTime, schedule.calendar.isWorkingDay(now.date),
-              try !ledger.cutDone(collectionDate: now.date.description) else { return }
+              try !ledger.cutDone(collectionDate: now.date) else { return }
         let candidates = try ledger.declarations(states: [.accepted], period: nil).filter { d in
             // Nothing to collect from a declaration of removals only: a bank refuses a 0.00 debit.
-            guard d.collection == .debit, d.totalFen > 0, let period = Period(d.period) else { return false }
-            return schedule.debitWindow(of: period).contains(now.date)
+            guard d.collection == .debit, d.totalFen > 0 else { return false }
+            return schedule.debitWindow(of: d.period).contains(now.date)
         }
-        let day = now.date.description
+        let day = now.date
         let already = Set(try ledger.debitMessages(collectionDate: day).map(\.bankCode))
         var byBank: [String: [(DeclarationRecord, Employer)]] = [:]
         for d in candidates {
@@ -66,7 +66,7 @@ extension DebitCut {
             }
             change.outputs.append(PendingOutput(path: path, content: bytes))
             change.journal.append(journalEntry("debit_cut", subject: msgID, employer: nil, at: now,
-                                               JournalDetail().with("bank", bankCode).with("collection_date", day)
+                                               JournalDetail().with("bank", bankCode).with("collection_date", day.description)
                                                    .with("transactions", Int64(debits.count)).with("total_fen", debits.reduce(0) { $0 + $1.amountFen })))
             try ledger.apply(change)
             try publisher.flushOutputs()
@@ -83,7 +83,7 @@ extension DebitCut {
     /// accepted declarations waiting for their debit window are every employer's.
     func markOverdue(now: AgencyTime) throws {
         let schedule = loaded.rules.schedule
-        let due = try ledger.periods(states: [.accepted, .failed]).filter { Period($0).map { schedule.isAfterDue(now, period: $0) } ?? false }
+        let due = try ledger.periods(states: [.accepted, .failed]).filter { schedule.isAfterDue(now, period: $0) }
         for var d in try due.flatMap({ try ledger.declarations(states: [.accepted, .failed], period: $0) }) {
             guard d.totalFen > 0 else { continue }
             let reason = d.state == .failed ? "debit_failed:\(d.failReason ?? "")" : (d.collection == .debit ? "not_collected" : "not_paid_by_due_date")
@@ -91,7 +91,7 @@ extension DebitCut {
             var change = LedgerChange()
             change.declarationUpdates.append(d)
             change.outputs.append(contentsOf: overdueNotice(d, reason: reason, now: now))
-            change.journal.append(journalEntry("declaration_overdue", subject: d.id, employer: d.employerID, at: now,
+            change.journal.append(journalEntry("declaration_overdue", subject: d.id, employer: d.employerID.text, at: now,
                                                JournalDetail().with("reason", reason).with("unpaid_fen", d.totalFen)))
             try ledger.apply(change)
             try publisher.flushOutputs()
@@ -104,7 +104,7 @@ extension WorkplaceJob {
     func nextWindowDay(after day: CivilDate, period: Period, now: AgencyTime) throws -> CivilDate? {
         for d in loaded.rules.schedule.debitWindow(of: period) where d > day && d >= now.date {
             if d > now.date { return d }
-            if try !ledger.cutDone(collectionDate: d.description) { return d }
+            if try !ledger.cutDone(collectionDate: d) { return d }
         }
         return nil
     }

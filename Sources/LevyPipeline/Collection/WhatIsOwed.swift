@@ -30,7 +30,7 @@ extension DeclarationRecord {
     package var outstandingFen: Fen { totalFen + feeChargedFen - paidFen }
 
     /// The day the fee was counted to: the due day until a payment counts further.
-    var feeCountedThrough: CivilDate { feeThrough.flatMap(CivilDate.init) ?? CivilDate(dueDate) ?? CivilDate(year: 2000, month: 1, day: 1) }
+    var feeCountedThrough: CivilDate { feeThrough ?? dueDate }
 
     func owed(on day: CivilDate, dailyRate: Rate) -> WhatIsOwed {
         let unpaid = unpaidContributions
@@ -44,11 +44,11 @@ extension DeclarationRecord {
     /// Takes a payment of `amount` (at most what is owed): the fee up to `day` is charged, the amount
     /// goes to contributions first, then to the fee. Paid in full, the declaration is `paid`.
     /// - Returns: the part that paid the fee, the fee charged now, and what is still owed.
-    mutating func pay(_ amount: Fen, on day: CivilDate, at time: String, channel: String, dailyRate: Rate)
+    mutating func pay(_ amount: Fen, on day: CivilDate, at time: String, channel: PaymentChannel, dailyRate: Rate)
         -> (feePart: Fen, charged: Fen, remaining: Fen) {
         let owed = owed(on: day, dailyRate: dailyRate)
         feeBasis = owed.basis
-        if day > feeCountedThrough { feeThrough = day.description }
+        if day > feeCountedThrough { feeThrough = day }
         feeChargedFen += owed.newCharge
         let toContributions = min(amount, owed.contributions)
         let feePart = amount - toContributions
@@ -65,8 +65,7 @@ extension DeclarationRecord {
     /// Not debited again by itself: the employer pays at the counter.
     mutating func undoPayment(_ amount: Fen, feePart: Fen, paidOn: CivilDate, isAfterDue: Bool) {
         let contributions = amount - feePart
-        let due = CivilDate(dueDate) ?? paidOn
-        let from = paidOn > due ? paidOn : due
+        let from = max(paidOn, dueDate)
         feeBasis += Int64(contributions) * Int64(max(0, from.days(until: feeCountedThrough)))
         paidFen -= amount
         lateFeeFen -= feePart

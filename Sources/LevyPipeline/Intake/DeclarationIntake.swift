@@ -246,16 +246,16 @@ extension DeclarationIntake {
         let due = loaded.clock.at(dueDay, schedule.cutoffTime)
         let late = schedule.isAfterDue(now, period: period) && check.totals.totalFen > 0
         let collection: CollectionMode = late ? .late : (employer.mandate == nil ? .counter : .debit)
-        let seq = try ledger.nextSequence(employer: employer.id.text, period: period.description)
+        let seq = try ledger.nextSequence(employer: employer.id, period: period)
         let id = "\(employer.id.text)-\(period.compact)-\(seq < 10 ? "0" : "")\(seq)"
         let totals = check.totals
         let contributions = Dictionary(uniqueKeysWithValues: Insurance.allCases.map { ($0.rawValue, totals.byInsurance[$0]!) })
         let contributionsJSON = String(decoding: Receipt.json(contributions).bytes, as: UTF8.self)
         var record = DeclarationRecord(
-            id: id, employerID: employer.id.text, period: period.description, seq: seq, state: late ? .overdue : .accepted,
+            id: id, employerID: employer.id, period: period, seq: seq, state: late ? .overdue : .accepted,
             headcount: totals.headcount, totalBaseFen: totals.totalBaseFen, employerFen: totals.employerFen,
             employeeFen: totals.employeeFen, totalFen: totals.totalFen, contributionsJSON: contributionsJSON,
-            collection: collection, due: due.iso8601, dueDate: dueDay.description, receivedAt: now.iso8601,
+            collection: collection, due: due.iso8601, dueDate: dueDay, receivedAt: now.iso8601,
             supersedes: outcome.replaces?.id)
         record.failReason = late ? "late" : nil
 
@@ -273,8 +273,8 @@ extension DeclarationIntake {
         let archiveRel = publisher.archivePath(for: entry, sha256: sha256, now: now)
         let receiptBase = "Outbox/receipts/\(employer.id.text)/\(id)"
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
-                                 receivedDate: now.date.description, outcome: .accepted, employerID: employer.id.text,
-                                 period: period.description, declarationID: id, reportPath: receiptBase + ".json",
+                                 receivedDate: now.date, outcome: .accepted, employerID: employer.id,
+                                 period: period, declarationID: id, reportPath: receiptBase + ".json",
                                  inboxPath: inboxRel, archivePath: archiveRel)
         let next = outcome.persons.sortedReader()
         let persons = outcome.persons
@@ -282,12 +282,12 @@ extension DeclarationIntake {
             try persons.checkFailure()
             return next().map { RosterEntry(personKey: $0.key, change: $0.change, baseFen: $0.baseFen) }
         })
-        change.money.append(MoneyMovement(day: now.date.description, kind: .declared, declarationID: id, employerID: employer.id.text,
+        change.money.append(MoneyMovement(day: now.date, kind: .declared, declarationID: id, employerID: employer.id,
                                           amountFen: totals.totalFen))
         if var old = outcome.replaces {
             old.state = .superseded
             change.declarationUpdates.append(old)
-            change.money.append(MoneyMovement(day: now.date.description, kind: .withdrawn, declarationID: old.id, employerID: old.employerID,
+            change.money.append(MoneyMovement(day: now.date, kind: .withdrawn, declarationID: old.id, employerID: old.employerID,
                                               amountFen: old.outstandingFen))
         }
         change.outputs.append(PendingOutput(path: receiptBase + ".json", content: receipt.jsonBytes))
@@ -365,8 +365,8 @@ extension DeclarationIntake {
         let archiveRel = publisher.archivePath(for: entry, sha256: sha256, now: now)
         var change = LedgerChange()
         change.file = FileRecord(sha256: sha256, folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
-                                 receivedDate: now.date.description, outcome: outcome, employerID: entry.folder,
-                                 period: check.period?.description, reportPath: base + ".json", inboxPath: inboxRel,
+                                 receivedDate: now.date, outcome: outcome, employerID: EmployerID(registered: entry.folder),
+                                 period: check.period, reportPath: base + ".json", inboxPath: inboxRel,
                                  archivePath: archiveRel)
         change.outputs.append(PendingOutput(path: base + ".json", content: jsonBytes(report)))
         change.outputs.append(PendingOutput(path: base + ".txt", content: Array(report.text.utf8)))

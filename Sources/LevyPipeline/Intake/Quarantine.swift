@@ -20,7 +20,7 @@ extension WorkplaceJob {
         try DurableFile.move(entry.path, to: target)
         var change = LedgerChange()
         change.file = FileRecord(sha256: "", folder: entry.folder, name: entry.name, receivedAt: now.iso8601,
-                                 receivedDate: now.date.description, outcome: .quarantined, reportPath: nil,
+                                 receivedDate: now.date, outcome: .quarantined, reportPath: nil,
                                  inboxPath: "Inbox/\(kind)/\(entry.folder)/\(entry.name)",
                                  archivePath: String(target.dropFirst(root.path.count + 1)))
         change.journal.append(journalEntry("file_quarantined", subject: "\(kind)/\(entry.folder)/\(entry.name)", employer: nil, at: now,

@@ -24,7 +24,7 @@ package struct DailyReview: Sendable {
 
     /// The manual operations of a day: journal entries not made by levy itself.
     package static func of(_ day: CivilDate, ledger: any Ledger) throws -> DailyReview {
-        let entries = try ledger.journal(employer: nil, from: day.description, to: day.description).filter { $0.entry.operatorID != "levy" }
+        let entries = try ledger.journal(employer: nil, from: day, to: day).filter { $0.entry.operatorID != "levy" }
         return DailyReview(date: day.description, operations: entries.map { r in
             let detail = (try? JSONSerialization.jsonObject(with: Data(r.entry.detail.utf8))) as? [String: Any] ?? [:]
             let amount = ["paid_fen", "reversed_fen", "total_fen", "amount_fen"].lazy.compactMap { (detail[$0] as? NSNumber)?.int64Value }.first

@@ -8,7 +8,7 @@ package enum JournalReport {
         try ledger(root).verifyJournal()
     }
 
-    package static func entries(root: Root, employer: String?, from: String?, to: String?) throws -> [JournalRecord] {
+    package static func entries(root: Root, employer: EmployerID?, from: CivilDate?, to: CivilDate?) throws -> [JournalRecord] {
         try ledger(root).journal(employer: employer, from: from, to: to)
     }
 

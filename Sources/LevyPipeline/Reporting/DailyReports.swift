@@ -69,8 +69,8 @@ struct DailyReporting: WorkplaceJob {
 extension DailyReporting {
     /// Rewrites the day's summary and arrears list from the ledger (derived, so always the same for the same ledger).
     func writeDailyReports(now: AgencyTime) throws {
-        let day = now.date.description
-        var s = DailySummary(date: day, asOf: now.iso8601)
+        let day = now.date
+        var s = DailySummary(date: day.description, asOf: now.iso8601)
         // Counted in the ledger: this runs on every look of the watch, and a year of declarations is
         // hundreds of thousands of rows.
         let figures = try ledger.dayFigures(day: day)
@@ -90,13 +90,13 @@ extension DailyReporting {
             s.debited += m.transactions.count
             s.debitedFen += m.transactions.reduce(0) { $0 + $1.amountFen }
         }
-        var arrears = ArrearsReport(date: day, asOf: now.iso8601, totalUnpaidFen: 0, totalLateFeeFen: 0, employers: [])
+        var arrears = ArrearsReport(date: day.description, asOf: now.iso8601, totalUnpaidFen: 0, totalLateFeeFen: 0, employers: [])
         for d in try ledger.declarations(states: [.overdue], period: nil) {
             // What is left of it: a part-payment's remainder keeps accruing the fee.
             let (unpaid, fee) = amountDue(d, on: now.date)
             s.overdue += 1
             s.overdueFen += unpaid
-            arrears.employers.append(.init(employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: unpaid,
+            arrears.employers.append(.init(employerID: d.employerID.text, period: d.period.description, declarationID: d.id, unpaidFen: unpaid,
                                            lateFeeFen: fee, dailyFeeFen: LateFee.dailyFee(unpaid: unpaid, dailyRate: loaded.rules.lateFeeDailyRate),
                                            due: d.due))
             arrears.totalUnpaidFen += unpaid

@@ -51,7 +51,7 @@ extension WorkplaceJob {
         let rate = loaded.rules.lateFeeDailyRate
         let owed = d.owed(on: now.date, dailyRate: rate)
         let notice = Notice(
-            kind: kind, employerID: d.employerID, period: d.period, declarationID: d.id, unpaidFen: owed.contributions,
+            kind: kind, employerID: d.employerID.text, period: d.period.description, declarationID: d.id, unpaidFen: owed.contributions,
             lateFeeFen: owed.fee, asOf: now.iso8601, dailyFeeFen: LateFee.dailyFee(unpaid: owed.contributions, dailyRate: rate),
             reason: reason, due: d.due, totalToPayFen: owed.total,
             instructions: "请到经办窗口缴纳社保费及滞纳金（按日 \(rate) 计，自截止日次日起至缴费当日）/ Pay the contributions and the late fee (\(rate) a day from the day after the due date to the payment day) at the service counter")

@@ -70,7 +70,7 @@ struct ReconciliationReport: Encodable {
 extension DailyReporting {
     /// The day's reconciliation, from the ledger's movements (derived: the same ledger gives the same report).
     func reconciliation(now: AgencyTime) throws -> ReconciliationReport {
-        let day = now.date.description
+        let day = now.date
         var banks: [String: ReconciliationReport.Bank] = [:]
         for code in loaded.rules.banks.keys { banks[code] = .init(bankCode: code, name: loaded.rules.banks[code]!.name) }
         var sums: [MoneyKind: Fen] = [:]
@@ -94,14 +94,14 @@ extension DailyReporting {
         let outstanding = try ledger.receivableOutstanding()
         var exceptions = try ledger.bankExceptions(day: day).map {
             ReconciliationReport.Exception(kind: $0.kind.rawValue, bankCode: $0.bank, declarationID: $0.declarationID, amountFen: $0.amountFen,
-                                           expectedFen: $0.expectedFen, since: $0.since, file: $0.file, note: $0.note)
+                                           expectedFen: $0.expectedFen, since: $0.since.description, file: $0.file, note: $0.note)
         }
         exceptions += try loaded.awaitingAnswers(ledger, now: now).map {
             ReconciliationReport.Exception(kind: $0.kind.rawValue, bankCode: $0.bank, declarationID: $0.declarationID, amountFen: $0.amountFen,
-                                           expectedFen: $0.expectedFen, since: $0.since, file: nil, note: $0.note)
+                                           expectedFen: $0.expectedFen, since: $0.since.description, file: nil, note: $0.note)
         }
         return ReconciliationReport(
-            date: day, asOf: now.iso8601, banks: banks.keys.sorted().map { banks[$0]! }, exceptions: exceptions,
+            date: day.description, asOf: now.iso8601, banks: banks.keys.sorted().map { banks[$0]! }, exceptions: exceptions,
             receivableOpenFen: open, declaredFen: sums[.declared, default: 0], lateFeeFen: sums[.lateFee, default: 0],
             paidFen: sums[.paid, default: 0], reversedFen: sums[.reversed, default: 0], withdrawnFen: sums[.withdrawn, default: 0],
             receivableCloseFen: close, outstandingFen: outstanding, balanced: close == outstanding)
@@ -206,16 +206,16 @@ extension LoadedRules {
         var latest = now.date.adding(days: -1)
         while deadline(latest) >= now.date { latest = latest.adding(days: -1) }
         var late: [BankException] = []
-        for d in try ledger.awaitingBank(collectedOnOrBefore: latest.description) {
-            guard let collected = d.debitDate, let day = CivilDate(collected),
+        for d in try ledger.awaitingBank(collectedOnOrBefore: latest) {
+            guard let collected = d.debitDate,
                   let bank = rules.employer(d.employerID)?.mandate?.bankCode else { continue }
-            let last = deadline(day)
+            let last = deadline(collected)
             if d.state == .inFlight {
-                late.append(BankException(day: now.date.description, kind: .unanswered, bank: bank, declarationID: d.id, amountFen: d.totalFen,
+                late.append(BankException(day: now.date, kind: .unanswered, bank: bank, declarationID: d.id, amountFen: d.totalFen,
                                           expectedFen: nil, since: collected,
                                           note: "扣款 \(collected) 发出，银行至 \(last) 仍未答复 / debited on \(collected), no answer by \(last)"))
             } else {
-                late.append(BankException(day: now.date.description, kind: .confirmedNotCredited, bank: bank, declarationID: d.id,
+                late.append(BankException(day: now.date, kind: .confirmedNotCredited, bank: bank, declarationID: d.id,
                                           amountFen: d.paidFen, expectedFen: nil, since: d.confirmedOn ?? collected,
                                           note: "银行回执已确认扣款，至 \(last) 未见入账 / confirmed paid, not credited by \(last)"))
             }

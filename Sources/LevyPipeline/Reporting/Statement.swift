@@ -75,13 +75,13 @@ package struct Statement: Encodable, Sendable {
         guard let known = loaded.rules.employer(employer) else {
             throw LevyError(.unknownEmployer, "employer \(employer) is not in Rules/employers.csv", fix: "check the credit code")
         }
-        let from = Period(year: year, month: 1).description, to = Period(year: year, month: 12).description
+        let from = Period(year: year, month: 1), to = Period(year: year, month: 12)
         var lines: [Line] = []
         var totals = Totals()
-        for d in try ledger.declarations(employer: known.id.text, from: from, to: to) {
+        for d in try ledger.declarations(employer: known.id, from: from, to: to) {
             let accruing = d.owed(on: now.date, dailyRate: loaded.rules.lateFeeDailyRate).newCharge
-            let line = Line(period: d.period, declarationID: d.id, due: d.due, declaredFen: d.totalFen, paidFen: d.paidFen + d.reversedFen,
-                            paidOn: d.paidAt.map { String($0.prefix(10)) }, channel: d.channel, lateFeeFen: d.feeChargedFen,
+            let line = Line(period: d.period.description, declarationID: d.id, due: d.due, declaredFen: d.totalFen, paidFen: d.paidFen + d.reversedFen,
+                            paidOn: d.paidAt.map { String($0.prefix(10)) }, channel: d.channel?.rawValue, lateFeeFen: d.feeChargedFen,
                             reversedFen: d.reversedFen, outstandingFen: d.outstandingFen, accruingLateFeeFen: accruing, state: d.state.rawValue)
             totals.declaredFen += line.declaredFen
             totals.paidFen += line.paidFen

@@ -80,22 +80,22 @@ package struct StatusReport: Encodable, Sendable {
     }
 
     /// The status of a root as of `now`; `ledger` nil when levy has not run there yet.
-    package static func of(root: Root, loaded: LoadedRules, ledger: (any Ledger)?, period: String?, now: AgencyTime) throws -> StatusReport {
-        let statuses = try ledger?.status(period: period.flatMap { Period($0)?.description } ?? period) ?? []
-        let nextCut = try loaded.nextCut(after: now) { day in try ledger?.cutDone(collectionDate: day.description) ?? false }
+    package static func of(root: Root, loaded: LoadedRules, ledger: (any Ledger)?, period: Period?, now: AgencyTime) throws -> StatusReport {
+        let statuses = try ledger?.status(period: period) ?? []
+        let nextCut = try loaded.nextCut(after: now) { day in try ledger?.cutDone(collectionDate: day) ?? false }
         let late = try ledger.map { try loaded.awaitingAnswers($0, now: now) } ?? []
         func listed(_ kind: BankException.Kind) -> [LateDebit] {
             late.filter { $0.kind == kind }.map {
-                LateDebit(declarationID: $0.declarationID, bankCode: $0.bank, amountFen: $0.amountFen, since: $0.since, kind: $0.kind.rawValue)
+                LateDebit(declarationID: $0.declarationID, bankCode: $0.bank, amountFen: $0.amountFen, since: $0.since.description, kind: $0.kind.rawValue)
             }
         }
-        return StatusReport(periods: statuses.map { PeriodLine(period: $0.period, counts: $0.counts, sums: $0.sums) },
+        return StatusReport(periods: statuses.map { PeriodLine(period: $0.period.description, counts: $0.counts, sums: $0.sums) },
                             nextCut: nextCut?.iso8601, nextCutShown: nextCut.map { "\($0.date) \($0.time)" }, filesWaiting: root.filesWaiting(), quarantined: root.quarantinedFiles(),
                             asOf: now.iso8601, unanswered: listed(.unanswered), confirmedNotCredited: listed(.confirmedNotCredited))
     }
 
     /// For people: the next cut, the inbox, the late debits, then a line per period.
-    package func text(period: String?) -> String {
+    package func text(period: Period?) -> String {
         var lines: [String] = []
         lines.append("下次扣款 next debit cut: \(nextCutShown ?? "none within two months")   "
                      + "待处理 files waiting: \(filesWaiting)   隔离 quarantined: \(quarantined)\(quarantined > 0 ? " (see .levy/quarantine/*.reason.txt)" : "")")

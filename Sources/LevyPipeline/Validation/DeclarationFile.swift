@@ -296,9 +296,9 @@ package struct DeclarationFileCheck {
             try persons.checkFailure()
             return nil
         }
-        let previous = try ledger.previousDeclaration(employer: employer.id.text, before: period.description)
-        let inArrears = check.removalCount > 0 ? try ledger.hasArrears(employer: employer.id.text) : false
-        let current = try ledger.currentDeclaration(employer: employer.id.text, period: period.description)
+        let previous = try ledger.previousDeclaration(employer: employer.id, before: period)
+        let inArrears = check.removalCount > 0 ? try ledger.hasArrears(employer: employer.id) : false
+        let current = try ledger.currentDeclaration(employer: employer.id, period: period)
         let lockedBy = current.flatMap { [.inFlight, .paid].contains($0.state) || $0.paidFen > 0 ? $0 : nil }
         // An employer's first declaration adds everyone it lists; later ones add the rows marked A.
         let additions = previous == nil ? check.declaredHeadcount : check.addedCount
@@ -312,7 +312,7 @@ package struct DeclarationFileCheck {
             }
             candidates = keys
         }
-        try ledger.withRosterReaders(previous: previous, period: period.description, except: employer.id.text,
+        try ledger.withRosterReaders(previous: previous, period: period, except: employer.id,
                                      additions: additions, candidates: candidates) { readers in
             var failure: (any Error)?
             let previousRoster = readers.previous.map { read in
