@@ -172,6 +172,14 @@ extension OperatorErrorTests {
         #expect(!root.exists(".levy/ledger.sqlite"), "nothing opened")
     }
 
+    @Test func aPeriodThatIsNotOneIsBadUsageForStatus() throws {
+        let root = try TestRoot()
+        let r = try levy(["status", "--root", root.path, "--period", "2026-13"])
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(r.stderr.contains("--period"), "\(r.stderr)")
+        #expect(try levy(["status", "--root", root.path, "--period", "2026-11"]).stdout.contains("No declarations for 2026-11 yet"))
+    }
+
     /// The machine runs in New York (the test helper's TZ); the log says agency time, +08:00.
     @Test func logLinesAreInAgencyTime() throws {
         let root = try TestRoot()
