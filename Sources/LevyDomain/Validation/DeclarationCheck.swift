@@ -39,6 +39,34 @@ package final class PersonsInMemory: PersonLog {
     package func append(_ person: DeclaredPerson) { persons.append(person) }
 }
 
+/// What a check counts row by row. The counts of consecutive parts of one file, each checked on its
+/// own, add up to those of the whole (``add(_:lineOffset:)``).
+package struct RowCounts: Sendable {
+    package var findings = FindingList()
+    package var totals = ContributionTotals()
+    package var rows = 0
+    /// Sum of declared (not adjusted) bases of persons not marked R, for the XML totals check.
+    package var declaredBaseFen: Fen = 0
+    /// Persons not marked R.
+    package var declaredHeadcount = 0
+    package var removals = 0
+    /// Rows marked `A`.
+    package var additions = 0
+
+    package init() {}
+
+    /// Adds the counts of the part of the file that follows, whose first line is line `lineOffset + 1`.
+    package mutating func add(_ later: RowCounts, lineOffset: Int) {
+        findings.append(later.findings, lineOffset: lineOffset)
+        totals.add(later.totals)
+        rows += later.rows
+        declaredBaseFen += later.declaredBaseFen
+        declaredHeadcount += later.declaredHeadcount
+        removals += later.removals
+        additions += later.additions
+    }
+}
+
 /// The check of one declaration file, fed row by row so a file is never held in memory.
 ///
 /// Feed the header values (XML) or rows (CSV, which carry employer and period on each row), then
@@ -55,20 +83,22 @@ package struct DeclarationCheck {
     /// The employer whose folder the file came from (nil for `levy check` without `--employer`).
     package let folderEmployer: Employer?
 
-    package private(set) var findings = FindingList()
+    /// What the rows added up to so far: findings, totals, counts.
+    package var counted = RowCounts()
+    package var findings: FindingList { counted.findings }
+    package var totals: ContributionTotals { counted.totals }
+    package var rowCount: Int { counted.rows }
+    /// Sum of declared (not adjusted) bases of persons not marked R, for the XML totals check.
+    package var declaredBaseFen: Fen { counted.declaredBaseFen }
+    package var declaredHeadcount: Int { counted.declaredHeadcount }
+    package var removalCount: Int { counted.removals }
+    /// Rows marked `A`: the additions when the employer has a roster already.
+    package var addedCount: Int { counted.additions }
     package private(set) var employer: Employer?
     package private(set) var period: Period?
     package private(set) var schedule: ContributionSchedule?
-    package private(set) var totals = ContributionTotals()
     /// Where each valid person goes (the pipeline's spilling sorter, or ``PersonsInMemory``).
-    package private(set) var persons: any PersonLog
-    package private(set) var rowCount = 0
-    /// Sum of declared (not adjusted) bases of persons not marked R, for the XML totals check.
-    package private(set) var declaredBaseFen: Fen = 0
-    package private(set) var declaredHeadcount = 0
-    package private(set) var removalCount = 0
-    /// Rows marked `A`: the additions when the employer has a roster already.
-    package private(set) var addedCount = 0
+    package var persons: any PersonLog
 
     private var employerText: String?
     /// The first row's employer and period bytes: a row repeating them needs no check (CSV hot path).
@@ -90,15 +120,15 @@ package struct DeclarationCheck {
         self.employer = folderEmployer
     }
 
-    package mutating func add(_ finding: Finding) { findings.add(finding) }
+    package mutating func add(_ finding: Finding) { counted.findings.add(finding) }
 
     /// Adds a finding of a row or a person, building its value and message (and their redaction) only
     /// when the capped list keeps it; one it would drop at once is only counted. (A broken file of 20
     /// million rows built 20 million messages for a report of 1,000 lines: 22 s for 40 MB.)
     package mutating func add(_ code: FindingCode, line: Int?, path: String? = nil, field: String? = nil,
                               value: @autoclosure () -> String? = nil, message: @autoclosure () -> String) {
-        guard findings.keeps(line: line) else { return findings.countDropped(isError: code.isError) }
-        findings.add(Finding(code: code, line: line, path: path, field: field, value: value(), message: message()))
+        guard counted.findings.keeps(line: line) else { return counted.findings.countDropped(isError: code.isError) }
+        counted.findings.add(Finding(code: code, line: line, path: path, field: field, value: value(), message: message()))
     }
 
     // MARK: Header values
@@ -181,7 +211,7 @@ package struct DeclarationCheck {
     /// Checks one person's row, given as bytes borrowed for the call (see ``RowBytes``), and adds it
     /// to the roster and totals. Text is made only for what is reported.
     package mutating func row(bytes row: RowBytes) {
-        rowCount += 1
+        counted.rows += 1
         if let e = row.employerID, !Self.same(e, employerSeen) {
             employer(Substring(e.text), line: row.line, path: nil)
             if employerSeen == nil { employerSeen = Array(e) }
@@ -205,12 +235,12 @@ package struct DeclarationCheck {
         let person = checkPersonID(row)
         let base = checkBase(row, change: change)
 
-        if change == .added { addedCount += 1 }
-        if change == .removed { removalCount += 1 } else if let declared = base {
-            declaredHeadcount += 1
-            declaredBaseFen += declared
+        if change == .added { counted.additions += 1 }
+        if change == .removed { counted.removals += 1 } else if let declared = base {
+            counted.declaredHeadcount += 1
+            counted.declaredBaseFen += declared
         } else {
-            declaredHeadcount += 1
+            counted.declaredHeadcount += 1
         }
 
         guard let person else { return }
@@ -220,7 +250,7 @@ package struct DeclarationCheck {
         if change != .removed, let declared = base, schedule != nil {
             // Used in place: binding the schedule (`if let`) would copy it, with its rates, for every row.
             adjusted = schedule.unsafelyUnwrapped.adjust(declared).base
-            schedule.unsafelyUnwrapped.add(base: adjusted, to: &totals)
+            schedule.unsafelyUnwrapped.add(base: adjusted, to: &counted.totals)
         }
         persons.append(DeclaredPerson(key: person.key, baseFen: adjusted, line: Int32(clamping: row.line),
                                       ordinal: Int32(clamping: rowCount), change: change))
@@ -306,41 +336,10 @@ package struct DeclarationCheck {
         return declared
     }
 
-    // MARK: A file read in two halves
-
     /// The employer and period every later row is compared with are known: the first row has been
-    /// read, and its period (when the file has one) was valid. Only then can the rest of the file be
-    /// read on its own (``continuation(persons:)``) and come out as it would in one pass.
+    /// read, and its period (when the file has one) was valid. From here a later part of the file can be
+    /// checked on its own, by a copy of this check with nothing counted, and its ``counted`` added back.
     package var firstRowSettled: Bool { rowCount > 0 && (periodSeen == nil || period != nil) }
-
-    /// A check for the rest of the file, to be read beside this one: it starts from this check's first
-    /// row (see ``firstRowSettled``) with nothing counted, and puts its persons in `persons`. Its lines
-    /// and ordinals count from the start of the rest; ``absorb(_:lineOffset:)`` brings it back.
-    package func continuation(persons: any PersonLog) -> DeclarationCheck {
-        var rest = self  // the first row's employer, period and schedule, and whatever else it settled
-        rest.persons = persons
-        // What is counted row by row starts again; ``absorb(_:lineOffset:)`` adds each of these back.
-        rest.findings = FindingList()
-        rest.totals = ContributionTotals()
-        rest.rowCount = 0
-        rest.declaredBaseFen = 0
-        rest.declaredHeadcount = 0
-        rest.removalCount = 0
-        rest.addedCount = 0
-        return rest
-    }
-
-    /// Takes in a ``continuation(persons:)`` that read the rest of the file, whose first line is this
-    /// file's line `lineOffset + 1`. (Its persons' ordinals move by this check's ``rowCount`` before it.)
-    package mutating func absorb(_ rest: DeclarationCheck, lineOffset: Int) {
-        findings.append(rest.findings, lineOffset: lineOffset)
-        totals.add(rest.totals)
-        rowCount += rest.rowCount
-        declaredBaseFen += rest.declaredBaseFen
-        declaredHeadcount += rest.declaredHeadcount
-        removalCount += rest.removalCount
-        addedCount += rest.addedCount
-    }
 
     // MARK: Whole file
 

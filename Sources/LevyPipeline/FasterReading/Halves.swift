@@ -44,7 +44,7 @@ extension DeclarationFileCheck {
         }
         let lines = reader.line - 1
         persons.adopt(rest.persons, lines: lines, rows: check.rowCount)
-        check.absorb(rest.check, lineOffset: lines)
+        check.counted.add(rest.check.counted, lineOffset: lines)
         var outcome = Outcome(check: check, persons: persons, format: .csv)
         outcome.encoding = bom ? .utf8BOM : .utf8
         outcome.csvColumns = layout.count
@@ -82,7 +82,11 @@ final class SecondHalf: @unchecked Sendable {
     private let source: StoppableSource<PositionedSource>
 
     init(from check: DeclarationCheck, persons: PersonSorter, layout: CSVLayout, source: StoppableSource<PositionedSource>) {
-        self.check = check.continuation(persons: persons)
+        // The first row's employer, period and schedule, and whatever else it settled; nothing counted.
+        var rest = check
+        rest.persons = persons
+        rest.counted = RowCounts()
+        self.check = rest
         self.persons = persons
         self.source = source
         rows = CSVRowFeeder(layout: layout)
