@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 A=$1; B=$2; WHAT=${3:-check}; N=${4:-9}
 EMP=91370100MA3C5X123P; ASOF=2026-11-02T09:00:00; CSV=$PWD/Benchmarks/data/bench-1000000.csv
 XML=$PWD/Benchmarks/data/bench-1000000.xml
-SMALL=$PWD/Benchmarks/data/s2k
+SMALL=${SMALL:-$PWD/Benchmarks/data/s2k}  # SMALL=…/small-20000 for the day of 20,000 files
 work=$(mktemp -d); trap 'rm -rf "$work" /dev/shm/levy-ab' EXIT
 n=0
 # Wall time to the millisecond (`time`'s %e has 10 ms steps: 4% of a 0.25 s check); user and system from `time`.
