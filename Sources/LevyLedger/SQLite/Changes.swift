@@ -12,8 +12,8 @@ extension SQLiteLedger {
     /// or in its own transaction, committed with fsync — which also commits a batch open before it.
     ///
     /// A deferred change is not wrapped in a savepoint: one makes SQLite copy every page the change
-    /// touches to a statement journal (153 MB of writes for a 1M-person roster; ~10% of a day of small
-    /// files' time). So a deferred change that throws rolls back the whole open batch, as a crash
+    /// touches to a statement journal — as many bytes again as the change itself, for a change that is
+    /// most of a batch's work. So a deferred change that throws rolls back the whole open batch, as a crash
     /// before its commit would: the caller drops what it staged for the batch (``Ledger/apply(_:)``).
     /// A change that is not deferred runs in a savepoint of an open batch and is rolled back alone.
     func write(deferred: Bool, counters: [String: Int64] = [:], daily: [DailyKey: Fen] = [:], _ body: (Database) throws -> Void) throws {

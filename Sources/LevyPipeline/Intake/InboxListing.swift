@@ -30,9 +30,9 @@ package func listInbox(_ dir: String, renamed: (@Sendable (_ from: String, _ to:
 /// first — listed folder by folder on a thread of its own, at most `window` folders ahead of the
 /// reader, while the files of earlier folders are processed.
 ///
-/// A day of 20,000 employers is 20,000 folders, and listing them all before the first file took
-/// 2.4 s on this disk when their directory blocks were no longer cached (0.35 s when they were): one
-/// read of the disk per folder, each waited for by the thread that then processes the files. The
+/// A day of 20,000 employers is 20,000 folders: listing them all before the first file costs a read
+/// of the disk per folder whose directory block is no longer cached, each waited for by the thread
+/// that then processes the files (docs/PERFORMANCE.md has the figures). The
 /// folders are told from files by the type the directory gives (`d_type`), not by reading each
 /// one's inode.
 package final class InboxListing: @unchecked Sendable {

@@ -21,8 +21,8 @@ final class BackgroundWork: @unchecked Sendable {
 
     /// Runs `job` (a read ahead, which keeps its own result) on the other core, in order with other
     /// reads but not behind the jobs given with ``run(_:)``: the intake waits for the next file's read,
-    /// and behind the staging of the file before it (temp files and folders made in the kernel) it
-    /// waited 2.0 s of a 12.5 s day of 20,000 files.
+    /// and it must not wait behind the staging of the file before it as well (temp files and folders
+    /// made in the kernel, the slowest job of the other core).
     func readAhead(_ job: @escaping @Sendable () -> Void) {
         reader.async(execute: job)
     }
