@@ -26,6 +26,26 @@ import Testing
     @Test(arguments: ["1.5", "abc", "0.1234567891", ".5", "5.", "-0.1", "2"])
     func refusesBadRates(_ text: String) { #expect(Rate(text) == nil) }
 
+    /// The one rounding gives the same fen in 64 bits (every contribution), in 128 bits (late fees,
+    /// amounts past the 64-bit product) and as the plain formula: half-up is ⌊(2n + d) / 2d⌋, up to the
+    /// jiao is ⌈n / 10d⌉ × 10.
+    @Test func theRoundingIsTheSameInEveryWidth() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let scale = Int.random(in: 0...9, using: &rng)  // a rate is at most 1, as Rules allow
+            let rate = Rate(numerator: Int64.random(in: 0...Rate.powersOfTen[scale], using: &rng), scale: scale)
+            let base = Int64.random(in: 0...(Bool.random(using: &rng) ? 10_000_000_000 : Int64.max / 2), using: &rng)
+            let n = Int128(base) * Int128(rate.numerator), d = Int128(rate.denominator)
+            let halfUp = Fen((2 * n + d) / (2 * d)), jiao = Fen((n + 10 * d - 1) / (10 * d) * 10)
+            #expect(Rounding.halfUp.apply(rate, to: base) == halfUp, "\(base) × \(rate)")
+            #expect(Rounding.upToJiao.apply(rate, to: base) == jiao, "\(base) × \(rate)")
+            #expect(Rounding.halfUp.round(n, over: d) == halfUp && Rounding.upToJiao.round(n, over: d) == jiao)
+            if base < 1 << 30 {
+                #expect(Rounding.halfUp.divide(base * rate.numerator, by: rate.denominator) == halfUp)
+            }
+        }
+    }
+
     @Test(arguments: [
         // base fen, rate, half_up, up_to_jiao
         (Int64(600000), "0.16", Int64(96000), Int64(96000)),

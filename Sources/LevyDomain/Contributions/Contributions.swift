@@ -101,19 +101,13 @@ package struct ContributionSchedule: Sendable {
                     for t in terms { sums[t.slot] += rounding.apply(t.rate, to: base) }
                     return
                 }
-                // The same roundings as `Rounding.round`, without overflow checks (see `fastLimit`).
+                // The product cannot overflow (see `fastLimit`). One loop per rounding, so that the
+                // rounding is decided once per person, not once per insurance.
                 switch rounding {
                 case .halfUp:
-                    for t in terms {
-                        let d = t.rate.denominator, product = base &* t.rate.numerator
-                        let q = product / d, r = product &- q &* d
-                        sums[t.slot] += r &* 2 >= d ? q &+ 1 : q
-                    }
+                    for t in terms { sums[t.slot] += Rounding.halfUp.divide(base &* t.rate.numerator, by: t.rate.denominator) }
                 case .upToJiao:
-                    for t in terms {
-                        let jiao = t.rate.denominator &* 10
-                        sums[t.slot] += ((base &* t.rate.numerator &+ jiao &- 1) / jiao) &* 10
-                    }
+                    for t in terms { sums[t.slot] += Rounding.upToJiao.divide(base &* t.rate.numerator, by: t.rate.denominator) }
                 }
             }
         }

@@ -115,17 +115,27 @@ package enum Rounding: String, Sendable, Hashable, Codable, CaseIterable {
     /// Any fraction of a jiao (0.1 yuan) rounds up to the next jiao.
     case upToJiao = "up_to_jiao"
 
-    /// Rounds `numerator / denominator` fen (both non-negative; 128-bit so no product overflows).
-    package func round(_ numerator: Int128, over denominator: Int128) -> Fen {
+    /// `numerator / denominator` fen, rounded: the domain's one rounding, in whatever width the caller
+    /// computed the exact amount. Both non-negative, and the caller has made sure nothing overflows
+    /// (`numerator + 10 × denominator` fits `T`): the arithmetic wraps instead of checking, as the
+    /// contributions of every person of every file come through here.
+    @inline(__always)
+    package func divide<T: FixedWidthInteger>(_ numerator: T, by denominator: T) -> T {
         switch self {
         case .halfUp:
-            let q = numerator / denominator
-            let r = numerator % denominator
-            return Fen(r * 2 >= denominator ? q + 1 : q)
+            let q = numerator / denominator, r = numerator &- q &* denominator
+            return r &* 2 >= denominator ? q &+ 1 : q
         case .upToJiao:
-            let jiaoDenominator = denominator * 10
-            return Fen(((numerator + jiaoDenominator - 1) / jiaoDenominator) * 10)
+            let jiao = denominator &* 10
+            return ((numerator &+ jiao &- 1) / jiao) &* 10
         }
+    }
+
+    /// Rounds `numerator / denominator` fen (128-bit, so no product of an amount and a rate overflows).
+    /// Kept out of line: the rare path of ``apply(_:to:)``, which is inlined into every person's loop.
+    @inline(never)
+    package func round(_ numerator: Int128, over denominator: Int128) -> Fen {
+        Fen(divide(numerator, by: denominator))
     }
 
     /// `amount × rate`, rounded.
@@ -133,10 +143,8 @@ package enum Rounding: String, Sendable, Hashable, Codable, CaseIterable {
     package func apply(_ rate: Rate, to amount: Fen) -> Fen {
         // Bases are capped at the ceiling, so the product fits 64 bits; 128 bits only when it would not.
         let (product, overflow) = amount.multipliedReportingOverflow(by: rate.numerator)
-        if !overflow && self == .halfUp {
-            let d = rate.denominator
-            let q = product / d, r = product % d
-            return r * 2 >= d ? q + 1 : q
+        if !overflow, rate.denominator < 1 << 58, product < Int64.max - (rate.denominator << 4) {
+            return divide(product, by: rate.denominator)
         }
         return round(Int128(amount) * Int128(rate.numerator), over: Int128(rate.denominator))
     }
