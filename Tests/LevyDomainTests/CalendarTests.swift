@@ -24,6 +24,15 @@ import Testing
         if ok { #expect(CivilDate(text)!.description == text) }
     }
 
+    /// Every day from year 1 to 9999 is written as `YYYY-MM-DD` and read back as itself.
+    @Test func everyDayIsWrittenAsItIsRead() {
+        for n in stride(from: CivilDate(year: 1, month: 1, day: 1).dayNumber, through: CivilDate(year: 9999, month: 12, day: 31).dayNumber, by: 37) {
+            let date = CivilDate(dayNumber: n)
+            #expect(CivilDate(date.description) == date, "\(date.year)-\(date.month)-\(date.day)")
+        }
+        #expect(CivilDate(year: 987, month: 3, day: 4).description == "0987-03-04")
+    }
+
     /// China-like 2026: National Day week pushes October's 10th? No: Oct 10 is a Saturday made a workday.
     let calendar = AgencyCalendar(
         holidays: Set(["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07", "2026-10-08",

@@ -84,12 +84,24 @@ package struct CivilDate: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     package static func < (a: CivilDate, b: CivilDate) -> Bool { a.dayNumber < b.dayNumber }
 
+    /// `2026-11-07`, written digit by digit: every day the ledger stores goes through here.
     package var description: String {
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day) else { return "\(year)-\(month)-\(day)" }
+        return String(unsafeUninitializedCapacity: 10) { out in
+            func digits(_ value: Int, _ width: Int, at start: Int) {
+                var v = value
+                for i in stride(from: start + width - 1, through: start, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            digits(year, 4, at: 0)
+            out[4] = UInt8(ascii: "-")
+            digits(month, 2, at: 5)
+            out[7] = UInt8(ascii: "-")
+            digits(day, 2, at: 8)
+            return 10
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
     /// `20261110`, for file names.
