@@ -20,8 +20,8 @@ package struct CamtEntry: Sendable, Hashable {
     package var isCredit = true
     /// `Sts` `BOOK`: on the account (anything else is not money yet).
     package var isBooked = false
-    /// `BookgDt/Dt` (or the day of `DtTm`).
-    package var bookingDate: String?
+    /// `BookgDt/Dt`, or the day of `DtTm` (an `ISODateTime`, whose first ten characters are its day).
+    package var bookingDate: CivilDate?
 }
 
 /// Reads a `camt.054.001.02` (BankToCustomerDebitCreditNotification) as it streams, validated against
@@ -81,8 +81,8 @@ package enum Camt054 {
                         current.line = e.elementLine
                     case .CdtDbtInd where up(1) == .Ntry: current.isCredit = e.value == "CRDT"
                     case .Sts where up(1) == .Ntry: current.isBooked = e.value == "BOOK"
-                    case .Dt where up(1) == .BookgDt && up(2) == .Ntry: current.bookingDate = e.value
-                    case .DtTm where up(1) == .BookgDt && up(2) == .Ntry: current.bookingDate = String(e.value.prefix(10))
+                    case .Dt where up(1) == .BookgDt && up(2) == .Ntry: current.bookingDate = CivilDate(e.value)
+                    case .DtTm where up(1) == .BookgDt && up(2) == .Ntry: current.bookingDate = CivilDate(e.value.prefix(10))
                     case .EndToEndId where up(1) == .Refs && up(2) == .TxDtls: detail.endToEndID = e.value
                     case .Amt where up(1) == .TxAmt && up(2) == .AmtDtls && up(3) == .TxDtls: detail.amountFen = amount(e)
                     case .Amt where up(1) == .InstdAmt && up(2) == .AmtDtls && up(3) == .TxDtls: detail.amountFen = detail.amountFen ?? amount(e)

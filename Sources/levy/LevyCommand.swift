@@ -74,6 +74,11 @@ extension Period: ExpressibleByArgument {
     package init?(argument: String) { self.init(argument) }
 }
 
+/// `--from`, `--to`: a day (`2026-11-06`); anything else is bad usage (exit 64).
+extension CivilDate: ExpressibleByArgument {
+    package init?(argument: String) { self.init(argument) }
+}
+
 extension LoadedRules {
     func now(asOf: AsOf?) throws -> AgencyTime { try now(asOf: asOf?.text) }
 }

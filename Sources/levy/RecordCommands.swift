@@ -108,21 +108,15 @@ struct AuditLog: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "Print journal entries, oldest first.")
     @OptionGroup var options: RootOptions
     @Option(help: "Only this employer's entries.") var employer: String?
-    @Option(help: "From this day (YYYY-MM-DD, agency time).") var from: String?
-    @Option(help: "To this day, inclusive.") var to: String?
+    @Option(help: "From this day (YYYY-MM-DD, agency time).") var from: CivilDate?
+    @Option(help: "To this day, inclusive (YYYY-MM-DD).") var to: CivilDate?
     @Flag(help: "One JSON array of entries.") var json = false
-
-    func validate() throws {
-        for (name, day) in [("--from", from), ("--to", to)] where day != nil && CivilDate(day!) == nil {
-            throw ValidationError("\(name) '\(day!)' is not a day — write it like 2026-11-06")
-        }
-    }
 
     func run() throws {
         let root = options.levyRoot
         try failing(root) {
             let records = try JournalReport.entries(root: root, employer: employer.map { EmployerID(unchecked: $0.uppercased()) },
-                                                     from: from.flatMap(CivilDate.init), to: to.flatMap(CivilDate.init))
+                                                     from: from, to: to)
             writeAll(1, json ? JournalReport.json(records) : Array(JournalReport.text(records).utf8))
         }
     }

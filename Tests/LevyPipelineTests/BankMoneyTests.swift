@@ -84,6 +84,20 @@ import Testing
         #expect(again["balanced"] as? Bool == true)
     }
 
+    /// camt.054's `ISODate` carries no offset: a booking date written with one (`2026-11-06+08:00`) is a
+    /// file that does not validate, quarantined with the ledger unchanged, not a day levy guesses.
+    @Test func aBookingDateWithAnOffsetIsRefusedBySchema() throws {
+        let root = try debited()
+        let software = try total(root, Sample.softwareCo)
+        let text = BankSimulator.notification(id: "N1", booked: "2026-11-06+08:00", [.init(endToEndID: id(Sample.softwareCo), amount: Yuan.format(software))])
+        #expect(try !isoSchema("camt.054.001.02.xsd").validate(document: Array(text.utf8)).isEmpty)
+        try root.write("Inbox/bank/ICBC01/N1.xml", text)
+        try root.run("2026-11-07T09:00:00")
+        #expect(try root.ledger().declaration(id: id(Sample.softwareCo))?.settledOn == nil)
+        #expect(root.files(under: ".levy/quarantine").contains { $0.hasSuffix("N1.xml") })
+        #expect(bank(try reconciliation(root, "2026-11-07"), "ICBC01")["credited_fen"] as? Int == 0)
+    }
+
     @Test func aCreditWithoutAStatusReportPaysTheDebitOnce() throws {
         let root = try debited()
         let software = try total(root, Sample.softwareCo)

@@ -134,21 +134,22 @@ import Testing
 /// Ledger v9 adds the bank's money (SPEC §9). A v8 ledger's history becomes movements, so that its
 /// first reconciliation balances; a read-only command on it says to run levy once first.
 @Suite struct MoneyMigrationTests {
-    /// An earlier levy kept a bank's booking date as the bank wrote it, offset included: the typed
-    /// ledger reads the day, and what it writes is the day alone.
-    @Test func aBookingDateKeptWithItsOffsetReadsAsItsDay() throws {
+    /// Typed values are stored as the text every report prints, as an earlier levy stored them: a
+    /// ledger reads the same in the sqlite3 shell, and one written by hand in that text reads back typed.
+    @Test func daysPeriodsAndEmployersAreStoredAsTheirText() throws {
         let root = try TestRoot()
         try root.drop(Sample.restaurant, "a.csv", csv(Sample.restaurant, "2026-11", [(Sample.persons[0], "张三", "6000", "")]))
         try root.run("2026-11-03T10:00:00")
         let id = try #require(try root.ledger().currentDeclaration(employer: Sample.restaurant, period: "2026-11")).id
         let queue = try DatabaseQueue(path: root.file(".levy/ledger.sqlite"))
-        try queue.write { db in
-            try db.execute(sql: "UPDATE declarations SET settled_on = '2026-11-07+08:00', fee_through = '2026-11-12Z' WHERE id = ?", arguments: [id])
+        let stored = try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT employer_id, period, due_date FROM declarations WHERE id = ?", arguments: [id])
         }
+        #expect(stored?[0] as String? == Sample.restaurant && stored?[1] as String? == "2026-11" && stored?[2] as String? == "2026-11-10")
+        try queue.write { db in try db.execute(sql: "UPDATE declarations SET settled_on = '2026-11-07' WHERE id = ?", arguments: [id]) }
         try queue.close()
         let d = try #require(try root.ledger().declaration(id: id))
-        #expect(d.settledOn == CivilDate(year: 2026, month: 11, day: 7))
-        #expect(d.feeThrough == CivilDate(year: 2026, month: 11, day: 12))
+        #expect(d.settledOn == CivilDate(year: 2026, month: 11, day: 7) && d.dueDate == CivilDate(year: 2026, month: 11, day: 10))
         #expect(d.employerID.text == Sample.restaurant && d.period == Period(year: 2026, month: 11))
     }
 

@@ -32,16 +32,8 @@ package struct CivilDate: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     /// Parses the bytes of `YYYY-MM-DD` (a ledger column is read without making a String of it).
     package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CivilDate? {
-        func number(_ range: Range<Int>) -> Int? {
-            var n = 0
-            for i in range {
-                guard bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") else { return nil }
-                n = n * 10 + Int(bytes[i] - UInt8(ascii: "0"))
-            }
-            return n
-        }
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
+              let year = decimal(bytes, 0..<4), let month = decimal(bytes, 5..<7), let day = decimal(bytes, 8..<10) else { return nil }
         let date = CivilDate(year: year, month: month, day: day)
         return date.isValid ? date : nil
     }
@@ -118,35 +110,22 @@ package struct Period: Sendable, Hashable, Codable, Comparable, CustomStringConv
         self.month = month
     }
 
-    /// Parses `YYYY-MM` or `YYYYMM`.
+    /// Parses `YYYY-MM` or `YYYYMM` (spaces around are ignored).
     package init?(_ text: some StringProtocol) {
-        let t = String(text).trimmingSpaces
-        let digits: String
-        if t.count == 7, t.utf8.dropFirst(4).first == UInt8(ascii: "-") {
-            digits = String(t.prefix(4)) + String(t.suffix(2))
-        } else if t.count == 6 {
-            digits = t
-        } else {
-            return nil
-        }
-        guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              let y = Int(digits.prefix(4)), let m = Int(digits.suffix(2)),
-              y >= 1900, y <= 9999, m >= 1, m <= 12 else { return nil }
-        self.init(year: y, month: m)
+        var t = String(text).trimmingSpaces
+        guard let period = t.withUTF8({ b in b.count == 6 ? Self.make(decimal(b, 0..<4), decimal(b, 4..<6)) : Self.parse(b) }) else { return nil }
+        self = period
     }
 
     /// Parses the bytes of `YYYY-MM` exactly (a ledger column).
     package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Period? {
         guard bytes.count == 7, bytes[4] == UInt8(ascii: "-") else { return nil }
-        var n = [0, 0]
-        for (slot, range) in [(0, 0..<4), (1, 5..<7)] {
-            for i in range {
-                guard bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") else { return nil }
-                n[slot] = n[slot] * 10 + Int(bytes[i] - UInt8(ascii: "0"))
-            }
-        }
-        guard n[0] >= 1900, (1...12).contains(n[1]) else { return nil }
-        return Period(year: n[0], month: n[1])
+        return make(decimal(bytes, 0..<4), decimal(bytes, 5..<7))
+    }
+
+    private static func make(_ year: Int?, _ month: Int?) -> Period? {
+        guard let year, let month, (1900...9999).contains(year), (1...12).contains(month) else { return nil }
+        return Period(year: year, month: month)
     }
 
     package var index: Int { year * 12 + (month - 1) }
@@ -230,4 +209,14 @@ extension String {
         while let l = s.last, l == " " || l == "\t" || l == "\u{3000}" { s = s.dropLast() }
         return String(s)
     }
+}
+
+/// The number written in `bytes[range]`, all ASCII digits; nil if any is not one.
+private func decimal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+    var n = 0
+    for i in range {
+        guard bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") else { return nil }
+        n = n * 10 + Int(bytes[i] - UInt8(ascii: "0"))
+    }
+    return n
 }

@@ -5,18 +5,17 @@ import LevyDomain
 // The domain's values as SQLite columns: an employer's code, a period and a day are stored as the text
 // every report prints (`91370100MA3C5X123P`, `2026-11`, `2026-11-10`), so the ledger stays readable with
 // the sqlite3 shell, and are read back straight from the statement's bytes (a notification reads three
-// days for each of hundreds of thousands of debits). A day is read from its first ten characters: a
-// ledger of an earlier levy may hold a bank's booking date with its offset (`2026-11-07+08:00`).
+// days for each of hundreds of thousands of debits).
 
 extension CivilDate: DatabaseValueConvertible, StatementColumnConvertible {
     package var databaseValue: DatabaseValue { description.databaseValue }
 
     package static func fromDatabaseValue(_ dbValue: DatabaseValue) -> CivilDate? {
-        String.fromDatabaseValue(dbValue).flatMap { CivilDate($0.prefix(10)) }
+        String.fromDatabaseValue(dbValue).flatMap { CivilDate($0) }
     }
 
     package init?(sqliteStatement: SQLiteStatement, index: CInt) {
-        guard let date = columnBytes(sqliteStatement, index, { CivilDate.parse(UnsafeBufferPointer(rebasing: $0.prefix(10))) }) else { return nil }
+        guard let date = columnBytes(sqliteStatement, index, CivilDate.parse) else { return nil }
         self = date
     }
 }

@@ -272,15 +272,8 @@ struct NotificationState {
         self.now = now
     }
 
-    /// The day the bank booked an entry: its date without the offset an `xs:date` may carry
-    /// (`2026-11-07+08:00`); none, the day levy reads it.
-    /// A notification's entries are nearly all booked on one day: the last one's text is parsed once.
-    mutating func bookingDay(of entry: CamtEntry) -> CivilDate {
-        guard let text = entry.bookingDate else { return now.date }
-        if text != lastBooking.text { lastBooking = (text, CivilDate(text.prefix(10)) ?? now.date) }
-        return lastBooking.day
-    }
-    private var lastBooking: (text: String, day: CivilDate) = ("", CivilDate(year: 1970, month: 1, day: 1))
+    /// The day the bank booked an entry; none, the day levy reads it.
+    func bookingDay(of entry: CamtEntry) -> CivilDate { entry.bookingDate ?? now.date }
 
     mutating func credit(_ amount: Fen, on day: CivilDate) {
         credited[day, default: 0] += amount
