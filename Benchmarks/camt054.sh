@@ -40,6 +40,10 @@ db.execute("INSERT INTO money (day, kind, bank, declaration_id, employer_id, amo
 db.execute("INSERT INTO money_daily (day, kind, bank, fen) SELECT '2026-11-03', 'declared', '', SUM(total_fen) FROM declarations")
 db.execute("INSERT INTO debit_messages (msg_id, bank_code, collection_date, path) VALUES ('LEVY-ICBC01-20261106', 'ICBC01', '2026-11-06', 'Outbox/debits/ICBC01/LEVY-ICBC01-20261106.xml')")
 db.execute("INSERT INTO money_daily (day, kind, bank, fen) SELECT '2026-11-06', 'paid', 'ICBC01', SUM(total_fen) FROM declarations")
+# Ledger v10 keeps the debits awaiting the bank in a narrow table of their own.
+if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'awaiting_bank'").fetchone():
+    db.execute("INSERT INTO awaiting_bank (declaration_id, debit_date, total_fen, debit_msg_id, confirmed) "
+               "SELECT id, debit_date, total_fen, debit_msg_id, 1 FROM declarations")
 db.commit()
 print(f"seeded {n} confirmed debits of {seed['total_fen']} fen")
 PY
@@ -57,7 +61,9 @@ n, size, wall, user, sys_, rss, root, batch = sys.argv[1:]
 n, w = int(n), float(wall)
 print(f"levy run (camt.054, {n} {'transactions in one entry' if batch else 'entries'}) {n / w:>12,.0f} entries/s {int(size) / 1e6 / w:>7.1f} MB/s  wall {w:6.2f} s  "
       f"cpu {float(user) + float(sys_):6.2f} s  peak RSS {int(rss) / 1024:6.1f} MB")
-settled = sqlite3.connect(f"{root}/.levy/ledger.sqlite").execute("SELECT COUNT(*) FROM declarations WHERE settled_on IS NOT NULL").fetchone()[0]
+db = sqlite3.connect(f"{root}/.levy/ledger.sqlite")
+v10 = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'settlements'").fetchone()
+settled = db.execute("SELECT COUNT(*) FROM settlements" if v10 else "SELECT COUNT(*) FROM declarations WHERE settled_on IS NOT NULL").fetchone()[0]
 r = json.load(open(f"{root}/Outbox/reports/reconciliation-2026-11-07.json"))
 credited = sum(b["credited_fen"] for b in r["banks"])
 print(f"settled {settled} of {n}; credited {credited} fen; exceptions {len(r['exceptions'])}; balanced {r['balanced']}")

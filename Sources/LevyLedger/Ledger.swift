@@ -99,6 +99,10 @@ package struct DeclarationRecord: Sendable, Hashable {
     /// What was paid and then taken back (a reversed counter payment, a debit returned after settlement).
     package var reversedFen: Fen = 0
 
+    /// A debit the bank has not finished with: in flight (no pain.002 yet), or confirmed and not yet
+    /// credited on the agency's account (SPEC §9).
+    package var isAwaitingBank: Bool { state == .inFlight || (state == .paid && channel == .debit && settledOn == nil) }
+
     package init(id: String, employerID: EmployerID, period: Period, seq: Int, state: DeclarationState, headcount: Int,
                  totalBaseFen: Fen, employerFen: Fen, employeeFen: Fen, totalFen: Fen, contributionsJSON: String,
                  collection: CollectionMode, due: String, dueDate: CivilDate, receivedAt: String, supersedes: String?) {

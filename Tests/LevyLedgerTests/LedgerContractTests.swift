@@ -160,6 +160,61 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
         #expect(try ledger.awaitingBank(collectedOnOrBefore: "2026-11-30").isEmpty)
     }
 
+    /// Declarations in some states, of every period, are found period by period (a loose scan of the
+    /// periods, not a read of every declaration); a reversal takes a settlement away.
+    @Test(arguments: Backend.allCases)
+    func declarationsInAStateAreFoundInEveryPeriod(_ backend: Backend) throws {
+        let (ledger, _, cleanup) = try backend.make()
+        defer { cleanup() }
+        let periods: [Period] = ["2026-08", "2026-09", "2026-10", "2026-11"]
+        var overdue: [String] = []
+        for (i, period) in periods.enumerated() {
+            for (n, employer) in (["A", "B", "C"] as [EmployerID]).enumerated() {
+                var d = Self.declaration(employer, period)
+                try Self.accept(ledger, d, persons: [Int64(10 * i + n)], sha: "s\(i)\(n)")
+                // Overdue: A in August and October, B in October; the rest stay accepted or are paid.
+                let late = (i == 0 && n == 0) || (i == 2 && n < 2)
+                if late || n == 2 {
+                    d.state = late ? .overdue : .paid
+                    var change = LedgerChange()
+                    change.declarationUpdates = [d]
+                    try ledger.apply(change)
+                    if late { overdue.append(d.id) }
+                }
+            }
+        }
+        #expect(try ledger.periods(states: [.overdue]) == ["2026-08", "2026-10"])
+        #expect(try ledger.periods(states: [.accepted, .overdue]) == periods)
+        #expect(try ledger.periods(states: [.failed]).isEmpty)
+        #expect(try ledger.declarations(states: [.overdue], period: nil).map(\.id) == overdue)
+        #expect(try Set(ledger.declarations(states: [.paid, .overdue], period: nil).map(\.id)).count == 4 + 3)
+        #expect(try ledger.declarations(states: [.overdue], period: "2026-10").map(\.id) == Array(overdue.dropFirst()))
+        // A debit confirmed, credited, then returned: settled, then no longer.
+        var d = try #require(try ledger.declarations(states: [.accepted], period: "2026-11").first)
+        d.state = .paid
+        d.channel = .debit
+        d.paidFen = d.totalFen
+        d.debitDate = "2026-11-06"
+        d.settledOn = "2026-11-07"
+        var settle = LedgerChange()
+        settle.declarationUpdates = [d]
+        try ledger.apply(settle)
+        #expect(try ledger.declaration(id: d.id)?.settledOn == "2026-11-07")
+        #expect(try ledger.awaitingBank(collectedOnOrBefore: "2026-11-30").isEmpty, "settled: the bank is done with it")
+        // As a reversal leaves it (WhatIsOwed's undoPayment): owed again, past its due date.
+        d.reversedFen = d.paidFen
+        d.paidFen = 0
+        d.channel = nil
+        d.settledOn = nil
+        d.state = .overdue
+        var reverse = LedgerChange()
+        reverse.declarationUpdates = [d]
+        try ledger.apply(reverse)
+        #expect(try ledger.declaration(id: d.id)?.settledOn == nil)
+        #expect(try ledger.declaration(id: d.id)?.state == .overdue)
+        #expect(try ledger.awaitingBank(collectedOnOrBefore: "2026-11-30").isEmpty, "owed at the counter, not awaited from the bank")
+    }
+
     @Test(arguments: Backend.allCases)
     func arrearsAndTheReceivableFollowTheMovements(_ backend: Backend) throws {
         let (ledger, _, cleanup) = try backend.make()

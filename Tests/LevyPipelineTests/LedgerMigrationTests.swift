@@ -146,11 +146,56 @@ import Testing
             try Row.fetchOne(db, sql: "SELECT employer_id, period, due_date FROM declarations WHERE id = ?", arguments: [id])
         }
         #expect(stored?[0] as String? == Sample.restaurant && stored?[1] as String? == "2026-11" && stored?[2] as String? == "2026-11-10")
-        try queue.write { db in try db.execute(sql: "UPDATE declarations SET settled_on = '2026-11-07' WHERE id = ?", arguments: [id]) }
+        try queue.write { db in try db.execute(sql: "INSERT INTO settlements (declaration_id, settled_on) VALUES (?, '2026-11-07')", arguments: [id]) }
         try queue.close()
         let d = try #require(try root.ledger().declaration(id: id))
         #expect(d.settledOn == CivilDate(year: 2026, month: 11, day: 7) && d.dueDate == CivilDate(year: 2026, month: 11, day: 10))
         #expect(d.employerID.text == Sample.restaurant && d.period == Period(year: 2026, month: 11))
+    }
+
+    /// Ledger v10 keeps a credit's settlement and the debits awaiting the bank in narrow tables of their
+    /// own: a v9 ledger's settled and unsettled debits read the same after the migration, and go on.
+    @Test func aV9LedgerKeepsItsSettlementsAndTheDebitsAwaitingTheBank() throws {
+        let bank = BankMoneyTests()
+        let root = try bank.debited()
+        let software = bank.id(Sample.softwareCo), trading = bank.id(Sample.tradingCo)
+        try bank.acsc(root, "R1", [software: "ACSC", trading: "ACSC"])
+        let credits = try BankSimulator.credits(for: root.file(bank.debitFile))
+        try bank.notify(root, "N1", credits.filter { $0.endToEndID == software })
+        try root.run("2026-11-07T09:00:00")
+        #expect(try root.ledger().awaitingBank(collectedOnOrBefore: "2026-11-30").map(\.id) == [trading])
+        // Back to what a v9 levy wrote: the settlement a column of the declaration, a partial index for the rest.
+        let queue = try DatabaseQueue(path: root.file(".levy/ledger.sqlite"))
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                ALTER TABLE declarations ADD COLUMN settled_on TEXT;
+                UPDATE declarations SET settled_on = (SELECT settled_on FROM settlements WHERE declaration_id = declarations.id);
+                CREATE INDEX declarations_awaiting_bank ON declarations(debit_date)
+                  WHERE state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL);
+                DROP TABLE settlements;
+                DROP TABLE awaiting_bank;
+                DROP INDEX declarations_period_fen;
+                DELETE FROM grdb_migrations WHERE identifier = 'v10';
+                PRAGMA user_version = 9;
+                """)
+            #expect(try String.fetchAll(db, sql: "SELECT id FROM declarations WHERE settled_on IS NOT NULL") == [software])
+        }
+        try queue.close()
+        #expect(try LevyPipelineTests.levy(["status", "--root", root.path]).status == 1)
+        try root.run("2026-11-08T09:00:00")
+        let ledger = try root.ledger()
+        #expect(try ledger.declaration(id: software)?.settledOn == "2026-11-07")
+        #expect(try ledger.declaration(id: trading)?.settledOn == nil)
+        #expect(try ledger.awaitingBank(collectedOnOrBefore: "2026-11-30").map(\.id) == [trading])
+        // The trading company's credit settles it; the software company's again is a duplicate.
+        try bank.notify(root, "N2", booked: "2026-11-09", credits)
+        try root.run("2026-11-09T09:00:00")
+        let after = try root.ledger()
+        #expect(try after.declaration(id: trading)?.settledOn == "2026-11-09")
+        #expect(try after.awaitingBank(collectedOnOrBefore: "2026-11-30").isEmpty)
+        let report = try bank.reconciliation(root, "2026-11-09")
+        #expect(bank.exceptions(report).map { $0["kind"] as? String } == ["duplicate_credit"])
+        #expect(report["balanced"] as? Bool == true)
     }
 
     @Test func aV8LedgerGetsItsHistoryAsMovementsAndBalances() throws {
@@ -167,12 +212,12 @@ import Testing
         let path = root.file(".levy/ledger.sqlite")
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
-            for table in ["money", "money_daily", "bank_exceptions"] { try db.execute(sql: "DROP TABLE \(table)") }
-            for index in ["declarations_awaiting_bank", "declarations_owed"] { try db.execute(sql: "DROP INDEX \(index)") }
-            for column in ["fee_charged_fen", "fee_basis", "fee_through", "settled_on", "confirmed_on", "reversed_fen"] {
+            for table in ["money", "money_daily", "bank_exceptions", "settlements", "awaiting_bank"] { try db.execute(sql: "DROP TABLE \(table)") }
+            for index in ["declarations_owed", "declarations_period_fen"] { try db.execute(sql: "DROP INDEX \(index)") }
+            for column in ["fee_charged_fen", "fee_basis", "fee_through", "confirmed_on", "reversed_fen"] {
                 try db.execute(sql: "ALTER TABLE declarations DROP COLUMN \(column)")
             }
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v9'")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v9', 'v10')")
             try db.execute(sql: "PRAGMA user_version = 8")
         }
         try queue.close()

@@ -91,8 +91,11 @@ extension SQLiteLedger {
     static let declarationColumns = """
         id, employer_id, period, seq, state, headcount, total_base_fen, employer_fen, employee_fen, total_fen, contributions, \
         collection, due, due_date, received_at, supersedes, paid_fen, late_fee_fen, paid_at, channel, debit_date, debit_msg_id, \
-        fail_reason, fee_charged_fen, fee_basis, fee_through, settled_on, confirmed_on, reversed_fen
+        fail_reason, fee_charged_fen, fee_basis, fee_through, \(settledOnColumn), confirmed_on, reversed_fen
         """
+
+    /// A declaration's settlement day, from the narrow table a bank's credit writes (read beside its row).
+    static let settledOnColumn = "(SELECT settled_on FROM settlements WHERE declaration_id = declarations.id)"
 
     static func declarationRecord(_ row: Row) -> DeclarationRecord {
         var d = DeclarationRecord(
@@ -145,25 +148,36 @@ extension SQLiteLedger {
     }
 
     package func periods(states: [DeclarationState]) throws -> [Period] {
-        let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return try read { db in
-            try Period.fetchAll(db, sql: "SELECT DISTINCT period FROM declarations WHERE state IN (\(list)) ORDER BY period")
-        }
+        try read { db in try Self.periods(states: states, db) }
     }
 
-    package func declarations(states: [DeclarationState], period: Period?) throws -> [DeclarationRecord] {
+    /// A loose scan of the (period, state) index: one seek to each period and one to its first
+    /// declaration in `states` — a few dozen seeks, where `SELECT DISTINCT period … WHERE state IN (…)`
+    /// read an index entry per declaration on every look of the watch.
+    static func periods(states: [DeclarationState], _ db: Database) throws -> [Period] {
         let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return try read { db in
-            if let period {
-                // One state at a time: each is read from the (period, state) index in `no` order, where
-                // `state IN (…) ORDER BY no` sorted the period's rows in a temp B-tree.
-                return try states.flatMap { state in
+        let next = try db.cachedStatement(sql: "SELECT period FROM declarations WHERE period > ? ORDER BY period LIMIT 1")
+        let holds = try db.cachedStatement(sql: "SELECT 1 FROM declarations WHERE period = ? AND state IN (\(list)) LIMIT 1")
+        var found: [Period] = []
+        var after = ""
+        while let period = try String.fetchOne(next, arguments: [after]) {
+            if try Bool.fetchOne(holds, arguments: [period]) ?? false, let p = Period(period) { found.append(p) }
+            after = period
+        }
+        return found
+    }
+
+    /// Declarations in `states`, of one period or of all: read period by period and state by state
+    /// from the (period, state) index, each in `no` order — never a scan of every declaration.
+    package func declarations(states: [DeclarationState], period: Period?) throws -> [DeclarationRecord] {
+        try read { db in
+            let periods = try period.map { [$0] } ?? Self.periods(states: states, db)
+            return try periods.flatMap { period in
+                try states.flatMap { state in
                     try Row.fetchAll(db.cachedStatement(sql: Self.declarationsOfPeriodInState), arguments: [period, state.rawValue])
                         .map(Self.declarationRecord)
                 }
             }
-            return try Row.fetchAll(db, sql: "SELECT \(Self.declarationColumns) FROM declarations WHERE state IN (\(list)) ORDER BY no")
-                .map(Self.declarationRecord)
         }
     }
 

@@ -195,6 +195,30 @@ extension SQLiteLedger {
                 DELETE FROM money WHERE kind NOT IN ('paid', 'late_fee', 'reversed');
                 """)
         }
+        m.registerMigration("v10") { db in
+            // A bank's credit is a narrow fact of its own, not a rewrite of its declaration's wide row
+            // (~700 bytes: settling 500,000 debits wrote 350 MB of pages). The debits the bank has not yet
+            // answered or credited are a narrow table too, which settling empties.
+            try db.execute(sql: """
+                CREATE TABLE settlements (declaration_id TEXT PRIMARY KEY, settled_on TEXT NOT NULL) WITHOUT ROWID;
+                INSERT INTO settlements (declaration_id, settled_on) SELECT id, settled_on FROM declarations WHERE settled_on IS NOT NULL;
+                -- With what a credit is matched against (a confirmed debit of this amount, in a file sent to
+                -- the bank), so that settling reads no declaration row. No index on debit_date: the lists of
+                -- unanswered debits scan these few narrow rows, and settling 500,000 debits deleted as many
+                -- index entries too (a quarter of its time).
+                CREATE TABLE awaiting_bank (
+                  declaration_id TEXT PRIMARY KEY, debit_date TEXT NOT NULL, total_fen INTEGER NOT NULL,
+                  debit_msg_id TEXT, confirmed INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO awaiting_bank (declaration_id, debit_date, total_fen, debit_msg_id, confirmed)
+                  SELECT id, debit_date, total_fen, debit_msg_id, state = 'paid' FROM declarations
+                  WHERE (state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL)) AND debit_date IS NOT NULL;
+                DROP INDEX declarations_awaiting_bank;
+                ALTER TABLE declarations DROP COLUMN settled_on;
+                -- Counts and sums by period and state (the metrics, `levy status`) from the index alone: through
+                -- declarations_period they read every declaration's wide row (0.18 s for 500,000, on each run).
+                CREATE INDEX declarations_period_fen ON declarations(period, state, total_fen);
+                """)
+        }
         return m
     }
 }

@@ -48,14 +48,16 @@ extension SQLiteLedger {
     package func awaitingBank(collectedOnOrBefore day: CivilDate) throws -> [DebitStanding] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT \(Self.standingColumns) FROM declarations INDEXED BY declarations_awaiting_bank
-                WHERE (state = 'in_flight' OR (state = 'paid' AND channel = 'debit' AND settled_on IS NULL)) AND debit_date <= ?
-                ORDER BY debit_date, id
+                SELECT \(Self.standingColumns) FROM awaiting_bank a JOIN declarations ON declarations.id = a.declaration_id
+                WHERE a.debit_date <= ? ORDER BY a.debit_date, a.declaration_id
                 """, arguments: [day]).map(Self.standing)
         }
     }
 
-    static let standingColumns = "id, employer_id, state, channel, total_fen, paid_fen, debit_msg_id, settled_on, debit_date, confirmed_on"
+    static let standingColumns = """
+        declarations.id, declarations.employer_id, declarations.state, declarations.channel, declarations.total_fen, \
+        declarations.paid_fen, declarations.debit_msg_id, \(settledOnColumn), declarations.debit_date, declarations.confirmed_on
+        """
 
     static func standing(_ row: Row) -> DebitStanding {
         DebitStanding(id: row[0], employerID: row[1], state: DeclarationState(rawValue: row[2]) ?? .accepted, channel: row[3],
@@ -66,25 +68,32 @@ extension SQLiteLedger {
         var settled: Set<String> = []
         guard !credits.isEmpty else { return settled }
         try write(deferred: true) { db in
-            // 300 credits a statement: each row of VALUES is matched through the id index and updated
-            // in place, and RETURNING says which matched — one statement instead of a read and a write each.
+            // 300 credits a statement: each row of VALUES is matched against the narrow row of a debit
+            // awaiting the bank (no declaration row is read or written), RETURNING says which matched, and
+            // what is settled no longer awaits the bank.
             var from = 0
             while from < credits.count {
                 let part = credits[from..<min(from + 300, credits.count)]
                 let sql = """
-                    UPDATE declarations SET settled_on = v.column3
-                    FROM (VALUES \(Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))) AS v
-                    WHERE declarations.id = v.column1 AND declarations.total_fen = v.column2 AND declarations.state = 'paid'
-                      AND declarations.channel = 'debit' AND declarations.settled_on IS NULL
-                      AND declarations.debit_msg_id IN (SELECT msg_id FROM debit_messages WHERE bank_code = ?)
-                    RETURNING declarations.id
+                    INSERT INTO settlements (declaration_id, settled_on)
+                    SELECT v.column1, v.column3 FROM (VALUES \(Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))) AS v
+                    JOIN awaiting_bank a ON a.declaration_id = v.column1
+                    WHERE a.total_fen = v.column2 AND a.confirmed AND a.debit_msg_id IN (SELECT msg_id FROM debit_messages WHERE bank_code = ?)
+                    ON CONFLICT(declaration_id) DO NOTHING RETURNING declaration_id
                     """
                 var arguments: [(any DatabaseValueConvertible)?] = []
                 arguments.reserveCapacity(3 * part.count + 1)
                 for c in part { arguments += [c.id, c.amountFen, c.day] }
                 arguments.append(bank)
+                var done: [String] = []
+                done.reserveCapacity(part.count)
                 let ids = try String.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
-                while let id = try ids.next() { settled.insert(id) }
+                while let id = try ids.next() { done.append(id) }
+                if !done.isEmpty {
+                    try db.cachedStatement(sql: "DELETE FROM awaiting_bank WHERE declaration_id IN (\(Array(repeating: "?", count: done.count).joined(separator: ",")))")
+                        .execute(arguments: StatementArguments(done))
+                    settled.formUnion(done)
+                }
                 from += part.count
             }
         }

@@ -60,7 +60,7 @@ final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     /// The schema this levy writes (`PRAGMA user_version`): the number of its migrations.
-    package static let schemaVersion = 9
+    package static let schemaVersion = 10
 
     /// The journal's last entry as this connection wrote it in the transaction under way; nil when it
     /// must be read again (at each transaction's start, and after any failed change).
