@@ -119,7 +119,6 @@ extension BankExchange {
         state.flushed += 1
         state.change = LedgerChange()
         state.touched = [:]
-        state.settled = [:]
         state.credited = [:]
     }
 
@@ -134,23 +133,29 @@ extension BankExchange {
         // Only a credit that is the chunk's first line about its declaration may be settled ahead of the
         // lines before it: no earlier line can have changed that declaration.
         var seen: Set<String> = []
+        seen.reserveCapacity(lines.count)
         var together: [(id: String, amountFen: Fen, day: CivilDate)] = []
-        var first: [Bool] = []
+        together.reserveCapacity(lines.count)
+        var ahead: [Bool] = []
+        ahead.reserveCapacity(lines.count)
         for (entry, detail) in lines {
-            let isFirst = !detail.endToEndID.isEmpty && seen.insert(detail.endToEndID).inserted
-                && state.touched[detail.endToEndID] == nil && state.settled[detail.endToEndID] == nil
-            first.append(isFirst && entry.isCredit && detail.amountFen != nil)
-            if first.last! { together.append((detail.endToEndID, detail.amountFen!, state.bookingDay(of: entry))) }
+            let id = detail.endToEndID
+            let first = !id.isEmpty && seen.insert(id).inserted && state.touched[id] == nil
+            ahead.append(first && entry.isCredit && detail.amountFen != nil)
+            if ahead.last! { together.append((id, detail.amountFen!, state.bookingDay(of: entry))) }
         }
         let settled = try ledger.settleConfirmedDebits(together, bank: state.bank)
+        var creditedToday: Fen = 0, count = 0
         for (line, (entry, detail)) in lines.enumerated() {
-            if first[line] && settled.contains(detail.endToEndID) {
-                state.settled[detail.endToEndID] = state.bookingDay(of: entry)
-                state.credit(detail.amountFen ?? 0, on: state.now.date)
+            if ahead[line] && settled.contains(detail.endToEndID) {
+                creditedToday += detail.amountFen ?? 0
+                count += 1
             } else {
+                // Read from the ledger's open transaction: a debit settled above reads as settled.
                 try match(detail, of: entry, state: &state)
             }
         }
+        state.credit(creditedToday, on: state.now.date, count: count)
     }
 
     /// One line levy could not settle with the others: a payment, a reversal, or an exception.
@@ -172,7 +177,6 @@ extension BankExchange {
                       : "退回的款项不对应任何申报 / a debit for no known declaration (line \(detail.line))")
             return
         }
-        if let settled = state.settled[id] { d.settledOn = d.settledOn ?? settled }
         let debitedHere = d.debitMsgID.map { state.bankMessages?.contains($0) ?? false } ?? false
         if entry.isCredit {
             let paidByDebit = d.state == .paid && d.channel == .debit
@@ -253,8 +257,6 @@ struct NotificationState {
     /// The change being filled, and the declarations it changes (the ledger does not see them yet).
     var change = LedgerChange()
     var touched: [String: DeclarationRecord] = [:]
-    /// Debits this chunk settled (by booking day).
-    var settled: [String: CivilDate] = [:]
     /// The debit files sent to this bank: a line is about a debit of this bank only if it was in one.
     var bankMessages: Set<String>?
     /// Credited this chunk, by day: one movement per day for the bank's column of the reconciliation.
@@ -275,10 +277,12 @@ struct NotificationState {
     /// The day the bank booked an entry; none, the day levy reads it.
     func bookingDay(of entry: CamtEntry) -> CivilDate { entry.bookingDate ?? now.date }
 
-    mutating func credit(_ amount: Fen, on day: CivilDate) {
+    /// Records `count` credits of `amount` in all, by the day levy read them.
+    mutating func credit(_ amount: Fen, on day: CivilDate, count: Int = 1) {
+        guard count > 0 else { return }
         credited[day, default: 0] += amount
         creditedFen += amount
-        settledCount += 1
+        settledCount += count
     }
 
     /// The chunk's change, with its declarations and what it credited.
