@@ -483,9 +483,10 @@ package protocol BankLedger: Sendable {
     /// collected on or before a day.
     func awaitingBank(collectedOnOrBefore day: CivilDate) throws -> [DebitStanding]
     /// Settles, in the open batch (as a deferred change), each credit that is for exactly the amount of a
-    /// debit sent to `bank`, confirmed paid and not settled yet; returns the ids it settled. The others
-    /// are left as they were, for the caller to look at one by one.
-    func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: CivilDate)], bank: String) throws -> Set<String>
+    /// debit sent to `bank`, confirmed paid and not settled yet; returns, credit by credit, whether it
+    /// settled. The others are left as they were, for the caller to look at one by one. Of two credits
+    /// for one debit, one settles it.
+    func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: CivilDate)], bank: String) throws -> [Bool]
     /// The MsgIds of the debit files sent to a bank.
     func debitMessageIDs(bank: String) throws -> Set<String>
     /// The notification lines not applied on a day.

@@ -64,35 +64,52 @@ extension SQLiteLedger {
                       totalFen: row[4], paidFen: row[5], debitMsgID: row[6], settledOn: row[7], debitDate: row[8], confirmedOn: row[9])
     }
 
-    package func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: CivilDate)], bank: String) throws -> Set<String> {
-        var settled: Set<String> = []
+    package func settleConfirmedDebits(_ credits: [(id: String, amountFen: Fen, day: CivilDate)], bank: String) throws -> [Bool] {
+        var settled = [Bool](repeating: false, count: credits.count)
         guard !credits.isEmpty else { return settled }
         try write(deferred: true) { db in
-            // 300 credits a statement: each row of VALUES is matched against the narrow row of a debit
-            // awaiting the bank (no declaration row is read or written), RETURNING says which matched, and
-            // what is settled no longer awaits the bank.
+            // 300 credits a statement, bound by hand (half a million of them): each row of VALUES is matched
+            // against the narrow row of a debit awaiting the bank (no declaration row is read or written),
+            // RETURNING says which matched, and what is settled no longer awaits the bank.
             var from = 0
             while from < credits.count {
                 let part = credits[from..<min(from + 300, credits.count)]
-                let sql = """
+                let insert = try db.cachedStatement(sql: """
                     INSERT INTO settlements (declaration_id, settled_on)
                     SELECT v.column1, v.column3 FROM (VALUES \(Array(repeating: "(?,?,?)", count: part.count).joined(separator: ","))) AS v
                     JOIN awaiting_bank a ON a.declaration_id = v.column1
                     WHERE a.total_fen = v.column2 AND a.confirmed AND a.debit_msg_id IN (SELECT msg_id FROM debit_messages WHERE bank_code = ?)
                     ON CONFLICT(declaration_id) DO NOTHING RETURNING declaration_id
-                    """
-                var arguments: [(any DatabaseValueConvertible)?] = []
-                arguments.reserveCapacity(3 * part.count + 1)
-                for c in part { arguments += [c.id, c.amountFen, c.day] }
-                arguments.append(bank)
-                var done: [String] = []
-                done.reserveCapacity(part.count)
-                let ids = try String.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
-                while let id = try ids.next() { done.append(id) }
-                if !done.isEmpty {
-                    try db.cachedStatement(sql: "DELETE FROM awaiting_bank WHERE declaration_id IN (\(Array(repeating: "?", count: done.count).joined(separator: ",")))")
-                        .execute(arguments: StatementArguments(done))
-                    settled.formUnion(done)
+                    """)
+                let handle = insert.sqliteStatement
+                var index: Int32 = 1
+                for c in part {
+                    sqlite3_bind_text(handle, index, c.id, -1, sqliteTransient)
+                    sqlite3_bind_int64(handle, index + 1, c.amountFen)
+                    sqlite3_bind_text(handle, index + 2, c.day.description, -1, sqliteTransient)
+                    index += 3
+                }
+                sqlite3_bind_text(handle, index, bank, -1, sqliteTransient)
+                var returned: [String] = []
+                returned.reserveCapacity(part.count)
+                var rc = sqlite3_step(handle)
+                while rc == SQLITE_ROW {
+                    returned.append(String(cString: sqlite3_column_text(handle, 0)))
+                    rc = sqlite3_step(handle)
+                }
+                sqlite3_reset(handle)
+                guard rc == SQLITE_DONE else { throw Self.failure(rc, db, sql: insert.sql) }
+                if !returned.isEmpty {
+                    // Nearly always every credit of the part settled: no need to find which.
+                    if returned.count == part.count {
+                        for i in part.indices { settled[i] = true }
+                    } else {
+                        var ids = Set(returned)
+                        for i in part.indices where ids.remove(part[i].id) != nil { settled[i] = true }
+                    }
+                    let delete = try db.cachedStatement(sql: "DELETE FROM awaiting_bank WHERE declaration_id IN (\(Array(repeating: "?", count: returned.count).joined(separator: ",")))")
+                    for (i, id) in returned.enumerated() { sqlite3_bind_text(delete.sqliteStatement, Int32(i + 1), id, -1, sqliteTransient) }
+                    try Self.step(delete, db)
                 }
                 from += part.count
             }

@@ -145,9 +145,11 @@ extension BankExchange {
             if ahead.last! { together.append((id, detail.amountFen!, state.bookingDay(of: entry))) }
         }
         let settled = try ledger.settleConfirmedDebits(together, bank: state.bank)
-        var creditedToday: Fen = 0, count = 0
+        var creditedToday: Fen = 0, count = 0, next = 0
         for (line, (entry, detail)) in lines.enumerated() {
-            if ahead[line] && settled.contains(detail.endToEndID) {
+            let isSettled = ahead[line] && settled[next]
+            if ahead[line] { next += 1 }
+            if isSettled {
                 creditedToday += detail.amountFen ?? 0
                 count += 1
             } else {
