@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include "CSystemCalls.h"
 
 int levy_syncfs(int fd) {
@@ -33,5 +35,14 @@ const void *levy_memrchr(const void *s, int c, size_t n) {
     const unsigned char *p = (const unsigned char *)s + n;
     while (p > (const unsigned char *)s) { if (*--p == (unsigned char)c) return p; }
     return NULL;
+#endif
+}
+
+int levy_set_thread_nice(int nice) {
+#ifdef __linux__
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+#else
+    (void)nice;
+    return 0;
 #endif
 }

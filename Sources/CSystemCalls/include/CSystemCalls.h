@@ -17,4 +17,8 @@ int levy_rename_noreplace(const char *from, const char *to);
 /// module does not export, used by the XML tag-length guard.
 const void *levy_memrchr(const void *s, int c, size_t n);
 
+/// Sets the nice value of the calling thread alone (setpriority(2) with its thread id, as Linux
+/// allows): a helper thread that must yield the core to the critical one. Returns 0, or -1 with errno.
+int levy_set_thread_nice(int nice);
+
 #endif

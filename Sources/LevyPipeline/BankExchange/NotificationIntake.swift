@@ -1,3 +1,4 @@
+import CSystemCalls
 import Foundation
 import LevyDomain
 import LevyLedger
@@ -63,27 +64,33 @@ extension BankExchange {
     /// transaction when `flushing` (the caller commits or rolls back), or only built (``previewNotification``).
     func readNotification(_ input: XMLInput, schema: XMLSchema?, bank bankCode: String, creditorAccount: String, file: BankFile,
                           now: AgencyTime, flushing: Bool) -> (Result<(msgID: String, entries: Int), ReturnProblem>, NotificationState, (any Error)?) {
-        var state = NotificationState(file: file, bank: bankCode, now: now)
-        var ledgerFailure: (any Error)?
-        func work(_ body: () throws -> Void) -> String? {
-            do { try body(); return nil } catch {
-                ledgerFailure = error
-                return "账本错误 / ledger error: \(error)"
-            }
+        // This thread parses; the lines are matched and recorded on another, a chunk at a time in the
+        // order read (the schema is checked on a third): each waits for the others only when it is ahead.
+        let matching = AsideMatching(NotificationState(file: file, bank: bankCode, now: now), nice: tuning.matchingNice) { state, lines, last in
+            state.waiting = lines
+            try self.match(&state)
+            if flushing && !last { try self.flushNotificationChunk(&state) }
         }
+        let chunk = tuning.notificationChunk
+        var waiting: [(CamtEntry, CamtDetail)] = []
+        waiting.reserveCapacity(chunk)
         var result = Camt054.read(input, schema: schema, account: { account in
             account == creditorAccount ? nil
                 : "账户 \(account) 不是本中心在 \(bankCode) 的收款账户 / Ntfctn/Acct \(account) is not the agency's creditor_account at \(bankCode) (Rules/banks.yaml)"
         }, transaction: { entry, detail in
             guard entry.isBooked else { return nil }  // not on the account yet: not money
-            state.waiting.append((entry, detail))
-            guard state.waiting.count >= self.tuning.notificationChunk else { return nil }
-            return work {
-                try self.match(&state)
-                if flushing { try self.flushNotificationChunk(&state) }
+            waiting.append((entry, detail))
+            guard waiting.count >= chunk else { return nil }
+            defer {
+                waiting = []
+                waiting.reserveCapacity(chunk)
             }
+            return matching.submit(waiting).map { "账本错误 / ledger error: \($0)" }
         })
-        if case .success = result, let problem = work({ try match(&state) }) { result = .failure(ReturnProblem(problem)) }
+        // The last lines are matched, not flushed: the caller records them with the file's own change.
+        if case .success = result { matching.submit(waiting, last: true) }
+        let (state, ledgerFailure) = matching.finish()
+        if case .success = result, let ledgerFailure { result = .failure(ReturnProblem("账本错误 / ledger error: \(ledgerFailure)")) }
         return (result, state, ledgerFailure)
     }
 
@@ -296,6 +303,72 @@ struct NotificationState {
                                               ref: file.entry.name))
         }
         return change
+    }
+}
+
+/// Matches and records a notification's lines on a thread of its own, chunk by chunk in the order they
+/// were read, while the reading thread parses on. At most two chunks wait (memory stays flat); after
+/// a ledger error nothing more is done, and the reader learns of it at its next chunk. The thread
+/// yields its core to the other two (a higher nice value): the schema check is the longest of the
+/// three, and matching catches up when it is done.
+final class AsideMatching: @unchecked Sendable {
+    typealias Lines = [(CamtEntry, CamtDetail)]
+    private let condition = NSCondition()
+    private var pending: [(lines: Lines, last: Bool)] = []
+    private var closed = false
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var state: NotificationState
+    private var failure: (any Error)?
+    private let work: (inout NotificationState, Lines, _ last: Bool) throws -> Void
+
+    init(_ state: NotificationState, nice: Int32, work: @escaping (inout NotificationState, Lines, _ last: Bool) throws -> Void) {
+        self.state = state
+        self.work = work
+        Thread { [self] in run(nice: nice) }.start()
+    }
+
+    private var failed: (any Error)? { lock.withLock { failure } }
+
+    private func run(nice: Int32) {
+        _ = levy_set_thread_nice(nice)  // a hint: where it is refused, the thread runs at the process's own
+        while true {
+            condition.lock()
+            while pending.isEmpty && !closed { condition.wait() }
+            guard !pending.isEmpty else {
+                condition.unlock()
+                break
+            }
+            let next = pending.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            guard failed == nil else { continue }
+            do { try work(&state, next.lines, next.last) } catch { lock.withLock { failure = error } }
+        }
+        done.signal()
+    }
+
+    /// Queues `lines` (the last ones with `last`, matched without the chunk's flush); returns the error
+    /// that stopped the matching, if one did.
+    @discardableResult
+    func submit(_ lines: Lines, last: Bool = false) -> (any Error)? {
+        if let failed { return failed }
+        condition.lock()
+        while pending.count >= 2 { condition.wait() }
+        pending.append((lines, last))
+        condition.broadcast()
+        condition.unlock()
+        return nil
+    }
+
+    /// Waits for every queued chunk (the thread ends): the state they left, and the error that stopped them.
+    func finish() -> (NotificationState, (any Error)?) {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+        done.wait()
+        return (state, failed)
     }
 }
 
