@@ -1,5 +1,6 @@
 import LevyTestSupport
 import Foundation
+import GRDB
 import LevyDomain
 import LevyLedger
 import LevyPipeline
@@ -338,6 +339,47 @@ import Testing
             #expect(bank(report, "ICBC01")["credited_fen"] as? Int == Int(software + trading))
             #expect(exceptions(report).map { $0["kind"] as? String } == ["unknown_reference", "unknown_reference", "duplicate_credit", "unknown_reference"])
         }
+        #expect(report["balanced"] as? Bool == true)
+    }
+
+    /// The ledger failing under the matching thread, in the file's second chunk (a real SQLite error,
+    /// raised by a trigger): the read stops, the first chunk already recorded goes back with the file,
+    /// the file stays in the inbox (not quarantined: it is not the bank's fault), and the next run
+    /// applies it whole.
+    @Test func aLedgerFailureWhileMatchingLeavesTheNotificationForTheNextRun() throws {
+        let root = try debited()
+        let software = try total(root, Sample.softwareCo), trading = try total(root, Sample.tradingCo)
+        try acsc(root, "R1", [id(Sample.softwareCo): "ACSC", id(Sample.tradingCo): "ACSC"])
+        try root.run("2026-11-07T08:00:00")
+        try notify(root, "N1", [.init(endToEndID: id(Sample.softwareCo), amount: Yuan.format(software)), .init(endToEndID: "X-1", amount: "1.00"),
+                                .init(endToEndID: id(Sample.tradingCo), amount: Yuan.format(trading)), .init(endToEndID: "X-2", amount: "2.00")])
+        let path = root.file(".levy/ledger.sqlite")
+        var queue: DatabaseQueue? = try DatabaseQueue(path: path)
+        try queue!.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse_trading BEFORE INSERT ON settlements WHEN NEW.declaration_id = '\(id(Sample.tradingCo))'
+                BEGIN SELECT RAISE(ABORT, 'disk trouble'); END
+                """)
+        }
+        queue = nil
+        let levy = try root.levy()
+        levy.tuning.notificationChunk = 2
+        #expect(throws: (any Error).self) { try levy.run(now: try #require(levy.loaded.clock.parseAsOf("2026-11-07T09:00:00"))) }
+        let ledger = try root.ledger()
+        #expect(try ledger.declaration(id: id(Sample.softwareCo))?.settledOn == nil, "the first chunk went back with the file")
+        #expect(try ledger.awaitingBank(collectedOnOrBefore: "2026-11-30").count == 2)
+        #expect(root.exists("Inbox/bank/ICBC01/N1.xml"))
+        #expect(!root.files(under: ".levy/quarantine").contains { $0.hasSuffix("N1.xml") })
+        queue = try DatabaseQueue(path: path)
+        try queue!.write { db in try db.execute(sql: "DROP TRIGGER refuse_trading") }
+        queue = nil
+        try root.run("2026-11-07T10:00:00")
+        let after = try root.ledger()
+        #expect(try after.declaration(id: id(Sample.softwareCo))?.settledOn == "2026-11-07")
+        #expect(try after.declaration(id: id(Sample.tradingCo))?.settledOn == "2026-11-07")
+        let report = try reconciliation(root, "2026-11-07")
+        #expect(bank(report, "ICBC01")["credited_fen"] as? Int == Int(software + trading))
+        #expect(exceptions(report).map { $0["kind"] as? String } == ["unknown_reference", "unknown_reference"])
         #expect(report["balanced"] as? Bool == true)
     }
 

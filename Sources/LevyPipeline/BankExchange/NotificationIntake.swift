@@ -67,8 +67,7 @@ extension BankExchange {
         // This thread parses; the lines are matched and recorded on another, a chunk at a time in the
         // order read (the schema is checked on a third): each waits for the others only when it is ahead.
         let matching = AsideMatching(NotificationState(file: file, bank: bankCode, now: now), nice: tuning.matchingNice) { state, lines, last in
-            state.waiting = lines
-            try self.match(&state)
+            try self.match(lines, state: &state)
             if flushing && !last { try self.flushNotificationChunk(&state) }
         }
         let chunk = tuning.notificationChunk
@@ -85,14 +84,17 @@ extension BankExchange {
                 waiting = []
                 waiting.reserveCapacity(chunk)
             }
-            return matching.submit(waiting).map { "账本错误 / ledger error: \($0)" }
+            return matching.submit(waiting).map(Self.ledgerProblem)
         })
         // The last lines are matched, not flushed: the caller records them with the file's own change.
         if case .success = result { matching.submit(waiting, last: true) }
         let (state, ledgerFailure) = matching.finish()
-        if case .success = result, let ledgerFailure { result = .failure(ReturnProblem("账本错误 / ledger error: \(ledgerFailure)")) }
+        if case .success = result, let ledgerFailure { result = .failure(ReturnProblem(Self.ledgerProblem(ledgerFailure))) }
         return (result, state, ledgerFailure)
     }
+
+    /// Why a notification stopped when the ledger failed under it.
+    static func ledgerProblem(_ error: any Error) -> String { "账本错误 / ledger error: \(error)" }
 
     /// What a notification would change, without changing anything (the fuzzer's view of the intake).
     package func previewNotification(_ input: XMLInput, bank: String, now: AgencyTime) -> Result<LedgerChange, ReturnProblem> {
@@ -129,12 +131,10 @@ extension BankExchange {
         state.credited = [:]
     }
 
-    /// Matches the lines read since the last chunk against the ledger, in the order of the file. The
-    /// lines that settle a confirmed debit — nearly all of them — are settled by the ledger together (in
-    /// the open batch); each other line reads its declaration and is recorded one by one.
-    func match(_ state: inout NotificationState) throws {
-        let lines = state.waiting
-        state.waiting = []
+    /// Matches a chunk of lines against the ledger, in the order of the file. The lines that settle a
+    /// confirmed debit — nearly all of them — are settled by the ledger together (in the open batch);
+    /// each other line reads its declaration and is recorded one by one.
+    func match(_ lines: [(CamtEntry, CamtDetail)], state: inout NotificationState) throws {
         guard !lines.isEmpty else { return }
         if state.bankMessages == nil { state.bankMessages = try ledger.debitMessageIDs(bank: state.bank) }
         // Only a credit that is the chunk's first line about its declaration may be settled ahead of the
@@ -261,8 +261,6 @@ struct NotificationState {
     let file: BankFile
     let bank: String
     let now: AgencyTime
-    /// Booked transactions read and not yet matched, with their entry.
-    var waiting: [(CamtEntry, CamtDetail)] = []
     /// The change being filled, and the declarations it changes (the ledger does not see them yet).
     var change = LedgerChange()
     var touched: [String: DeclarationRecord] = [:]
